@@ -10,7 +10,11 @@ use crate::loom::Arc;
 use crate::shared::Shared;
 use crate::signal::DISCONNECTED;
 
-fn idle_yields() -> u32 { static V: std::sync::OnceLock<u32> = std::sync::OnceLock::new(); *V.get_or_init(|| std::env::var("SPW_IY").ok().and_then(|v| v.parse().ok()).unwrap_or(1)) }
+/// Empty polls in a row that yield to the runtime before the receiver parks. While
+/// senders are mid-burst, one yield lets a whole round of them run and the next poll
+/// drains many lanes at once; parking at once would have the first sender wake the
+/// receiver (on tokio, into the waker's LIFO slot) to drain a single lane, over and over.
+const IDLE_YIELDS: u32 = 1;
 
 /// Receives what every [`Sender`](crate::Sender) sent.
 ///
@@ -186,7 +190,7 @@ impl<T> Receiver<T> {
             if self.disconnected {
                 return Poll::Ready(false);
             }
-            if self.idle_polls < idle_yields() {
+            if self.idle_polls < IDLE_YIELDS {
                 self.idle_polls += 1;
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
