@@ -78,7 +78,10 @@ where
         .collect()
 }
 
-async fn finish(producers: Vec<tokio::task::JoinHandle<()>>, receiver: tokio::task::JoinHandle<u64>) {
+async fn finish(
+    producers: Vec<tokio::task::JoinHandle<()>>,
+    receiver: tokio::task::JoinHandle<u64>,
+) {
     for producer in producers {
         producer.await.expect("producer");
     }
@@ -87,9 +90,13 @@ async fn finish(producers: Vec<tokio::task::JoinHandle<()>>, receiver: tokio::ta
 
 async fn spillway_unbounded(producers: usize, yield_every: u64) {
     let (sender, mut receiver) = spillway::channel();
-    let handles = spawn_sync_producers(sender, producers, TOTAL / producers as u64, yield_every, |s, v| {
-        s.send(v).expect("receiver alive")
-    });
+    let handles = spawn_sync_producers(
+        sender,
+        producers,
+        TOTAL / producers as u64,
+        yield_every,
+        |s, v| s.send(v).expect("receiver alive"),
+    );
     let receiver = tokio::spawn(async move {
         let mut count = 0;
         while let Some(v) = receiver.next().await {
@@ -110,7 +117,9 @@ async fn spillway_send_many(producers: usize, yield_every: u64) {
             tokio::spawn(async move {
                 for batch in 0..per_producer / BATCH {
                     let start = batch * BATCH;
-                    sender.send_many(start..start + BATCH).expect("receiver alive");
+                    sender
+                        .send_many(start..start + BATCH)
+                        .expect("receiver alive");
                     pace(batch * BATCH + BATCH - 1, yield_every).await;
                 }
             })
@@ -165,9 +174,13 @@ async fn tokio_bounded(producers: usize, yield_every: u64) {
 
 async fn tokio_unbounded(producers: usize, yield_every: u64) {
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
-    let handles = spawn_sync_producers(sender, producers, TOTAL / producers as u64, yield_every, |s, v| {
-        s.send(v).expect("receiver alive")
-    });
+    let handles = spawn_sync_producers(
+        sender,
+        producers,
+        TOTAL / producers as u64,
+        yield_every,
+        |s, v| s.send(v).expect("receiver alive"),
+    );
     let receiver = tokio::spawn(async move {
         let mut buffer = Vec::with_capacity(128);
         let mut count = 0;
@@ -184,9 +197,13 @@ async fn tokio_unbounded(producers: usize, yield_every: u64) {
 
 async fn flume_unbounded(producers: usize, yield_every: u64) {
     let (sender, receiver) = flume::unbounded();
-    let handles = spawn_sync_producers(sender, producers, TOTAL / producers as u64, yield_every, |s, v| {
-        s.send(v).expect("receiver alive")
-    });
+    let handles = spawn_sync_producers(
+        sender,
+        producers,
+        TOTAL / producers as u64,
+        yield_every,
+        |s, v| s.send(v).expect("receiver alive"),
+    );
     let receiver = tokio::spawn(async move {
         let mut count = 0;
         while let Ok(v) = receiver.recv_async().await {
@@ -200,9 +217,13 @@ async fn flume_unbounded(producers: usize, yield_every: u64) {
 
 async fn crossbeam_unbounded(producers: usize, yield_every: u64) {
     let (sender, receiver) = crossbeam_channel::unbounded();
-    let handles = spawn_sync_producers(sender, producers, TOTAL / producers as u64, yield_every, |s, v| {
-        s.send(v).expect("receiver alive")
-    });
+    let handles = spawn_sync_producers(
+        sender,
+        producers,
+        TOTAL / producers as u64,
+        yield_every,
+        |s, v| s.send(v).expect("receiver alive"),
+    );
     // crossbeam has no async receive: poll it and yield to the runtime when empty.
     let receiver = tokio::spawn(async move {
         let mut count = 0;
@@ -273,15 +294,19 @@ fn channel(c: &mut Criterion) {
         group.measurement_time(Duration::from_secs(2));
         for producers in PRODUCERS {
             for (name, case) in cases {
-                group.bench_with_input(BenchmarkId::new(name, producers), &producers, |b, &producers| {
-                    b.iter_custom(|iterations| {
-                        let start = Instant::now();
-                        for _ in 0..iterations {
-                            runtime.block_on(case(producers, shape.yield_every));
-                        }
-                        start.elapsed()
-                    })
-                });
+                group.bench_with_input(
+                    BenchmarkId::new(name, producers),
+                    &producers,
+                    |b, &producers| {
+                        b.iter_custom(|iterations| {
+                            let start = Instant::now();
+                            for _ in 0..iterations {
+                                runtime.block_on(case(producers, shape.yield_every));
+                            }
+                            start.elapsed()
+                        })
+                    },
+                );
             }
         }
         group.finish();

@@ -38,7 +38,11 @@ fn send_many_is_all_or_nothing() {
         Err(spillway::SendError::Full(values)) => assert_eq!(values, [4, 5]),
         other => panic!("expected Full([4, 5]), got {other:?}"),
     }
-    assert_eq!(sender.lane_len(), 3, "nothing of the failed batch was queued");
+    assert_eq!(
+        sender.lane_len(),
+        3,
+        "nothing of the failed batch was queued"
+    );
     sender.send_many([4]).expect("room for one");
     let mut batch = std::collections::VecDeque::new();
     assert_eq!(receiver.try_next_batch(&mut batch), Ok(4));
@@ -50,7 +54,8 @@ fn send_many_rolls_back_when_its_iterator_panics() {
     let (sender, mut receiver) = spillway::channel();
     sender.send(0).expect("receiver alive");
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let _ = sender.send_many((1..10).map(|i| if i == 5 { panic!("iterator failed") } else { i }));
+        let _ =
+            sender.send_many((1..10).map(|i| if i == 5 { panic!("iterator failed") } else { i }));
     }));
     assert!(result.is_err());
     sender.send(10).expect("lane still usable");

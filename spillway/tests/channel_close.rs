@@ -42,7 +42,11 @@ fn dropping_the_receiver_drops_what_was_queued() {
     }
     assert_eq!(drops.load(Ordering::SeqCst), 0);
     drop(receiver);
-    assert_eq!(drops.load(Ordering::SeqCst), 10, "queued messages dropped with the receiver");
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        10,
+        "queued messages dropped with the receiver"
+    );
     drop(sender);
     assert_eq!(drops.load(Ordering::SeqCst), 10);
 }
@@ -95,7 +99,8 @@ fn receiver_dropped_while_senders_send_loses_nothing_silently() {
         let threads: Vec<_> = (0..4)
             .map(|_| {
                 let sender = sender.clone();
-                let (drops, accepted, returned) = (drops.clone(), accepted.clone(), returned.clone());
+                let (drops, accepted, returned) =
+                    (drops.clone(), accepted.clone(), returned.clone());
                 std::thread::spawn(move || {
                     // Send until the close is seen; the cap turns a bug into a failure.
                     for _ in 0..10_000_000 {
@@ -106,11 +111,16 @@ fn receiver_dropped_while_senders_send_loses_nothing_silently() {
                             Err(spillway::SendError::Closed(value)) => {
                                 drop(value);
                                 returned.fetch_add(1, Ordering::SeqCst);
-                                assert!(sender.send(Tracked(drops.clone())).unwrap_err().is_closed());
+                                assert!(sender
+                                    .send(Tracked(drops.clone()))
+                                    .unwrap_err()
+                                    .is_closed());
                                 returned.fetch_add(1, Ordering::SeqCst);
                                 return;
                             }
-                            Err(spillway::SendError::Full(_)) => panic!("unbounded channel reported Full"),
+                            Err(spillway::SendError::Full(_)) => {
+                                panic!("unbounded channel reported Full")
+                            }
                         }
                     }
                     panic!("the close was never seen");

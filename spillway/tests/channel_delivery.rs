@@ -17,7 +17,10 @@ fn check(received: &[(u64, u64)]) {
         );
         next[producer as usize] += 1;
     }
-    assert!(next.iter().all(|&n| n == PER_PRODUCER), "lost messages: {next:?}");
+    assert!(
+        next.iter().all(|&n| n == PER_PRODUCER),
+        "lost messages: {next:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -104,8 +107,14 @@ fn try_next_reports_empty_then_disconnected() {
     drop(sender);
     // Everything sent before the last sender left is still delivered.
     assert_eq!(receiver.try_next(), Ok(2));
-    assert_eq!(receiver.try_next(), Err(spillway::TryRecvError::Disconnected));
-    assert_eq!(receiver.try_next(), Err(spillway::TryRecvError::Disconnected));
+    assert_eq!(
+        receiver.try_next(),
+        Err(spillway::TryRecvError::Disconnected)
+    );
+    assert_eq!(
+        receiver.try_next(),
+        Err(spillway::TryRecvError::Disconnected)
+    );
 }
 
 #[test]
@@ -120,7 +129,10 @@ fn a_batch_is_one_whole_lane() {
     batch.clear();
     assert_eq!(receiver.try_next_batch(&mut batch), Ok(2));
     assert_eq!(batch, [10, 20]);
-    assert_eq!(receiver.try_next_batch(&mut batch), Err(spillway::TryRecvError::Empty));
+    assert_eq!(
+        receiver.try_next_batch(&mut batch),
+        Err(spillway::TryRecvError::Empty)
+    );
 }
 
 #[test]
