@@ -15,14 +15,6 @@ use crate::signal::DISCONNECTED;
 /// drains many lanes at once; parking at once would have the first sender wake the
 /// receiver (on tokio, into the waker's LIFO slot) to drain a single lane, over and over.
 const IDLE_YIELDS: u32 = 1;
-    static V: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
-    *V.get_or_init(|| {
-        std::env::var("SPW_IY")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1)
-    })
-}
 
 /// Receives what every [`Sender`](crate::Sender) sent.
 ///
