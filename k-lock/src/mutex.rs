@@ -6,6 +6,7 @@ use std::cell::UnsafeCell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
+use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
 
 /// A mutual exclusion lock with the API of [`std::sync::Mutex`], poisoning
@@ -47,6 +48,11 @@ unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
 // SAFETY: as above; sharing the mutex only ever gives one thread access to `T`
 // at a time, so `T: Sync` is not needed.
 unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
+
+// Poisoning is what makes a mutex safe to observe after a panic, so, as for
+// std's, it may cross `catch_unwind` whatever `T` is.
+impl<T: ?Sized> UnwindSafe for Mutex<T> {}
+impl<T: ?Sized> RefUnwindSafe for Mutex<T> {}
 
 /// Proof of holding a [`Mutex`]; the lock is released when it is dropped.
 ///
