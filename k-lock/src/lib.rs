@@ -57,7 +57,8 @@
 //! |---------------------------|--------------------------------|----|
 //! | not `LOCKED`              | `lock`/`try_lock` (`fetch_or`) | `LOCKED` |
 //! | `LOCKED`                  | waiter sees hand-offs advance  | keeps spinning, with exponential back-off between polls (at most 16 polls, a few microseconds) |
-//! | `LOCKED`                  | waiter sees no hand-off for 8 polls in a row | `LOCKED \| PARKED`, waiter sleeps on the low half |
+//! | `LOCKED`                  | waiter sees no hand-off for 8 polls in a row | unchanged: the waiter yields its core (`sched_yield`) and spins again, at most 3 times per lock |
+//! | `LOCKED`                  | stalled again after its yields | `LOCKED \| PARKED`, waiter sleeps on the low half |
 //! | `LOCKED \| PARKED`        | `unlock`                       | counter + 1, `PARKED` dropped, `WAKING` set, one sleeper woken |
 //! | `WAKING`                  | `unlock`                       | counter + 1, nobody woken (one waiter is already on its way) |
 //! | `WAKING`, lock free       | woken waiter acquires          | `LOCKED \| PARKED`, `WAKING` dropped |

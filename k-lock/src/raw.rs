@@ -2,7 +2,7 @@
 //! state machine; this file implements it.
 
 use crate::futex::Futex;
-use crate::loom::{spin_loop, MAX_PAUSE, SPIN_LIMIT, STALL_LIMIT};
+use crate::loom::{spin_loop, yield_now, MAX_PAUSE, SPIN_LIMIT, STALL_LIMIT, YIELD_LIMIT};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
 const LOCKED: u64 = 1;
@@ -77,7 +77,8 @@ impl RawMutex {
         // Once this thread has been inside `wait`, it may be the waiter an unlock
         // woke (it cannot tell), so it owes the state `PARKED` back and `WAKING` off.
         let mut woken = false;
-        loop {
+        let mut yields = 0;
+        'spin: loop {
             let mut state = self.spin();
             let (owed, spent) = if woken { (PARKED, WAKING) } else { (0, 0) };
             loop {
@@ -90,6 +91,11 @@ impl RawMutex {
                             continue;
                         }
                     }
+                }
+                if yields < YIELD_LIMIT {
+                    yields += 1;
+                    yield_now();
+                    continue 'spin;
                 }
                 let next = (state | PARKED) & !spent;
                 if next != state {
