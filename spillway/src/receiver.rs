@@ -10,12 +10,6 @@ use crate::loom::Arc;
 use crate::shared::Shared;
 use crate::signal::DISCONNECTED;
 
-/// Empty polls in a row that yield to the runtime before the receiver parks. While
-/// senders are mid-burst, one yield lets a whole round of them run and the next poll
-/// drains many lanes at once; parking at once would have the first sender wake the
-/// receiver (on tokio, into the waker's LIFO slot) to drain a single lane, over and over.
-const IDLE_YIELDS: u32 = 1;
-
 /// Receives what every [`Sender`](crate::Sender) sent.
 ///
 /// The receiver takes a whole lane in one locked moment (it swaps the lane's queue
@@ -33,8 +27,6 @@ pub struct Receiver<T> {
     pending: u64,
     /// Every sender is gone; once `pending` and `buffer` run dry the stream ends.
     disconnected: bool,
-    /// Polls in a row that found nothing and yielded instead of parking.
-    idle_polls: u32,
 }
 
 impl<T> Receiver<T> {
@@ -44,7 +36,6 @@ impl<T> Receiver<T> {
             buffer: VecDeque::new(),
             pending: 0,
             disconnected: false,
-            idle_polls: 0,
         }
     }
 
@@ -184,16 +175,10 @@ impl<T> Receiver<T> {
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
         loop {
             if self.fill() {
-                self.idle_polls = 0;
                 return Poll::Ready(true);
             }
             if self.disconnected {
                 return Poll::Ready(false);
-            }
-            if self.idle_polls < IDLE_YIELDS {
-                self.idle_polls += 1;
-                cx.waker().wake_by_ref();
-                return Poll::Pending;
             }
             let taken = self.shared.signal.park(cx.waker());
             if taken == 0 {
