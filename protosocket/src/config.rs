@@ -1,0 +1,66 @@
+//! Connection settings.
+
+/// Settings of one [`Connection`](crate::Connection).
+///
+/// | setting | default | what it bounds |
+/// |---|---|---|
+/// | `max_buffer_length` | 32 MiB | the largest inbound frame; a larger one closes the connection |
+/// | `buffer_allocation_increment` | 64 KiB | how much the receive buffer grows by when it needs room |
+/// | `max_queued_outbound_messages` | 256 | encoded messages waiting for the socket, and each outbound lane's capacity |
+#[derive(Debug, Clone)]
+pub struct ConnectionConfig {
+    pub(crate) max_buffer_length: usize,
+    pub(crate) buffer_allocation_increment: usize,
+    pub(crate) max_queued_outbound_messages: usize,
+}
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        Self {
+            max_buffer_length: 32 * 1024 * 1024,
+            buffer_allocation_increment: 64 * 1024,
+            max_queued_outbound_messages: 256,
+        }
+    }
+}
+
+impl ConnectionConfig {
+    /// The largest inbound frame, prefix included. A decoder that announces a larger
+    /// frame closes the connection. At least 1 KiB.
+    pub fn max_buffer_length(mut self, bytes: usize) -> Self {
+        self.max_buffer_length = bytes.max(1024);
+        self
+    }
+
+    /// How much the receive buffer grows by when a read needs room (at least 1 KiB).
+    /// Larger means fewer reads per burst; an idle connection returns the memory.
+    pub fn buffer_allocation_increment(mut self, bytes: usize) -> Self {
+        self.buffer_allocation_increment = bytes.max(1024);
+        self
+    }
+
+    /// How many encoded messages may wait for the socket (at least 1). When the peer
+    /// stops reading, the connection stops taking from its outbound channel, whose
+    /// lanes hold at most this many messages each, so senders see
+    /// [`spillway::SendError::Full`] (or wait in `send_async`).
+    pub fn max_queued_outbound_messages(mut self, messages: usize) -> Self {
+        self.max_queued_outbound_messages = messages.max(1);
+        self
+    }
+
+    /// The configured largest inbound frame.
+    pub fn get_max_buffer_length(&self) -> usize {
+        self.max_buffer_length
+    }
+
+    /// The configured bound on queued outbound messages.
+    pub fn get_max_queued_outbound_messages(&self) -> usize {
+        self.max_queued_outbound_messages
+    }
+
+    /// The outbound channel for a connection with these settings: bounded, each lane
+    /// holding at most `max_queued_outbound_messages`.
+    pub fn outbound_channel<T>(&self) -> (spillway::Sender<T>, spillway::Receiver<T>) {
+        spillway::bounded(self.max_queued_outbound_messages)
+    }
+}

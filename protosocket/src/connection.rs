@@ -1,0 +1,571 @@
+//! The event loop that owns one stream.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::codec::{DecodeError, Decoder, Encoder, InvalidFrame};
+use crate::config::ConnectionConfig;
+use crate::reactor::{MessageReactor, ReactorStatus};
+use crate::stats::{ConnectionStats, Tally};
+
+/// Bytes read in one poll before the connection yields to the runtime.
+const READ_BUDGET: usize = 1024 * 1024;
+/// Bytes written in one poll before the connection yields to the runtime.
+const WRITE_BUDGET: usize = 1024 * 1024;
+/// Fill-then-write rounds in one poll before the connection yields.
+const SEND_ROUNDS: usize = 4;
+/// Buffers gathered into one `writev`.
+const MAX_IO_SLICES: usize = 64;
+/// The receive buffer an idle connection keeps; more is given back when it goes idle.
+const IDLE_RECEIVE_CAPACITY: usize = 4 * 1024;
+
+type Serialized<R> = <<R as MessageReactor>::Codec as Encoder>::Serialized;
+
+/// A future that owns one stream for its whole life and moves messages between it
+/// and a [`MessageReactor`]; it completes when the connection is closed.
+///
+/// Each poll, in this order: reads the stream until it would block (or the receive
+/// buffer is full); decodes every complete message and hands each to the reactor;
+/// polls the reactor; takes outbound messages from the [`spillway`] receiver (and
+/// the reactor's producer) while the send queue has room, encodes them and writes
+/// as many as the stream takes with vectored writes. Every loop is bounded, and a
+/// poll that runs out of budget wakes itself and yields, so one busy connection
+/// cannot hold a runtime thread.
+///
+/// It closes when the reactor says [`ReactorStatus::Disconnect`], when the peer
+/// closes its side (unless the reactor asks to go on), or when every outbound
+/// sender is gone; in each case what is already queued is sent and flushed first,
+/// then the stream is shut down. A decode error or an i/o error closes it at once.
+/// The reason is logged with `tracing`. When it ends, the outbound receiver is
+/// dropped, so every sender's next send fails with `Closed`.
+///
+/// # Cancel safety
+///
+/// Dropping the future closes the stream without flushing.
+pub struct Connection<S, R: MessageReactor> {
+    stream: S,
+    reactor: R,
+    codec: R::Codec,
+    outbound: spillway::Receiver<R::LogicalOutbound>,
+    receive: BytesMut,
+    /// Encoded messages not yet fully written, oldest first.
+    send_queue: VecDeque<Serialized<R>>,
+    config: ConnectionConfig,
+    stats: Arc<ConnectionStats>,
+    phase: Phase,
+    /// False once the peer closed its side (or the connection stopped reading).
+    reading: bool,
+    /// The length of the partial frame at the front of `receive`, when known.
+    frame_len: usize,
+    /// Whether the next read may fill a large buffer (the last one filled its space).
+    bursting: bool,
+    /// Whether bytes were written since the last flush.
+    unflushed: bool,
+}
+
+enum Phase {
+    /// Not yet polled.
+    New,
+    Open,
+    /// Sending what is queued; then shutting down.
+    Draining(CloseReason),
+    /// Flushing and shutting the stream down.
+    ShuttingDown(CloseReason),
+    Closed,
+}
+
+/// Why a connection closed: logged when it does.
+#[derive(Debug)]
+enum CloseReason {
+    Reactor,
+    PeerClosed,
+    SendersGone,
+    Invalid(InvalidFrame),
+    FrameTooLarge { len: usize, max: usize },
+    Io(io::Error),
+}
+
+impl CloseReason {
+    fn is_error(&self) -> bool {
+        matches!(
+            self,
+            CloseReason::Invalid(_) | CloseReason::FrameTooLarge { .. } | CloseReason::Io(_)
+        )
+    }
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CloseReason::Reactor => f.write_str("the reactor disconnected"),
+            CloseReason::PeerClosed => f.write_str("the peer closed its side"),
+            CloseReason::SendersGone => f.write_str("every outbound sender is gone"),
+            CloseReason::Invalid(invalid) => invalid.fmt(f),
+            CloseReason::FrameTooLarge { len, max } => {
+                write!(f, "inbound frame of {len} bytes is over the limit of {max}")
+            }
+            CloseReason::Io(error) => write!(f, "i/o error: {error}"),
+        }
+    }
+}
+
+/// How a step of the poll ended.
+enum Step {
+    /// Nothing more to do until the stream or a waker says so.
+    Waiting,
+    /// Budget spent with work left: wake and yield.
+    Yield,
+}
+
+impl<S, R> Connection<S, R>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    R: MessageReactor,
+{
+    /// A connection over `stream`. `outbound` is the receiving half of the channel
+    /// whose senders feed it (see [`ConnectionConfig::outbound_channel`]).
+    pub fn new(
+        stream: S,
+        codec: R::Codec,
+        reactor: R,
+        outbound: spillway::Receiver<R::LogicalOutbound>,
+        config: ConnectionConfig,
+    ) -> Self {
+        Self {
+            stream,
+            reactor,
+            codec,
+            outbound,
+            receive: BytesMut::new(),
+            send_queue: VecDeque::new(),
+            config,
+            stats: Arc::new(ConnectionStats::default()),
+            phase: Phase::New,
+            reading: true,
+            frame_len: 0,
+            bursting: false,
+            unflushed: false,
+        }
+    }
+
+    /// This connection's counters, readable from any task while it runs.
+    pub fn stats(&self) -> Arc<ConnectionStats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// The reactor.
+    pub fn reactor(&self) -> &R {
+        &self.reactor
+    }
+
+    /// The reactor, mutably.
+    pub fn reactor_mut(&mut self) -> &mut R {
+        &mut self.reactor
+    }
+
+    /// The stream.
+    pub fn stream(&self) -> &S {
+        &self.stream
+    }
+
+    fn poll_connection(&mut self, cx: &mut Context<'_>, tally: &mut Tally) -> Poll<()> {
+        if let Phase::New = self.phase {
+            tracing::debug!("connection open");
+            self.phase = Phase::Open;
+        }
+        let mut step = Step::Waiting;
+
+        if let Phase::Open = self.phase {
+            if self.reading {
+                match self.poll_receive(cx, tally) {
+                    Ok(received) => step = received,
+                    Err(reason) => return self.abort(reason),
+                }
+            }
+        }
+        if matches!(self.phase, Phase::Open) && self.reactor.poll(cx) == ReactorStatus::Disconnect {
+            self.drain(CloseReason::Reactor);
+        }
+        if matches!(self.phase, Phase::Open | Phase::Draining(_)) {
+            match self.poll_send(cx, tally) {
+                Ok(Step::Yield) => step = Step::Yield,
+                Ok(Step::Waiting) => {}
+                Err(error) => return self.abort(CloseReason::Io(error)),
+            }
+        }
+        if let Phase::ShuttingDown(_) = self.phase {
+            return self.poll_shutdown(cx);
+        }
+        if let Step::Yield = step {
+            cx.waker().wake_by_ref();
+        }
+        Poll::Pending
+    }
+
+    /// Reads until the stream would block, the buffer is full or the budget is
+    /// spent, and decodes everything complete; repeats while a full buffer was
+    /// decoded down.
+    fn poll_receive(
+        &mut self,
+        cx: &mut Context<'_>,
+        tally: &mut Tally,
+    ) -> Result<Step, CloseReason> {
+        let max = self.config.max_buffer_length;
+        let mut budget = READ_BUDGET;
+        loop {
+            let mut would_block = false;
+            let mut eof = false;
+            while self.receive.len() < max && budget > 0 {
+                self.reserve_receive_space();
+                match tokio_util::io::poll_read_buf(
+                    Pin::new(&mut self.stream),
+                    cx,
+                    &mut self.receive,
+                ) {
+                    Poll::Ready(Ok(0)) => {
+                        eof = true;
+                        break;
+                    }
+                    Poll::Ready(Ok(n)) => {
+                        tally.bytes_received += n as u64;
+                        budget = budget.saturating_sub(n);
+                        self.bursting = self.receive.len() == self.receive.capacity();
+                    }
+                    Poll::Ready(Err(error)) if error.kind() == io::ErrorKind::Interrupted => {}
+                    Poll::Ready(Err(error)) => return Err(CloseReason::Io(error)),
+                    Poll::Pending => {
+                        would_block = true;
+                        break;
+                    }
+                }
+            }
+            let before = self.receive.len();
+            self.decode_all(tally)?;
+            if !matches!(self.phase, Phase::Open) {
+                return Ok(Step::Waiting);
+            }
+            if eof {
+                self.reading = false;
+                if self.reactor.on_read_closed() == ReactorStatus::Disconnect {
+                    self.drain(CloseReason::PeerClosed);
+                }
+                return Ok(Step::Waiting);
+            }
+            if would_block {
+                self.release_idle_receive_buffer();
+                return Ok(Step::Waiting);
+            }
+            if budget == 0 {
+                return Ok(Step::Yield);
+            }
+            // The buffer was full: decoding must have made room, or the frame at its
+            // front can never fit.
+            if self.receive.len() == before && self.receive.len() >= max {
+                return Err(CloseReason::FrameTooLarge {
+                    len: self.frame_len.max(self.receive.len() + 1),
+                    max,
+                });
+            }
+        }
+    }
+
+    fn reserve_receive_space(&mut self) {
+        let len = self.receive.len();
+        let spare = self.receive.capacity() - len;
+        // Room for the rest of a known frame, else a small read when traffic is
+        // light and a large one in a burst.
+        let wanted = if self.frame_len > len {
+            self.frame_len - len
+        } else if self.bursting {
+            self.config.buffer_allocation_increment
+        } else {
+            IDLE_RECEIVE_CAPACITY
+        };
+        let wanted = wanted.min(self.config.max_buffer_length - len);
+        if spare < wanted.min(IDLE_RECEIVE_CAPACITY) || (self.frame_len > len && spare < wanted) {
+            self.receive.reserve(wanted);
+        }
+    }
+
+    /// Gives back a receive buffer that grew for a burst, once it is empty.
+    fn release_idle_receive_buffer(&mut self) {
+        if self.receive.is_empty() && self.receive.capacity() > IDLE_RECEIVE_CAPACITY {
+            self.receive = BytesMut::new();
+            self.bursting = false;
+        }
+    }
+
+    fn decode_all(&mut self, tally: &mut Tally) -> Result<(), CloseReason> {
+        while !self.receive.is_empty() {
+            match self.codec.decode_buffer(&mut self.receive) {
+                Ok(message) => {
+                    self.frame_len = 0;
+                    tally.messages_received += 1;
+                    if self.reactor.on_inbound_message(message) == ReactorStatus::Disconnect {
+                        self.drain(CloseReason::Reactor);
+                        return Ok(());
+                    }
+                }
+                Err(DecodeError::Incomplete { frame_len }) => {
+                    if let Some(len) = frame_len {
+                        if len > self.config.max_buffer_length {
+                            return Err(CloseReason::FrameTooLarge {
+                                len,
+                                max: self.config.max_buffer_length,
+                            });
+                        }
+                        self.frame_len = len;
+                    }
+                    return Ok(());
+                }
+                Err(DecodeError::Skip(0)) => {
+                    return Err(CloseReason::Invalid(InvalidFrame::new(
+                        "the decoder asked to skip 0 bytes",
+                    )));
+                }
+                Err(DecodeError::Skip(n)) => self.receive.advance(n.min(self.receive.len())),
+                Err(DecodeError::Invalid(invalid)) => return Err(CloseReason::Invalid(invalid)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Fills the send queue (while it has room) and writes it, for a few rounds.
+    fn poll_send(&mut self, cx: &mut Context<'_>, tally: &mut Tally) -> io::Result<Step> {
+        let mut budget = WRITE_BUDGET;
+        for _ in 0..SEND_ROUNDS {
+            let filled = self.fill_send_queue(cx);
+            if self.send_queue.is_empty() {
+                return self.poll_idle(cx);
+            }
+            match self.poll_write(cx, tally, &mut budget)? {
+                Poll::Pending => return Ok(Step::Waiting),
+                Poll::Ready(()) if budget == 0 => return Ok(Step::Yield),
+                Poll::Ready(()) => {}
+            }
+            if filled == 0 && self.send_queue.is_empty() {
+                return self.poll_idle(cx);
+            }
+        }
+        Ok(Step::Yield)
+    }
+
+    /// Moves outbound messages into the send queue, encoded, while it has room.
+    /// Returns how many were added.
+    fn fill_send_queue(&mut self, cx: &mut Context<'_>) -> usize {
+        let room = self
+            .config
+            .max_queued_outbound_messages
+            .saturating_sub(self.send_queue.len());
+        let mut added = 0;
+        while added < room {
+            match self.outbound.poll_next(cx) {
+                Poll::Ready(Some(message)) => {
+                    let message = self.reactor.on_outbound_message(message);
+                    self.send_queue.push_back(self.codec.encode(message));
+                    added += 1;
+                }
+                Poll::Ready(None) => {
+                    if let Phase::Open = self.phase {
+                        self.drain(CloseReason::SendersGone);
+                    }
+                    break;
+                }
+                Poll::Pending => break,
+            }
+        }
+        if let Phase::Open = self.phase {
+            while added < room {
+                match self.reactor.poll_outbound(cx) {
+                    Poll::Ready(Some(message)) => {
+                        self.send_queue.push_back(self.codec.encode(message));
+                        added += 1;
+                    }
+                    Poll::Ready(None) | Poll::Pending => break,
+                }
+            }
+        }
+        added
+    }
+
+    /// Writes queued messages with vectored writes until the queue is empty
+    /// (`Ready`), the stream would block (`Pending`) or the budget is spent.
+    fn poll_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        tally: &mut Tally,
+        budget: &mut usize,
+    ) -> io::Result<Poll<()>> {
+        loop {
+            self.pop_written(tally);
+            if self.send_queue.is_empty() || *budget == 0 {
+                return Ok(Poll::Ready(()));
+            }
+            let mut slices = [IoSlice::new(&[]); MAX_IO_SLICES];
+            let mut count = 0;
+            for buffer in &self.send_queue {
+                count += buffer.chunks_vectored(&mut slices[count..]);
+                if count == MAX_IO_SLICES {
+                    break;
+                }
+            }
+            let written = match Pin::new(&mut self.stream).poll_write_vectored(cx, &slices[..count])
+            {
+                Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
+                Poll::Ready(Ok(written)) => written,
+                Poll::Ready(Err(error)) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Poll::Ready(Err(error)) => return Err(error),
+                Poll::Pending => return Ok(Poll::Pending),
+            };
+            self.unflushed = true;
+            tally.bytes_sent += written as u64;
+            *budget = budget.saturating_sub(written);
+            self.advance_send_queue(written);
+        }
+    }
+
+    /// Consumes `written` bytes from the front of the send queue; `pop_written`
+    /// then removes the messages that are done.
+    fn advance_send_queue(&mut self, mut written: usize) {
+        for buffer in self.send_queue.iter_mut() {
+            if written == 0 {
+                return;
+            }
+            let step = buffer.remaining().min(written);
+            buffer.advance(step);
+            written -= step;
+        }
+    }
+
+    /// Pops fully written messages (zero-length ones included) off the front and
+    /// returns their buffers to the codec.
+    #[inline]
+    fn pop_written(&mut self, tally: &mut Tally) {
+        while self
+            .send_queue
+            .front()
+            .is_some_and(|front| !front.has_remaining())
+        {
+            if let Some(done) = self.send_queue.pop_front() {
+                self.codec.return_buffer(done);
+                tally.messages_sent += 1;
+            }
+        }
+    }
+
+    /// The send queue is empty: flush what was written, and finish a drain.
+    fn poll_idle(&mut self, cx: &mut Context<'_>) -> io::Result<Step> {
+        if self.unflushed {
+            match Pin::new(&mut self.stream).poll_flush(cx) {
+                Poll::Ready(Ok(())) => self.unflushed = false,
+                Poll::Ready(Err(error)) => return Err(error),
+                Poll::Pending => return Ok(Step::Waiting),
+            }
+        }
+        if self.send_queue.capacity() > 4 * self.config.max_queued_outbound_messages.min(64) {
+            // A burst grew the queue; an idle connection keeps little.
+            self.send_queue.shrink_to(16);
+        }
+        if let Phase::Draining(_) = self.phase {
+            if let Phase::Draining(reason) = std::mem::replace(&mut self.phase, Phase::Closed) {
+                self.phase = Phase::ShuttingDown(reason);
+            }
+        }
+        Ok(Step::Waiting)
+    }
+
+    /// Stops reading and taking new work; what is queued is still sent.
+    fn drain(&mut self, reason: CloseReason) {
+        if let Phase::Open = self.phase {
+            tracing::debug!(%reason, "connection draining");
+            self.reading = false;
+            self.phase = Phase::Draining(reason);
+        }
+    }
+
+    /// Closes at once: the stream is dropped with the connection, unflushed.
+    fn abort(&mut self, reason: CloseReason) -> Poll<()> {
+        self.finish(reason);
+        Poll::Ready(())
+    }
+
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let result = match Pin::new(&mut self.stream).poll_flush(cx) {
+            Poll::Ready(Ok(())) => Pin::new(&mut self.stream).poll_shutdown(cx),
+            other => other,
+        };
+        match result {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(outcome) => {
+                let reason = match std::mem::replace(&mut self.phase, Phase::Closed) {
+                    Phase::ShuttingDown(reason) => reason,
+                    _ => CloseReason::Reactor,
+                };
+                match outcome {
+                    // A peer that already went away makes shutdown fail; the
+                    // reason it closed is the one worth logging.
+                    Ok(()) | Err(_) => self.finish(reason),
+                }
+                Poll::Ready(())
+            }
+        }
+    }
+
+    fn finish(&mut self, reason: CloseReason) {
+        self.phase = Phase::Closed;
+        if reason.is_error() {
+            tracing::info!(%reason, "connection closed");
+        } else {
+            tracing::debug!(%reason, "connection closed");
+        }
+    }
+}
+
+// Nothing in a connection is pinned in place: the stream is polled through
+// `Pin::new`, which needs `S: Unpin`.
+impl<S, R: MessageReactor> Unpin for Connection<S, R> {}
+
+impl<S, R> Future for Connection<S, R>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    R: MessageReactor,
+{
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        if let Phase::Closed = this.phase {
+            return Poll::Ready(());
+        }
+        let mut tally = Tally::default();
+        let result = this.poll_connection(cx, &mut tally);
+        this.stats.record(&tally, this.send_queue.len());
+        result
+    }
+}
+
+impl<S, R: MessageReactor> fmt::Debug for Connection<S, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let phase = match &self.phase {
+            Phase::New => "new",
+            Phase::Open => "open",
+            Phase::Draining(_) => "draining",
+            Phase::ShuttingDown(_) => "shutting down",
+            Phase::Closed => "closed",
+        };
+        f.debug_struct("Connection")
+            .field("phase", &phase)
+            .field("reading", &self.reading)
+            .field("buffered", &self.receive.len())
+            .field("send_queue", &self.send_queue.len())
+            .finish()
+    }
+}

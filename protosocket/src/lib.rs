@@ -1,0 +1,108 @@
+//! Non-blocking, bidirectional message streams over TCP and Unix sockets, for
+//! servers you own on both ends.
+//!
+//! A [`Connection`] is a future that owns one stream, its receive buffer, its send
+//! queue and its codec, and runs a [`MessageReactor`] over the messages: no locks,
+//! one task per connection. Outbound messages come from any thread through the
+//! connection's [`spillway::Sender`]s. Client and server are the same `Connection`
+//! with different reactors; `protosocket-server` accepts connections for you and
+//! `protosocket-rpc` builds RPC on top.
+//!
+//! ```
+//! use protosocket::{
+//!     Connection, ConnectionConfig, DecodeError, Decoder, MessageReactor, PooledEncoder,
+//!     ReactorStatus, Serialize,
+//! };
+//!
+//! /// Frames: one length byte, then that many bytes.
+//! #[derive(Default)]
+//! struct Bytes255;
+//!
+//! impl Serialize for Bytes255 {
+//!     type Message = Vec<u8>;
+//!     fn serialize_into(&mut self, message: Vec<u8>, buffer: &mut Vec<u8>) {
+//!         buffer.push(message.len() as u8);
+//!         buffer.extend_from_slice(&message);
+//!     }
+//! }
+//!
+//! impl Decoder for Bytes255 {
+//!     type Message = Vec<u8>;
+//!     fn decode(&mut self, buffer: &[u8]) -> Result<(usize, Vec<u8>), DecodeError> {
+//!         let len = buffer[0] as usize;
+//!         match buffer.get(1..1 + len) {
+//!             Some(body) => Ok((1 + len, body.to_vec())),
+//!             None => Err(DecodeError::Incomplete { frame_len: Some(1 + len) }),
+//!         }
+//!     }
+//! }
+//!
+//! /// Echoes every message back.
+//! struct Echo(spillway::Sender<Vec<u8>>);
+//!
+//! impl MessageReactor for Echo {
+//!     type Codec = (PooledEncoder<Bytes255>, Bytes255);
+//!     type Inbound = Vec<u8>;
+//!     type Outbound = Vec<u8>;
+//!     type LogicalOutbound = Vec<u8>;
+//!
+//!     fn on_inbound_message(&mut self, message: Vec<u8>) -> ReactorStatus {
+//!         match self.0.send(message) {
+//!             Ok(()) => ReactorStatus::Continue,
+//!             Err(_) => ReactorStatus::Disconnect,
+//!         }
+//!     }
+//!
+//!     fn on_outbound_message(&mut self, message: Vec<u8>) -> Vec<u8> {
+//!         message
+//!     }
+//! }
+//!
+//! # let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+//! # runtime.block_on(async {
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//!
+//! let (mut client, server) = tokio::io::duplex(4096);
+//! let config = ConnectionConfig::default();
+//! let (sender, outbound) = config.outbound_channel();
+//! let codec = (PooledEncoder::default(), Bytes255);
+//! tokio::spawn(Connection::new(server, codec, Echo(sender), outbound, config));
+//!
+//! client.write_all(b"\x02hi\x00").await.unwrap();
+//! let mut echoed = [0; 4];
+//! client.read_exact(&mut echoed).await.unwrap();
+//! assert_eq!(&echoed, b"\x02hi\x00");
+//! # });
+//! ```
+//!
+//! Layout:
+//! - `codec`: [`Encoder`], [`Decoder`], [`Codec`], [`DecodeError`].
+//! - `pooled`: [`PooledEncoder`] and its [`Serialize`] trait.
+//! - `reactor`: [`MessageReactor`], [`ReactorStatus`].
+//! - `connection`: [`Connection`], the event loop.
+//! - `config`: [`ConnectionConfig`].
+//! - `stats`: [`ConnectionStats`].
+//! - `socket`: [`SocketOptions`].
+//! - `listener`: [`Listener`], [`TcpListener`], [`UnixListener`], [`PeerAddress`].
+
+mod codec;
+mod config;
+mod connection;
+mod listener;
+mod pooled;
+mod reactor;
+mod socket;
+mod stats;
+
+pub use codec::{Codec, DecodeError, Decoder, Encoder, InvalidFrame};
+pub use config::ConnectionConfig;
+pub use connection::Connection;
+#[cfg(unix)]
+pub use listener::UnixListener;
+pub use listener::{Accepted, Listener, PeerAddress, TcpListener};
+pub use pooled::{PooledBuffer, PooledEncoder, Serialize};
+pub use reactor::{MessageReactor, ReactorStatus};
+pub use socket::SocketOptions;
+pub use stats::ConnectionStats;
+
+pub use spillway;
