@@ -85,6 +85,7 @@ enum Phase {
 /// Why a connection closed: logged when it does.
 #[derive(Debug)]
 enum CloseReason {
+    Requested,
     Reactor,
     PeerClosed,
     SendersGone,
@@ -105,6 +106,7 @@ impl CloseReason {
 impl fmt::Display for CloseReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            CloseReason::Requested => f.write_str("closed by its owner"),
             CloseReason::Reactor => f.write_str("the reactor disconnected"),
             CloseReason::PeerClosed => f.write_str("the peer closed its side"),
             CloseReason::SendersGone => f.write_str("every outbound sender is gone"),
@@ -154,6 +156,19 @@ where
             bursting: false,
             unflushed: false,
         }
+    }
+
+    /// Starts a graceful close: stop reading, send and flush what is queued (the
+    /// outbound channel included), then shut the stream down. Keep polling the
+    /// connection for it to happen; bound the wait with a timeout if the peer may
+    /// not read.
+    pub fn close(&mut self) {
+        self.drain(CloseReason::Requested);
+    }
+
+    /// Whether the connection has finished (the future returned `Ready`).
+    pub fn is_closed(&self) -> bool {
+        matches!(self.phase, Phase::Closed)
     }
 
     /// This connection's counters, readable from any task while it runs.
@@ -484,7 +499,7 @@ where
 
     /// Stops reading and taking new work; what is queued is still sent.
     fn drain(&mut self, reason: CloseReason) {
-        if let Phase::Open = self.phase {
+        if matches!(self.phase, Phase::Open | Phase::New) {
             tracing::debug!(%reason, "connection draining");
             self.reading = false;
             self.phase = Phase::Draining(reason);
