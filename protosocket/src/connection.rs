@@ -20,8 +20,8 @@ use crate::stats::{ConnectionStats, Tally};
 const READ_BUDGET: usize = 1024 * 1024;
 /// Bytes written in one poll before the connection yields to the runtime.
 const WRITE_BUDGET: usize = 1024 * 1024;
-/// Fill-then-write rounds in one poll before the connection yields.
-const SEND_ROUNDS: usize = 4;
+/// Receive-then-send rounds in one poll before the connection yields.
+const ROUNDS: usize = 4;
 /// Buffers gathered into one `writev`.
 const MAX_IO_SLICES: usize = 64;
 /// The receive buffer an idle connection keeps; more is given back when it goes idle.
@@ -69,6 +69,12 @@ pub struct Connection<S, R: MessageReactor> {
     bursting: bool,
     /// Whether bytes were written since the last flush.
     unflushed: bool,
+    /// Whether `receive` may hold complete messages that were not decoded yet
+    /// because the send queue had no room for their answers.
+    undecoded: bool,
+    /// Whether the last fill found the outbound channel empty (or closed), rather
+    /// than stopping for lack of room.
+    outbound_empty: bool,
 }
 
 enum Phase {
@@ -119,12 +125,10 @@ impl fmt::Display for CloseReason {
     }
 }
 
-/// How a step of the poll ended.
-enum Step {
-    /// Nothing more to do until the stream or a waker says so.
-    Waiting,
-    /// Budget spent with work left: wake and yield.
-    Yield,
+/// What one poll may still read and write before it yields.
+struct Budget {
+    read: usize,
+    write: usize,
 }
 
 impl<S, R> Connection<S, R>
@@ -155,6 +159,8 @@ where
             frame_len: 0,
             bursting: false,
             unflushed: false,
+            undecoded: false,
+            outbound_empty: false,
         }
     }
 
@@ -196,49 +202,76 @@ where
             tracing::debug!("connection open");
             self.phase = Phase::Open;
         }
-        let mut step = Step::Waiting;
-
-        if let Phase::Open = self.phase {
-            if self.reading {
-                match self.poll_receive(cx, tally) {
-                    Ok(received) => step = received,
+        let mut budget = Budget {
+            read: READ_BUDGET,
+            write: WRITE_BUDGET,
+        };
+        // Each round reads and decodes at most what the send queue has room to
+        // answer, then sends; a round that moved nothing ends the poll.
+        for _ in 0..ROUNDS {
+            let mut progress = false;
+            if matches!(self.phase, Phase::Open) && self.reading {
+                match self.poll_receive(cx, tally, &mut budget) {
+                    Ok(received) => progress |= received,
                     Err(reason) => return self.abort(reason),
                 }
             }
-        }
-        if matches!(self.phase, Phase::Open) && self.reactor.poll(cx) == ReactorStatus::Disconnect {
-            self.drain(CloseReason::Reactor);
-        }
-        if matches!(self.phase, Phase::Open | Phase::Draining(_)) {
-            match self.poll_send(cx, tally) {
-                Ok(Step::Yield) => step = Step::Yield,
-                Ok(Step::Waiting) => {}
-                Err(error) => return self.abort(CloseReason::Io(error)),
+            if matches!(self.phase, Phase::Open)
+                && self.reactor.poll(cx) == ReactorStatus::Disconnect
+            {
+                self.drain(CloseReason::Reactor);
+            }
+            if matches!(self.phase, Phase::Open | Phase::Draining(_)) {
+                match self.poll_send(cx, tally, &mut budget) {
+                    Ok(sent) => progress |= sent,
+                    Err(error) => return self.abort(CloseReason::Io(error)),
+                }
+            }
+            if let Phase::ShuttingDown(_) = self.phase {
+                return self.poll_shutdown(cx);
+            }
+            if !progress {
+                return Poll::Pending;
+            }
+            if budget.read == 0 || budget.write == 0 {
+                break;
             }
         }
-        if let Phase::ShuttingDown(_) = self.phase {
-            return self.poll_shutdown(cx);
-        }
-        if let Step::Yield = step {
-            cx.waker().wake_by_ref();
-        }
+        // Out of rounds or budget with work left: let the runtime run others first.
+        cx.waker().wake_by_ref();
         Poll::Pending
     }
 
-    /// Reads until the stream would block, the buffer is full or the budget is
-    /// spent, and decodes everything complete; repeats while a full buffer was
-    /// decoded down.
+    /// Decodes what is buffered and reads more, handing at most as many messages to
+    /// the reactor as the send queue has room for, so that a reactor answering
+    /// every request never overruns its outbound lane. With no room it reads
+    /// nothing, and TCP flow control holds the peer back. Returns whether any
+    /// message was decoded.
     fn poll_receive(
         &mut self,
         cx: &mut Context<'_>,
         tally: &mut Tally,
-    ) -> Result<Step, CloseReason> {
+        budget: &mut Budget,
+    ) -> Result<bool, CloseReason> {
+        let room = self
+            .config
+            .max_queued_outbound_messages
+            .saturating_sub(self.send_queue.len());
+        let mut decoded = 0;
+        if self.undecoded {
+            decoded += self.decode(tally, room)?;
+            if self.undecoded || !matches!(self.phase, Phase::Open) {
+                return Ok(decoded > 0);
+            }
+        }
+        if decoded >= room {
+            return Ok(decoded > 0);
+        }
         let max = self.config.max_buffer_length;
-        let mut budget = READ_BUDGET;
         loop {
             let mut would_block = false;
             let mut eof = false;
-            while self.receive.len() < max && budget > 0 {
+            while self.receive.len() < max && budget.read > 0 {
                 self.reserve_receive_space();
                 match tokio_util::io::poll_read_buf(
                     Pin::new(&mut self.stream),
@@ -251,7 +284,7 @@ where
                     }
                     Poll::Ready(Ok(n)) => {
                         tally.bytes_received += n as u64;
-                        budget = budget.saturating_sub(n);
+                        budget.read = budget.read.saturating_sub(n);
                         self.bursting = self.receive.len() == self.receive.capacity();
                     }
                     Poll::Ready(Err(error)) if error.kind() == io::ErrorKind::Interrupted => {}
@@ -262,28 +295,30 @@ where
                     }
                 }
             }
-            let before = self.receive.len();
-            self.decode_all(tally)?;
-            if !matches!(self.phase, Phase::Open) {
-                return Ok(Step::Waiting);
+            let decoded_now = self.decode(tally, room - decoded)?;
+            decoded += decoded_now;
+            if !matches!(self.phase, Phase::Open) || self.undecoded {
+                // Disconnecting, or out of room with complete messages buffered:
+                // they wait for the send queue to drain.
+                return Ok(decoded > 0);
             }
             if eof {
                 self.reading = false;
                 if self.reactor.on_read_closed() == ReactorStatus::Disconnect {
                     self.drain(CloseReason::PeerClosed);
                 }
-                return Ok(Step::Waiting);
+                return Ok(decoded > 0);
             }
             if would_block {
                 self.release_idle_receive_buffer();
-                return Ok(Step::Waiting);
+                return Ok(decoded > 0);
             }
-            if budget == 0 {
-                return Ok(Step::Yield);
+            if budget.read == 0 {
+                return Ok(decoded > 0);
             }
-            // The buffer was full: decoding must have made room, or the frame at its
-            // front can never fit.
-            if self.receive.len() == before && self.receive.len() >= max {
+            // The buffer was full and everything complete in it was decoded: if
+            // nothing was, the frame at its front can never fit.
+            if decoded_now == 0 && self.receive.len() >= max {
                 return Err(CloseReason::FrameTooLarge {
                     len: self.frame_len.max(self.receive.len() + 1),
                     max,
@@ -318,15 +353,25 @@ where
         }
     }
 
-    fn decode_all(&mut self, tally: &mut Tally) -> Result<(), CloseReason> {
+    /// Decodes up to `limit` messages from the receive buffer and hands them to the
+    /// reactor; sets `undecoded` when it stopped at the limit with bytes left.
+    /// Returns how many it decoded.
+    fn decode(&mut self, tally: &mut Tally, limit: usize) -> Result<usize, CloseReason> {
+        let mut decoded = 0;
+        self.undecoded = false;
         while !self.receive.is_empty() {
+            if decoded == limit {
+                self.undecoded = true;
+                break;
+            }
             match self.codec.decode_buffer(&mut self.receive) {
                 Ok(message) => {
                     self.frame_len = 0;
+                    decoded += 1;
                     tally.messages_received += 1;
                     if self.reactor.on_inbound_message(message) == ReactorStatus::Disconnect {
                         self.drain(CloseReason::Reactor);
-                        return Ok(());
+                        break;
                     }
                 }
                 Err(DecodeError::Incomplete { frame_len }) => {
@@ -339,7 +384,7 @@ where
                         }
                         self.frame_len = len;
                     }
-                    return Ok(());
+                    break;
                 }
                 Err(DecodeError::Skip(0)) => {
                     return Err(CloseReason::Invalid(InvalidFrame::new(
@@ -350,27 +395,27 @@ where
                 Err(DecodeError::Invalid(invalid)) => return Err(CloseReason::Invalid(invalid)),
             }
         }
-        Ok(())
+        Ok(decoded)
     }
 
-    /// Fills the send queue (while it has room) and writes it, for a few rounds.
-    fn poll_send(&mut self, cx: &mut Context<'_>, tally: &mut Tally) -> io::Result<Step> {
-        let mut budget = WRITE_BUDGET;
-        for _ in 0..SEND_ROUNDS {
-            let filled = self.fill_send_queue(cx);
-            if self.send_queue.is_empty() {
-                return self.poll_idle(cx);
-            }
-            match self.poll_write(cx, tally, &mut budget)? {
-                Poll::Pending => return Ok(Step::Waiting),
-                Poll::Ready(()) if budget == 0 => return Ok(Step::Yield),
-                Poll::Ready(()) => {}
-            }
-            if filled == 0 && self.send_queue.is_empty() {
-                return self.poll_idle(cx);
-            }
+    /// Fills the send queue (while it has room) and writes it. Returns whether
+    /// anything was queued or written.
+    fn poll_send(
+        &mut self,
+        cx: &mut Context<'_>,
+        tally: &mut Tally,
+        budget: &mut Budget,
+    ) -> io::Result<bool> {
+        let filled = self.fill_send_queue(cx);
+        let sent_before = tally.bytes_sent;
+        if !self.send_queue.is_empty() {
+            // Pending leaves the rest queued; the stream wakes us when it has room.
+            let _ = self.poll_write(cx, tally, &mut budget.write)?;
         }
-        Ok(Step::Yield)
+        if self.send_queue.is_empty() {
+            self.poll_idle(cx)?;
+        }
+        Ok(filled > 0 || tally.bytes_sent > sent_before)
     }
 
     /// Moves outbound messages into the send queue, encoded, while it has room.
@@ -381,6 +426,7 @@ where
             .max_queued_outbound_messages
             .saturating_sub(self.send_queue.len());
         let mut added = 0;
+        self.outbound_empty = false;
         while added < room {
             match self.outbound.poll_next(cx) {
                 Poll::Ready(Some(message)) => {
@@ -389,12 +435,16 @@ where
                     added += 1;
                 }
                 Poll::Ready(None) => {
+                    self.outbound_empty = true;
                     if let Phase::Open = self.phase {
                         self.drain(CloseReason::SendersGone);
                     }
                     break;
                 }
-                Poll::Pending => break,
+                Poll::Pending => {
+                    self.outbound_empty = true;
+                    break;
+                }
             }
         }
         if let Phase::Open = self.phase {
@@ -477,24 +527,24 @@ where
     }
 
     /// The send queue is empty: flush what was written, and finish a drain.
-    fn poll_idle(&mut self, cx: &mut Context<'_>) -> io::Result<Step> {
+    fn poll_idle(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
         if self.unflushed {
             match Pin::new(&mut self.stream).poll_flush(cx) {
                 Poll::Ready(Ok(())) => self.unflushed = false,
                 Poll::Ready(Err(error)) => return Err(error),
-                Poll::Pending => return Ok(Step::Waiting),
+                Poll::Pending => return Ok(()),
             }
         }
         if self.send_queue.capacity() > 4 * self.config.max_queued_outbound_messages.min(64) {
             // A burst grew the queue; an idle connection keeps little.
             self.send_queue.shrink_to(16);
         }
-        if let Phase::Draining(_) = self.phase {
+        if matches!(self.phase, Phase::Draining(_)) && self.outbound_empty {
             if let Phase::Draining(reason) = std::mem::replace(&mut self.phase, Phase::Closed) {
                 self.phase = Phase::ShuttingDown(reason);
             }
         }
-        Ok(Step::Waiting)
+        Ok(())
     }
 
     /// Stops reading and taking new work; what is queued is still sent.
