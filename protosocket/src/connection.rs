@@ -54,7 +54,8 @@ pub struct Connection<S, R: MessageReactor> {
     stream: S,
     reactor: R,
     codec: R::Codec,
-    outbound: spillway::Receiver<R::LogicalOutbound>,
+    /// `None` once the connection has ended, so senders see `Closed` at once.
+    outbound: Option<spillway::Receiver<R::LogicalOutbound>>,
     receive: BytesMut,
     /// Encoded messages not yet fully written, oldest first.
     send_queue: VecDeque<Serialized<R>>,
@@ -149,7 +150,7 @@ where
             stream,
             reactor,
             codec,
-            outbound,
+            outbound: Some(outbound),
             receive: BytesMut::new(),
             send_queue: VecDeque::new(),
             config,
@@ -246,7 +247,7 @@ where
     /// the reactor as the send queue has room for, so that a reactor answering
     /// every request never overruns its outbound lane. With no room it reads
     /// nothing, and TCP flow control holds the peer back. Returns whether any
-    /// message was decoded.
+    /// message was decoded, or the read budget ran out with bytes maybe left.
     fn poll_receive(
         &mut self,
         cx: &mut Context<'_>,
@@ -314,7 +315,9 @@ where
                 return Ok(decoded > 0);
             }
             if budget.read == 0 {
-                return Ok(decoded > 0);
+                // The stream may still hold bytes and will not wake us for them:
+                // report progress so the poll yields with a wake-up.
+                return Ok(true);
             }
             // The buffer was full and everything complete in it was decoded: if
             // nothing was, the frame at its front can never fit.
@@ -428,7 +431,10 @@ where
         let mut added = 0;
         self.outbound_empty = false;
         while added < room {
-            match self.outbound.poll_next(cx) {
+            let Some(outbound) = self.outbound.as_mut() else {
+                break;
+            };
+            match outbound.poll_next(cx) {
                 Poll::Ready(Some(message)) => {
                     let message = self.reactor.on_outbound_message(message);
                     self.send_queue.push_back(self.codec.encode(message));
@@ -586,6 +592,8 @@ where
 
     fn finish(&mut self, reason: CloseReason) {
         self.phase = Phase::Closed;
+        // The owner may keep the finished connection; its senders must not wait.
+        self.outbound = None;
         if reason.is_error() {
             tracing::info!(%reason, "connection closed");
         } else {
