@@ -1,5 +1,7 @@
 //! Connection settings.
 
+use std::time::Duration;
+
 /// Settings of one [`Connection`](crate::Connection).
 ///
 /// | setting | default | what it bounds |
@@ -7,11 +9,13 @@
 /// | `max_buffer_length` | 32 MiB | the largest inbound frame; a larger one closes the connection |
 /// | `buffer_allocation_increment` | 64 KiB | how much the receive buffer grows by when it needs room |
 /// | `max_queued_outbound_messages` | 256 | encoded messages waiting for the socket, and each outbound lane's capacity |
+/// | `write_stall_timeout` | none | how long a peer may take no bytes while some are queued for it |
 #[derive(Debug, Clone)]
 pub struct ConnectionConfig {
     pub(crate) max_buffer_length: usize,
     pub(crate) buffer_allocation_increment: usize,
     pub(crate) max_queued_outbound_messages: usize,
+    pub(crate) write_stall_timeout: Option<Duration>,
 }
 
 impl Default for ConnectionConfig {
@@ -20,6 +24,7 @@ impl Default for ConnectionConfig {
             max_buffer_length: 32 * 1024 * 1024,
             buffer_allocation_increment: 64 * 1024,
             max_queued_outbound_messages: 256,
+            write_stall_timeout: None,
         }
     }
 }
@@ -45,6 +50,21 @@ impl ConnectionConfig {
     /// [`spillway::SendError::Full`] (or wait in `send_async`).
     pub fn max_queued_outbound_messages(mut self, messages: usize) -> Self {
         self.max_queued_outbound_messages = messages.max(1);
+        self
+    }
+
+    /// Closes the connection when bytes are queued for the peer and it takes none for
+    /// this long: a peer that stops reading (or floods requests without reading the
+    /// answers, which the connection stops reading while its send queue is full)
+    /// is dropped instead of holding its buffers forever. It also bounds how long a
+    /// graceful close waits for such a peer.
+    ///
+    /// # Panics
+    ///
+    /// With a timeout set, the connection panics on its first stall if the tokio
+    /// runtime has no timer (`enable_time`/`enable_all` on the runtime builder).
+    pub fn write_stall_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.write_stall_timeout = timeout;
         self
     }
 

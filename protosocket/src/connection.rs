@@ -1,19 +1,20 @@
 //! The event loop that owns one stream.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, BufMut, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::codec::{DecodeError, Decoder, Encoder, InvalidFrame};
 use crate::config::ConnectionConfig;
 use crate::reactor::{MessageReactor, ReactorStatus};
+use crate::send_queue::SendQueue;
 use crate::stats::{ConnectionStats, Tally};
 
 /// Bytes read in one poll before the connection yields to the runtime.
@@ -58,7 +59,7 @@ pub struct Connection<S, R: MessageReactor> {
     outbound: Option<spillway::Receiver<R::LogicalOutbound>>,
     receive: BytesMut,
     /// Encoded messages not yet fully written, oldest first.
-    send_queue: VecDeque<Serialized<R>>,
+    send_queue: SendQueue<Serialized<R>>,
     config: ConnectionConfig,
     stats: Arc<ConnectionStats>,
     phase: Phase,
@@ -66,8 +67,9 @@ pub struct Connection<S, R: MessageReactor> {
     reading: bool,
     /// The length of the partial frame at the front of `receive`, when known.
     frame_len: usize,
-    /// Whether the next read may fill a large buffer (the last one filled its space).
-    bursting: bool,
+    /// Bytes the last burst of reads brought (up to the stream blocking); sizes
+    /// the next read.
+    read_hint: usize,
     /// Whether bytes were written since the last flush.
     unflushed: bool,
     /// Whether `receive` may hold complete messages that were not decoded yet
@@ -76,6 +78,12 @@ pub struct Connection<S, R: MessageReactor> {
     /// Whether the last fill found the outbound channel empty (or closed), rather
     /// than stopping for lack of room.
     outbound_empty: bool,
+    /// Whether a write stall is being timed; see `write_stall_timeout`.
+    stall_armed: bool,
+    /// When the stream last took bytes during the current stall.
+    last_write: tokio::time::Instant,
+    /// Fires at the stall deadline; made on the first stall only.
+    stall_timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 enum Phase {
@@ -98,6 +106,7 @@ enum CloseReason {
     SendersGone,
     Invalid(InvalidFrame),
     FrameTooLarge { len: usize, max: usize },
+    Stalled(Duration),
     Io(io::Error),
 }
 
@@ -105,7 +114,10 @@ impl CloseReason {
     fn is_error(&self) -> bool {
         matches!(
             self,
-            CloseReason::Invalid(_) | CloseReason::FrameTooLarge { .. } | CloseReason::Io(_)
+            CloseReason::Invalid(_)
+                | CloseReason::FrameTooLarge { .. }
+                | CloseReason::Stalled(_)
+                | CloseReason::Io(_)
         )
     }
 }
@@ -120,6 +132,12 @@ impl fmt::Display for CloseReason {
             CloseReason::Invalid(invalid) => invalid.fmt(f),
             CloseReason::FrameTooLarge { len, max } => {
                 write!(f, "inbound frame of {len} bytes is over the limit of {max}")
+            }
+            CloseReason::Stalled(timeout) => {
+                write!(
+                    f,
+                    "the peer took no bytes for {timeout:?} (write stall timeout)"
+                )
             }
             CloseReason::Io(error) => write!(f, "i/o error: {error}"),
         }
@@ -152,16 +170,19 @@ where
             codec,
             outbound: Some(outbound),
             receive: BytesMut::new(),
-            send_queue: VecDeque::new(),
+            send_queue: SendQueue::new(),
             config,
             stats: Arc::new(ConnectionStats::default()),
             phase: Phase::New,
             reading: true,
             frame_len: 0,
-            bursting: false,
+            read_hint: 0,
             unflushed: false,
             undecoded: false,
             outbound_empty: false,
+            stall_armed: false,
+            last_write: tokio::time::Instant::now(),
+            stall_timer: None,
         }
     }
 
@@ -203,6 +224,11 @@ where
             tracing::debug!("connection open");
             self.phase = Phase::Open;
         }
+        // Replies the reactor queues during this poll must not wake this very task:
+        // the send step below takes them, and parks the receiver again if it runs dry.
+        if let Some(outbound) = &self.outbound {
+            outbound.unpark();
+        }
         let mut budget = Budget {
             read: READ_BUDGET,
             write: WRITE_BUDGET,
@@ -225,7 +251,7 @@ where
             if matches!(self.phase, Phase::Open | Phase::Draining(_)) {
                 match self.poll_send(cx, tally, &mut budget) {
                     Ok(sent) => progress |= sent,
-                    Err(error) => return self.abort(CloseReason::Io(error)),
+                    Err(reason) => return self.abort(reason),
                 }
             }
             if let Phase::ShuttingDown(_) = self.phase {
@@ -269,16 +295,17 @@ where
             return Ok(decoded > 0);
         }
         let max = self.config.max_buffer_length;
+        let mut burst = 0;
         loop {
             let mut would_block = false;
             let mut eof = false;
             while self.receive.len() < max && budget.read > 0 {
                 self.reserve_receive_space();
-                match tokio_util::io::poll_read_buf(
-                    Pin::new(&mut self.stream),
-                    cx,
-                    &mut self.receive,
-                ) {
+                // The allocator may round capacity up: never read past the limit, or
+                // a frame over it could arrive whole and be decoded.
+                let limit = max - self.receive.len();
+                let mut room = (&mut self.receive).limit(limit);
+                match tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, &mut room) {
                     Poll::Ready(Ok(0)) => {
                         eof = true;
                         break;
@@ -286,7 +313,8 @@ where
                     Poll::Ready(Ok(n)) => {
                         tally.bytes_received += n as u64;
                         budget.read = budget.read.saturating_sub(n);
-                        self.bursting = self.receive.len() == self.receive.capacity();
+                        burst += n;
+                        self.read_hint = self.read_hint.max(burst);
                     }
                     Poll::Ready(Err(error)) if error.kind() == io::ErrorKind::Interrupted => {}
                     Poll::Ready(Err(error)) => return Err(CloseReason::Io(error)),
@@ -311,6 +339,7 @@ where
                 return Ok(decoded > 0);
             }
             if would_block {
+                self.read_hint = burst;
                 self.release_idle_receive_buffer();
                 return Ok(decoded > 0);
             }
@@ -332,27 +361,26 @@ where
 
     fn reserve_receive_space(&mut self) {
         let len = self.receive.len();
-        let spare = self.receive.capacity() - len;
-        // Room for the rest of a known frame, else a small read when traffic is
-        // light and a large one in a burst.
-        let wanted = if self.frame_len > len {
+        // Room for the rest of a known frame, else for twice the last burst (so a
+        // steady stream of batches takes one read each), within the growth step.
+        let target = if self.frame_len > len {
             self.frame_len - len
-        } else if self.bursting {
-            self.config.buffer_allocation_increment
         } else {
-            IDLE_RECEIVE_CAPACITY
+            (2 * self.read_hint).clamp(
+                IDLE_RECEIVE_CAPACITY,
+                self.config.buffer_allocation_increment,
+            )
         };
-        let wanted = wanted.min(self.config.max_buffer_length - len);
-        if spare < wanted.min(IDLE_RECEIVE_CAPACITY) || (self.frame_len > len && spare < wanted) {
-            self.receive.reserve(wanted);
+        let target = target.min(self.config.max_buffer_length - len);
+        if self.receive.capacity() - len < target {
+            self.receive.reserve(target);
         }
     }
 
     /// Gives back a receive buffer that grew for a burst, once it is empty.
     fn release_idle_receive_buffer(&mut self) {
-        if self.receive.is_empty() && self.receive.capacity() > IDLE_RECEIVE_CAPACITY {
+        if self.receive.is_empty() && self.receive.capacity() > 2 * IDLE_RECEIVE_CAPACITY {
             self.receive = BytesMut::new();
-            self.bursting = false;
         }
     }
 
@@ -408,17 +436,53 @@ where
         cx: &mut Context<'_>,
         tally: &mut Tally,
         budget: &mut Budget,
-    ) -> io::Result<bool> {
+    ) -> Result<bool, CloseReason> {
         let filled = self.fill_send_queue(cx);
         let sent_before = tally.bytes_sent;
         if !self.send_queue.is_empty() {
             // Pending leaves the rest queued; the stream wakes us when it has room.
-            let _ = self.poll_write(cx, tally, &mut budget.write)?;
+            let written = self
+                .poll_write(cx, tally, &mut budget.write)
+                .map_err(CloseReason::Io)?;
+            if written.is_pending() {
+                self.poll_stall(cx)?;
+            }
         }
         if self.send_queue.is_empty() {
-            self.poll_idle(cx)?;
+            self.stall_armed = false;
+            self.poll_idle(cx).map_err(CloseReason::Io)?;
         }
         Ok(filled > 0 || tally.bytes_sent > sent_before)
+    }
+
+    /// The stream takes no more bytes: with a stall timeout configured, closes the
+    /// connection once nothing has been written for that long.
+    fn poll_stall(&mut self, cx: &mut Context<'_>) -> Result<(), CloseReason> {
+        let Some(timeout) = self.config.write_stall_timeout else {
+            return Ok(());
+        };
+        let now = tokio::time::Instant::now();
+        if !self.stall_armed {
+            // The stall starts now, however long ago the last write was.
+            self.stall_armed = true;
+            self.last_write = now;
+        }
+        let deadline = self.last_write + timeout;
+        if now >= deadline {
+            return Err(CloseReason::Stalled(timeout));
+        }
+        // One timer per connection, reset only when a stall starts or it fires
+        // early: a write in between just moves `last_write`.
+        let timer = self
+            .stall_timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if timer.deadline() != deadline {
+            timer.as_mut().reset(deadline);
+        }
+        if timer.as_mut().poll(cx).is_ready() {
+            return Err(CloseReason::Stalled(timeout));
+        }
+        Ok(())
     }
 
     /// Moves outbound messages into the send queue, encoded, while it has room.
@@ -437,7 +501,8 @@ where
             match outbound.poll_next(cx) {
                 Poll::Ready(Some(message)) => {
                     let message = self.reactor.on_outbound_message(message);
-                    self.send_queue.push_back(self.codec.encode(message));
+                    let encoded = self.codec.encode(message);
+                    self.send_queue.push(encoded, &mut self.codec);
                     added += 1;
                 }
                 Poll::Ready(None) => {
@@ -457,7 +522,8 @@ where
             while added < room {
                 match self.reactor.poll_outbound(cx) {
                     Poll::Ready(Some(message)) => {
-                        self.send_queue.push_back(self.codec.encode(message));
+                        let encoded = self.codec.encode(message);
+                        self.send_queue.push(encoded, &mut self.codec);
                         added += 1;
                     }
                     Poll::Ready(None) | Poll::Pending => break,
@@ -476,18 +542,12 @@ where
         budget: &mut usize,
     ) -> io::Result<Poll<()>> {
         loop {
-            self.pop_written(tally);
+            self.send_queue.settle(&mut self.codec, tally);
             if self.send_queue.is_empty() || *budget == 0 {
                 return Ok(Poll::Ready(()));
             }
             let mut slices = [IoSlice::new(&[]); MAX_IO_SLICES];
-            let mut count = 0;
-            for buffer in &self.send_queue {
-                count += buffer.chunks_vectored(&mut slices[count..]);
-                if count == MAX_IO_SLICES {
-                    break;
-                }
-            }
+            let count = self.send_queue.io_slices(&mut slices);
             let written = match Pin::new(&mut self.stream).poll_write_vectored(cx, &slices[..count])
             {
                 Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
@@ -497,38 +557,12 @@ where
                 Poll::Pending => return Ok(Poll::Pending),
             };
             self.unflushed = true;
+            if self.stall_armed {
+                self.last_write = tokio::time::Instant::now();
+            }
             tally.bytes_sent += written as u64;
             *budget = budget.saturating_sub(written);
-            self.advance_send_queue(written);
-        }
-    }
-
-    /// Consumes `written` bytes from the front of the send queue; `pop_written`
-    /// then removes the messages that are done.
-    fn advance_send_queue(&mut self, mut written: usize) {
-        for buffer in self.send_queue.iter_mut() {
-            if written == 0 {
-                return;
-            }
-            let step = buffer.remaining().min(written);
-            buffer.advance(step);
-            written -= step;
-        }
-    }
-
-    /// Pops fully written messages (zero-length ones included) off the front and
-    /// returns their buffers to the codec.
-    #[inline]
-    fn pop_written(&mut self, tally: &mut Tally) {
-        while self
-            .send_queue
-            .front()
-            .is_some_and(|front| !front.has_remaining())
-        {
-            if let Some(done) = self.send_queue.pop_front() {
-                self.codec.return_buffer(done);
-                tally.messages_sent += 1;
-            }
+            self.send_queue.advance(written, &mut self.codec, tally);
         }
     }
 
@@ -541,10 +575,7 @@ where
                 Poll::Pending => return Ok(()),
             }
         }
-        if self.send_queue.capacity() > 4 * self.config.max_queued_outbound_messages.min(64) {
-            // A burst grew the queue; an idle connection keeps little.
-            self.send_queue.shrink_to(16);
-        }
+        self.send_queue.release_idle();
         if matches!(self.phase, Phase::Draining(_)) && self.outbound_empty {
             if let Phase::Draining(reason) = std::mem::replace(&mut self.phase, Phase::Closed) {
                 self.phase = Phase::ShuttingDown(reason);

@@ -80,6 +80,8 @@
 //! - `pooled`: [`PooledEncoder`] and its [`Serialize`] trait.
 //! - `reactor`: [`MessageReactor`], [`ReactorStatus`].
 //! - `connection`: [`Connection`], the event loop.
+//! - `send_queue`: encoded messages waiting for the stream; small ones are staged
+//!   into one buffer so a burst leaves in one write.
 //! - `config`: [`ConnectionConfig`].
 //! - `stats`: [`ConnectionStats`].
 //! - `socket`: [`SocketOptions`].
@@ -91,6 +93,7 @@ mod connection;
 mod listener;
 mod pooled;
 mod reactor;
+mod send_queue;
 mod socket;
 mod stats;
 

@@ -51,9 +51,11 @@ pub struct PooledEncoder<S> {
 }
 
 impl<S> PooledEncoder<S> {
-    /// A pooled encoder keeping up to 64 buffers of up to 64 KiB each.
+    /// A pooled encoder keeping up to 64 buffers of up to 16 KiB each (at most 1 MiB
+    /// kept). Small messages give their buffer back as soon as the connection
+    /// stages them, so a few buffers serve any number of them.
     pub fn new(serializer: S) -> Self {
-        Self::with_limits(serializer, 64, 64 * 1024)
+        Self::with_limits(serializer, 64, 16 * 1024)
     }
 
     /// A pooled encoder keeping up to `max_pooled` buffers, each of at most

@@ -125,6 +125,19 @@ impl<T> Receiver<T> {
         Ok(self.drain_into(batch))
     }
 
+    /// Tells senders the receiver is awake, so that sends stop waking it until it
+    /// next finds the channel empty and parks again.
+    ///
+    /// For a task that sends to its own channel while it runs and polls the
+    /// receiver later in the same poll (a connection whose reactor queues replies):
+    /// without this, the first such send wakes the task that is already running,
+    /// which costs a spurious poll. Calling it is only correct if the receiver
+    /// will be polled (or the task woken some other way) before the task waits.
+    #[inline]
+    pub fn unpark(&self) {
+        self.shared.signal.unpark();
+    }
+
     /// The number of lanes; see [`channel_with_concurrency`](crate::channel_with_concurrency).
     pub fn lanes(&self) -> usize {
         self.shared.lanes.len()

@@ -84,6 +84,14 @@ impl Signal {
         self.word.fetch_and(!LANE_BITS, Ordering::AcqRel) & (LANE_BITS | DISCONNECTED)
     }
 
+    /// Clears `PARKED` if it is set, keeping the stored waker for the next park.
+    #[inline]
+    pub(crate) fn unpark(&self) {
+        if self.word.load(Ordering::Relaxed) & PARKED != 0 {
+            self.word.fetch_and(!PARKED, Ordering::AcqRel);
+        }
+    }
+
     /// Stores `waker` and sets `PARKED`. If lanes became ready (or the channel
     /// disconnected) meanwhile, un-parks instead and returns those bits; 0 means the
     /// receiver is parked and will be woken.

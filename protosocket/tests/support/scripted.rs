@@ -35,6 +35,9 @@ pub(crate) enum WritePolicy {
     AlternatePending(usize),
     /// `Pending` until the policy changes (a peer that does not read).
     Blocked,
+    /// Takes this many bytes in all, then behaves as [`WritePolicy::Blocked`] (a
+    /// peer that reads a little now and then).
+    Then(usize),
 }
 
 /// What the stream saw, in order (when recording).
@@ -268,9 +271,14 @@ impl AsyncWrite for ScriptedStream {
                 }
                 n.min(offered)
             }
-            WritePolicy::Blocked => {
+            WritePolicy::Blocked | WritePolicy::Then(0) => {
                 state.write_waker = Some(cx.waker().clone());
                 return Poll::Pending;
+            }
+            WritePolicy::Then(n) => {
+                let take = n.min(offered);
+                state.policy = WritePolicy::Then(n - take);
+                take
             }
         };
         if state.record {
