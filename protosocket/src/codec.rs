@@ -43,6 +43,23 @@ pub trait Encoder {
     /// Encodes one message. An empty result is a legal zero-length message.
     fn encode(&mut self, message: Self::Message) -> Self::Serialized;
 
+    /// Appends `message`'s bytes to `buffer`, which may already hold other
+    /// messages, instead of making a buffer of its own; returns `None` when it did.
+    ///
+    /// The connection offers this for messages it can stage into its write buffer,
+    /// which saves a buffer and a copy per message. The default declines by handing
+    /// the message back (`Some`), and the connection calls
+    /// [`encode`](Self::encode) instead.
+    #[inline]
+    fn encode_into(
+        &mut self,
+        message: Self::Message,
+        buffer: &mut Vec<u8>,
+    ) -> Option<Self::Message> {
+        let _ = buffer;
+        Some(message)
+    }
+
     /// Receives a fully written buffer back, for reuse. The default drops it.
     fn return_buffer(&mut self, buffer: Self::Serialized) {
         drop(buffer);
@@ -134,6 +151,15 @@ impl<E: Encoder, D> Encoder for (E, D) {
     #[inline]
     fn encode(&mut self, message: Self::Message) -> Self::Serialized {
         self.0.encode(message)
+    }
+
+    #[inline]
+    fn encode_into(
+        &mut self,
+        message: Self::Message,
+        buffer: &mut Vec<u8>,
+    ) -> Option<Self::Message> {
+        self.0.encode_into(message, buffer)
     }
 
     #[inline]

@@ -501,8 +501,7 @@ where
             match outbound.poll_next(cx) {
                 Poll::Ready(Some(message)) => {
                     let message = self.reactor.on_outbound_message(message);
-                    let encoded = self.codec.encode(message);
-                    self.send_queue.push(encoded, &mut self.codec);
+                    self.send_queue.push_message(message, &mut self.codec);
                     added += 1;
                 }
                 Poll::Ready(None) => {
@@ -522,8 +521,7 @@ where
             while added < room {
                 match self.reactor.poll_outbound(cx) {
                     Poll::Ready(Some(message)) => {
-                        let encoded = self.codec.encode(message);
-                        self.send_queue.push(encoded, &mut self.codec);
+                        self.send_queue.push_message(message, &mut self.codec);
                         added += 1;
                     }
                     Poll::Ready(None) | Poll::Pending => break,

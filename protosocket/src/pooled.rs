@@ -33,7 +33,9 @@ pub trait Serialize {
     /// What is serialized.
     type Message;
 
-    /// Appends `message`'s encoding to `buffer`, which arrives empty.
+    /// Appends `message`'s encoding to `buffer`. The buffer may already hold other
+    /// messages (a connection stages small messages together), so append: never
+    /// assume the message starts at offset 0.
     fn serialize_into(&mut self, message: Self::Message, buffer: &mut Vec<u8>);
 }
 
@@ -98,6 +100,12 @@ impl<S: Serialize> Encoder for PooledEncoder<S> {
             buffer,
             position: 0,
         }
+    }
+
+    #[inline]
+    fn encode_into(&mut self, message: S::Message, buffer: &mut Vec<u8>) -> Option<S::Message> {
+        self.serializer.serialize_into(message, buffer);
+        None
     }
 
     #[inline]

@@ -1,10 +1,12 @@
 //! Encoded messages waiting for the stream.
 //!
-//! Small messages are copied into one staging buffer as they are queued (and their
-//! buffers go straight back to the encoder), so a burst of small messages leaves in
-//! one contiguous write; the kernel copies one long slice far faster than hundreds
-//! of short ones. Large messages stay in their own buffers and go out as further
-//! slices of the same vectored write, without a copy.
+//! Messages are encoded straight into one staging buffer when the encoder can
+//! append ([`Encoder::encode_into`]; `PooledEncoder` does), or copied into it when
+//! they are small (their buffers go straight back to the encoder), so a burst of
+//! messages leaves in one contiguous write: the kernel copies one long slice far
+//! faster than hundreds of short ones. Large messages from encoders that cannot
+//! append stay in their own buffers and go out as further slices of the same
+//! vectored write, without a copy.
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
@@ -53,6 +55,29 @@ impl<B: Buf> SendQueue<B> {
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.staged_messages == 0 && self.queue.is_empty()
+    }
+
+    /// Encodes and queues `message`: straight into the staging buffer when nothing
+    /// large is queued and the encoder can append, else through
+    /// [`push`](Self::push).
+    #[inline]
+    pub(crate) fn push_message<E>(&mut self, message: E::Message, encoder: &mut E)
+    where
+        E: Encoder<Serialized = B>,
+    {
+        let message = if self.queue.is_empty() && self.staged.len() < STAGE_LIMIT {
+            match encoder.encode_into(message, &mut self.staged) {
+                None => {
+                    self.staged_messages += 1;
+                    return;
+                }
+                Some(declined) => declined,
+            }
+        } else {
+            message
+        };
+        let buffer = encoder.encode(message);
+        self.push(buffer, encoder);
     }
 
     /// Queues an encoded message. A small one is copied into the staging buffer and
