@@ -73,6 +73,11 @@ impl ConnectionConfig {
         self.max_buffer_length
     }
 
+    /// The configured write stall timeout.
+    pub fn get_write_stall_timeout(&self) -> Option<Duration> {
+        self.write_stall_timeout
+    }
+
     /// The configured bound on queued outbound messages.
     pub fn get_max_queued_outbound_messages(&self) -> usize {
         self.max_queued_outbound_messages

@@ -111,7 +111,17 @@ enum CloseReason {
 }
 
 impl CloseReason {
+    /// Whether the close is worth more than a debug line: bad input or a stuck
+    /// peer, but not a peer that simply reset its connection.
     fn is_error(&self) -> bool {
+        if let CloseReason::Io(error) = self {
+            return !matches!(
+                error.kind(),
+                io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::BrokenPipe
+                    | io::ErrorKind::ConnectionAborted
+            );
+        }
         matches!(
             self,
             CloseReason::Invalid(_)

@@ -1,0 +1,156 @@
+//! What a connection does with each line.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use protosocket::{spillway, ConnectionStats, MessageReactor, PooledEncoder, ReactorStatus};
+use tokio::task::JoinSet;
+
+use crate::codec::{Inbound, LineDecoder, LineSerializer};
+use crate::command::Command;
+
+/// What the connection's outbound channel carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// A line to send as is.
+    Line(String),
+    /// The connection's counters, read when the reply is encoded.
+    Stats,
+}
+
+/// Runs the commands of one connection.
+///
+/// Answers go through the connection's outbound sender, so they leave in the order
+/// of the requests, except `sleep` answers: each is sent by a task of its own when
+/// its time is up, overtaken by whatever was answered meanwhile. The tasks live in
+/// a `JoinSet`, so they are aborted when the connection ends. When the peer closes
+/// its side, the connection stays open until the sleeps it owes have answered.
+#[derive(Debug)]
+pub struct TelnetReactor {
+    outbound: spillway::Sender<Reply>,
+    stats: Option<Arc<ConnectionStats>>,
+    sleeps: JoinSet<()>,
+    max_line_length: usize,
+    read_closed: bool,
+}
+
+impl TelnetReactor {
+    /// A reactor answering through `outbound`, for lines of at most
+    /// `max_line_length` bytes (named in the error for a longer one).
+    pub fn new(outbound: spillway::Sender<Reply>, max_line_length: usize) -> Self {
+        Self {
+            outbound,
+            stats: None,
+            sleeps: JoinSet::new(),
+            max_line_length,
+            read_closed: false,
+        }
+    }
+
+    /// Gives the reactor its connection's counters, for `stats`. They exist only
+    /// once the connection does, which is after the reactor: hence this setter.
+    pub fn attach_stats(&mut self, stats: Arc<ConnectionStats>) {
+        self.stats = Some(stats);
+    }
+
+    fn reply(&mut self, reply: Reply) -> ReactorStatus {
+        match self.outbound.send(reply) {
+            Ok(()) => ReactorStatus::Continue,
+            Err(error) => {
+                // Full: the peer has stopped reading its answers; closed: the
+                // connection is going anyway.
+                tracing::info!(%error, "cannot answer; disconnecting");
+                ReactorStatus::Disconnect
+            }
+        }
+    }
+
+    fn run(&mut self, command: Command) -> ReactorStatus {
+        match command {
+            Command::Echo(text) => self.reply(Reply::Line(text)),
+            Command::Upper(text) => self.reply(Reply::Line(text.to_uppercase())),
+            Command::Sleep { delay, text } => {
+                let outbound = self.outbound.clone();
+                self.sleeps.spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    // Waits for room rather than dropping the answer; fails only if
+                    // the connection is gone, and then nobody wants it.
+                    let _ = outbound.send_async(Reply::Line(text)).await;
+                });
+                ReactorStatus::Continue
+            }
+            Command::Stats => self.reply(Reply::Stats),
+            Command::Quit => {
+                let _ = self.reply(Reply::Line("bye".to_string()));
+                ReactorStatus::Disconnect
+            }
+            Command::Nothing => ReactorStatus::Continue,
+        }
+    }
+
+    fn render_stats(&self) -> String {
+        match &self.stats {
+            Some(stats) => format!(
+                "messages_in={} bytes_in={} messages_out={} bytes_out={}",
+                stats.messages_received(),
+                stats.bytes_received(),
+                stats.messages_sent(),
+                stats.bytes_sent()
+            ),
+            None => "error: no stats for this connection".to_string(),
+        }
+    }
+}
+
+impl MessageReactor for TelnetReactor {
+    type Codec = (PooledEncoder<LineSerializer>, LineDecoder);
+    type Inbound = Inbound;
+    type Outbound = String;
+    type LogicalOutbound = Reply;
+
+    fn on_inbound_message(&mut self, message: Inbound) -> ReactorStatus {
+        match message {
+            Inbound::Line(line) => match Command::parse(&line) {
+                Ok(command) => self.run(command),
+                Err(error) => self.reply(Reply::Line(format!("error: {error}"))),
+            },
+            Inbound::TooLong => {
+                tracing::info!(limit = self.max_line_length, "line too long; disconnecting");
+                let message = format!("error: line longer than {} bytes", self.max_line_length);
+                let _ = self.reply(Reply::Line(message));
+                ReactorStatus::Disconnect
+            }
+        }
+    }
+
+    fn on_outbound_message(&mut self, reply: Reply) -> String {
+        match reply {
+            Reply::Line(line) => line,
+            Reply::Stats => self.render_stats(),
+        }
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> ReactorStatus {
+        // Reaps finished sleeps, and registers `cx` for the next one to finish so a
+        // half-closed connection notices when it owes nothing more.
+        while let Poll::Ready(Some(finished)) = self.sleeps.poll_join_next(cx) {
+            if let Err(error) = finished {
+                tracing::warn!(%error, "sleep task failed");
+            }
+        }
+        if self.read_closed && self.sleeps.is_empty() {
+            ReactorStatus::Disconnect
+        } else {
+            ReactorStatus::Continue
+        }
+    }
+
+    fn on_read_closed(&mut self) -> ReactorStatus {
+        self.read_closed = true;
+        if self.sleeps.is_empty() {
+            ReactorStatus::Disconnect
+        } else {
+            ReactorStatus::Continue
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Server settings.
+
+use std::time::Duration;
+
+use protosocket::{ConnectionConfig, SocketOptions};
+
+/// A peer that takes no bytes for this long while some are queued for it is
+/// dropped: long enough for any reader that is merely slow.
+const DEFAULT_WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Settings of a [`ProtosocketServer`](crate::ProtosocketServer) and of every
+/// connection it accepts.
+///
+/// | setting | default | what it does |
+/// |---|---|---|
+/// | `connection_config` | [`ConnectionConfig::default`] with a 30 s `write_stall_timeout` | each connection's buffers, queue depth, and how long a peer may take no bytes while some are queued for it (a server runs with tokio's timer anyway, so the stall timeout is on by default) |
+/// | `socket_options` | [`SocketOptions::default`] | listener and accepted-socket options (TCP) |
+/// | `max_connections` | unlimited | connections served at once; more wait in the kernel backlog |
+/// | `grace_period` | 5 s | how long a connection may flush on shutdown before it is dropped |
+/// | `accept_backoff` | 1 ms doubling to 1 s | the wait after a failed accept |
+///
+/// ```
+/// use std::time::Duration;
+/// use protosocket_server::ProtosocketServerConfig;
+///
+/// let config = ProtosocketServerConfig::default()
+///     .max_connections(10_000)
+///     .max_queued_outbound_messages(64)
+///     .grace_period(Duration::from_secs(2));
+/// assert_eq!(config.get_max_connections(), 10_000);
+/// assert_eq!(
+///     config.get_connection_config().get_write_stall_timeout(),
+///     Some(Duration::from_secs(30)),
+/// );
+/// ```
+#[derive(Debug, Clone)]
+pub struct ProtosocketServerConfig {
+    pub(crate) connection: ConnectionConfig,
+    pub(crate) socket_options: SocketOptions,
+    pub(crate) max_connections: usize,
+    pub(crate) grace_period: Duration,
+    pub(crate) accept_backoff_min: Duration,
+    pub(crate) accept_backoff_max: Duration,
+}
+
+impl Default for ProtosocketServerConfig {
+    fn default() -> Self {
+        Self {
+            connection: ConnectionConfig::default()
+                .write_stall_timeout(Some(DEFAULT_WRITE_STALL_TIMEOUT)),
+            socket_options: SocketOptions::default(),
+            max_connections: usize::MAX,
+            grace_period: Duration::from_secs(5),
+            accept_backoff_min: Duration::from_millis(1),
+            accept_backoff_max: Duration::from_secs(1),
+        }
+    }
+}
+
+impl ProtosocketServerConfig {
+    /// The settings of every accepted connection, replacing any set before through
+    /// [`max_buffer_length`](Self::max_buffer_length) and its siblings.
+    pub fn connection_config(mut self, config: ConnectionConfig) -> Self {
+        self.connection = config;
+        self
+    }
+
+    /// The largest inbound frame of a connection (see
+    /// [`ConnectionConfig::max_buffer_length`]).
+    pub fn max_buffer_length(mut self, bytes: usize) -> Self {
+        self.connection = self.connection.max_buffer_length(bytes);
+        self
+    }
+
+    /// How much a connection's receive buffer grows by (see
+    /// [`ConnectionConfig::buffer_allocation_increment`]).
+    pub fn buffer_allocation_increment(mut self, bytes: usize) -> Self {
+        self.connection = self.connection.buffer_allocation_increment(bytes);
+        self
+    }
+
+    /// The outbound queue depth of a connection (see
+    /// [`ConnectionConfig::max_queued_outbound_messages`]).
+    pub fn max_queued_outbound_messages(mut self, messages: usize) -> Self {
+        self.connection = self.connection.max_queued_outbound_messages(messages);
+        self
+    }
+
+    /// Options for the TCP listener and the sockets it accepts. Only
+    /// [`bind_tcp`](crate::ProtosocketServer::bind_tcp) uses them; a custom
+    /// [`Listener`](protosocket::Listener) applies its own.
+    pub fn socket_options(mut self, options: SocketOptions) -> Self {
+        self.socket_options = options;
+        self
+    }
+
+    /// How many connections are served at once (at least 1). At the limit the
+    /// server stops accepting, so new peers wait in the listen backlog, and resumes
+    /// when a connection ends.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.max_connections = connections.max(1);
+        self
+    }
+
+    /// How long, after a shutdown, a connection may take to send what it has
+    /// queued before it is dropped unflushed.
+    pub fn grace_period(mut self, grace: Duration) -> Self {
+        self.grace_period = grace;
+        self
+    }
+
+    /// The wait after a failed accept: `min` (at least 1 ms), doubling with each
+    /// failure in a row up to `max`, and back to `min` after an accept succeeds.
+    pub fn accept_backoff(mut self, min: Duration, max: Duration) -> Self {
+        self.accept_backoff_min = min;
+        self.accept_backoff_max = max;
+        self
+    }
+
+    /// The settings each connection gets.
+    pub fn get_connection_config(&self) -> &ConnectionConfig {
+        &self.connection
+    }
+
+    /// The configured connection limit.
+    pub fn get_max_connections(&self) -> usize {
+        self.max_connections
+    }
+
+    /// The configured grace period.
+    pub fn get_grace_period(&self) -> Duration {
+        self.grace_period
+    }
+}

@@ -1,0 +1,121 @@
+//! What the server asks of you for each connection.
+
+use protosocket::{spillway, Accepted, MessageReactor};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::served::ServedConnection;
+
+/// The outbound messages of a connection whose reactor is `R`.
+pub type Outbound<R> = spillway::Sender<<R as MessageReactor>::LogicalOutbound>;
+
+/// Builds the pieces of each accepted connection and decides where it runs.
+///
+/// For every stream it accepts, the server asks for a [`codec`](Self::codec) and a
+/// [`new_reactor`](Self::new_reactor) (handing it the connection's outbound
+/// sender and the accepted stream, whose peer address it may keep), builds a
+/// [`Connection`](protosocket::Connection), wraps it in a [`ServedConnection`] that
+/// follows the server's shutdown, and passes that to
+/// [`spawn_connection`](Self::spawn_connection).
+///
+/// The trait has no `Send` bounds: a connector whose reactors are `!Send` spawns
+/// them with `tokio::task::spawn_local` and runs the server on a `LocalSet`.
+///
+/// # Implementing
+///
+/// A connector for a reactor that echoes each line:
+///
+/// ```
+/// use protosocket::{
+///     spillway, Accepted, DecodeError, Decoder, MessageReactor, PooledEncoder,
+///     ReactorStatus, Serialize,
+/// };
+/// use protosocket_server::{ServedConnection, ServerConnector};
+///
+/// #[derive(Default)]
+/// struct Lines;
+///
+/// impl Serialize for Lines {
+///     type Message = String;
+///     fn serialize_into(&mut self, line: String, buffer: &mut Vec<u8>) {
+///         buffer.extend_from_slice(line.as_bytes());
+///         buffer.push(b'\n');
+///     }
+/// }
+///
+/// impl Decoder for Lines {
+///     type Message = String;
+///     fn decode(&mut self, buffer: &[u8]) -> Result<(usize, String), DecodeError> {
+///         match buffer.iter().position(|&b| b == b'\n') {
+///             Some(end) => Ok((end + 1, String::from_utf8_lossy(&buffer[..end]).into_owned())),
+///             None => Err(DecodeError::Incomplete { frame_len: None }),
+///         }
+///     }
+/// }
+///
+/// struct Echo(spillway::Sender<String>);
+///
+/// impl MessageReactor for Echo {
+///     type Codec = (PooledEncoder<Lines>, Lines);
+///     type Inbound = String;
+///     type Outbound = String;
+///     type LogicalOutbound = String;
+///
+///     fn on_inbound_message(&mut self, line: String) -> ReactorStatus {
+///         match self.0.send(line) {
+///             Ok(()) => ReactorStatus::Continue,
+///             // The peer is not reading its answers: let it go.
+///             Err(_) => ReactorStatus::Disconnect,
+///         }
+///     }
+///
+///     fn on_outbound_message(&mut self, line: String) -> String {
+///         line
+///     }
+/// }
+///
+/// struct EchoConnector;
+///
+/// impl ServerConnector for EchoConnector {
+///     type Stream = tokio::net::TcpStream;
+///     type Reactor = Echo;
+///
+///     fn codec(&self) -> (PooledEncoder<Lines>, Lines) {
+///         (PooledEncoder::default(), Lines)
+///     }
+///
+///     fn new_reactor(&self, outbound: spillway::Sender<String>, stream: &Accepted<Self::Stream>) -> Echo {
+///         tracing::debug!(peer = %stream.peer, "new echo reactor");
+///         Echo(outbound)
+///     }
+///
+///     fn spawn_connection(&self, connection: ServedConnection<Self::Stream, Echo>) {
+///         tokio::spawn(connection);
+///     }
+/// }
+/// ```
+pub trait ServerConnector {
+    /// The streams this connector's connections run over.
+    type Stream: AsyncRead + AsyncWrite + Unpin;
+    /// The reactor of each connection.
+    type Reactor: MessageReactor;
+
+    /// The codec of a new connection.
+    fn codec(&self) -> <Self::Reactor as MessageReactor>::Codec;
+
+    /// The reactor of a new connection. `outbound` feeds that connection: keep it
+    /// (or clones of it) to send. The connection ends when the reactor disconnects,
+    /// the peer closes, or every clone of `outbound` is gone.
+    fn new_reactor(
+        &self,
+        outbound: Outbound<Self::Reactor>,
+        stream: &Accepted<Self::Stream>,
+    ) -> Self::Reactor;
+
+    /// Runs the connection: usually `tokio::spawn(connection)`, or
+    /// `tokio::task::spawn_local` for `!Send` reactors. The server counts the
+    /// connection as live until the future completes or is dropped, so dropping it
+    /// here refuses the connection. Before spawning, you may read its
+    /// [`stats`](ServedConnection::stats) or adjust it through
+    /// [`connection_mut`](ServedConnection::connection_mut).
+    fn spawn_connection(&self, connection: ServedConnection<Self::Stream, Self::Reactor>);
+}

@@ -1,0 +1,122 @@
+//! Servers for protosocket reactors: an accept loop that builds a
+//! [`Connection`](protosocket::Connection) for every accepted stream, limits how
+//! many run at once, rides out failed accepts, and shuts down gracefully.
+//!
+//! You write a [`ServerConnector`] (a codec and a reactor per connection, and where
+//! to spawn it), pick a [`ProtosocketServerConfig`], and bind: the result is a
+//! [`ProtosocketServer`] future to spawn or await. A [`ShutdownHandle`] stops it:
+//! no more accepts, open connections flush what they have queued for up to a grace
+//! period and close, then the server future completes.
+//!
+//! ```
+//! use protosocket::{
+//!     spillway, Accepted, DecodeError, Decoder, MessageReactor, PooledEncoder,
+//!     ReactorStatus, Serialize,
+//! };
+//! use protosocket_server::{
+//!     ProtosocketServer, ProtosocketServerConfig, ServedConnection, ServerConnector,
+//! };
+//!
+//! /// One byte per message, answered with the next byte.
+//! #[derive(Default)]
+//! struct Byte;
+//!
+//! impl Serialize for Byte {
+//!     type Message = u8;
+//!     fn serialize_into(&mut self, byte: u8, buffer: &mut Vec<u8>) {
+//!         buffer.push(byte);
+//!     }
+//! }
+//!
+//! impl Decoder for Byte {
+//!     type Message = u8;
+//!     fn decode(&mut self, buffer: &[u8]) -> Result<(usize, u8), DecodeError> {
+//!         match buffer.first() {
+//!             Some(&byte) => Ok((1, byte)),
+//!             None => Err(DecodeError::Incomplete { frame_len: Some(1) }),
+//!         }
+//!     }
+//! }
+//!
+//! struct Successor(spillway::Sender<u8>);
+//!
+//! impl MessageReactor for Successor {
+//!     type Codec = (PooledEncoder<Byte>, Byte);
+//!     type Inbound = u8;
+//!     type Outbound = u8;
+//!     type LogicalOutbound = u8;
+//!
+//!     fn on_inbound_message(&mut self, byte: u8) -> ReactorStatus {
+//!         match self.0.send(byte.wrapping_add(1)) {
+//!             Ok(()) => ReactorStatus::Continue,
+//!             Err(_) => ReactorStatus::Disconnect,
+//!         }
+//!     }
+//!
+//!     fn on_outbound_message(&mut self, byte: u8) -> u8 {
+//!         byte
+//!     }
+//! }
+//!
+//! struct Connector;
+//!
+//! impl ServerConnector for Connector {
+//!     type Stream = tokio::net::TcpStream;
+//!     type Reactor = Successor;
+//!
+//!     fn codec(&self) -> (PooledEncoder<Byte>, Byte) {
+//!         Default::default()
+//!     }
+//!
+//!     fn new_reactor(&self, outbound: spillway::Sender<u8>, _: &Accepted<Self::Stream>) -> Successor {
+//!         Successor(outbound)
+//!     }
+//!
+//!     fn spawn_connection(&self, connection: ServedConnection<Self::Stream, Successor>) {
+//!         tokio::spawn(connection);
+//!     }
+//! }
+//!
+//! # let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+//! # runtime.block_on(async {
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//!
+//! let config = ProtosocketServerConfig::default().max_connections(1000);
+//! let server = ProtosocketServer::bind_tcp("127.0.0.1:0".parse().unwrap(), Connector, config)?;
+//! let address = server.local_addr()?;
+//! let shutdown = server.shutdown_handle();
+//! let running = tokio::spawn(server);
+//!
+//! let mut client = tokio::net::TcpStream::connect(address).await?;
+//! client.write_all(b"a").await?;
+//! assert_eq!(client.read_u8().await?, b'b');
+//!
+//! shutdown.shutdown_and_wait().await;
+//! assert_eq!(client.read(&mut [0; 1]).await?, 0, "closed after the shutdown");
+//! running.await.unwrap();
+//! # Ok::<(), std::io::Error>(())
+//! # }).unwrap();
+//! ```
+//!
+//! Layout:
+//! - `connector`: [`ServerConnector`], what you implement.
+//! - `config`: [`ProtosocketServerConfig`].
+//! - `server`: [`ProtosocketServer`], the accept loop.
+//! - `served`: [`ServedConnection`], one connection under the shutdown signal.
+//! - `shutdown`: [`ShutdownHandle`].
+//! - `tracker`: the live-connection count that gates accepting and shutdown.
+//! - `backoff`: the wait after failed accepts.
+
+mod backoff;
+mod config;
+mod connector;
+mod served;
+mod server;
+mod shutdown;
+mod tracker;
+
+pub use config::ProtosocketServerConfig;
+pub use connector::{Outbound, ServerConnector};
+pub use served::ServedConnection;
+pub use server::ProtosocketServer;
+pub use shutdown::ShutdownHandle;

@@ -1,0 +1,155 @@
+//! One connection, run under the server's shutdown signal.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use protosocket::{Connection, ConnectionStats, MessageReactor, PeerAddress};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Sleep;
+use tokio_util::sync::WaitForCancellationFutureOwned;
+
+use crate::tracker::LiveGuard;
+
+/// A [`Connection`] started by a [`ProtosocketServer`](crate::ProtosocketServer),
+/// handed to [`ServerConnector::spawn_connection`](crate::ServerConnector::spawn_connection)
+/// to be run.
+///
+/// It is a future that drives the connection to its end. When the server shuts
+/// down it calls [`Connection::close`] (stop reading, send what is queued, shut the
+/// stream down) and keeps driving the connection for at most the server's grace
+/// period; after that it drops the connection unflushed. Either way it completes,
+/// and the server counts the connection as ended when this future completes or is
+/// dropped.
+///
+/// Its polls run inside a `connection` tracing span carrying the peer's address.
+///
+/// # Cancel safety
+///
+/// Dropping it drops the connection at once, unflushed, and counts it as ended.
+pub struct ServedConnection<S, R: MessageReactor> {
+    /// `None` once the connection has ended: dropped then, so the socket is closed
+    /// before the server hears that the connection is gone.
+    connection: Option<Connection<S, R>>,
+    stats: Arc<ConnectionStats>,
+    peer: PeerAddress,
+    shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
+    grace_period: Duration,
+    /// Set once the shutdown reached this connection: the end of its grace period.
+    deadline: Option<Pin<Box<Sleep>>>,
+    live: Option<LiveGuard>,
+    span: tracing::Span,
+}
+
+impl<S, R> ServedConnection<S, R>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    R: MessageReactor,
+{
+    pub(crate) fn new(
+        connection: Connection<S, R>,
+        peer: PeerAddress,
+        shutdown: WaitForCancellationFutureOwned,
+        grace_period: Duration,
+        live: LiveGuard,
+    ) -> Self {
+        let span = tracing::info_span!("connection", %peer);
+        Self {
+            stats: connection.stats(),
+            connection: Some(connection),
+            peer,
+            shutdown: Box::pin(shutdown),
+            grace_period,
+            deadline: None,
+            live: Some(live),
+            span,
+        }
+    }
+
+    /// The peer's address.
+    pub fn peer(&self) -> &PeerAddress {
+        &self.peer
+    }
+
+    /// The connection's counters (see [`Connection::stats`]); they stay readable
+    /// after the connection ends.
+    pub fn stats(&self) -> Arc<ConnectionStats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// The connection, until it has ended.
+    pub fn connection(&self) -> Option<&Connection<S, R>> {
+        self.connection.as_ref()
+    }
+
+    /// The connection, mutably, until it has ended: for instance to hand the
+    /// reactor the connection's [`stats`](Self::stats) before spawning.
+    pub fn connection_mut(&mut self) -> Option<&mut Connection<S, R>> {
+        self.connection.as_mut()
+    }
+
+    /// Drops the connection (closing its stream) and then stops counting it.
+    fn end(&mut self) {
+        self.connection = None;
+        self.deadline = None;
+        self.live = None;
+    }
+}
+
+// Nothing here is pinned in place: the connection is `Unpin` and the timers are
+// boxed.
+impl<S, R: MessageReactor> Unpin for ServedConnection<S, R> {}
+
+impl<S, R> Future for ServedConnection<S, R>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    R: MessageReactor,
+{
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let span = this.span.clone();
+        let _entered = span.enter();
+        let Some(connection) = this.connection.as_mut() else {
+            return Poll::Ready(());
+        };
+
+        if this.deadline.is_none() && this.shutdown.as_mut().poll(cx).is_ready() {
+            tracing::debug!("server shutting down: closing connection");
+            connection.close();
+            this.deadline = Some(Box::pin(tokio::time::sleep(this.grace_period)));
+        }
+
+        if Pin::new(&mut *connection).poll(cx).is_ready() {
+            tracing::info!("connection closed");
+            this.end();
+            return Poll::Ready(());
+        }
+
+        if let Some(deadline) = this.deadline.as_mut() {
+            if deadline.as_mut().poll(cx).is_ready() {
+                tracing::warn!(
+                    grace_period = ?this.grace_period,
+                    "connection did not finish within the grace period; dropping it"
+                );
+                this.end();
+                return Poll::Ready(());
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl<S, R: MessageReactor> fmt::Debug for ServedConnection<S, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServedConnection")
+            .field("peer", &self.peer)
+            .field("connection", &self.connection)
+            .field("closing", &self.deadline.is_some())
+            .finish()
+    }
+}
