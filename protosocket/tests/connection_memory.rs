@@ -86,9 +86,9 @@ fn peak() -> isize {
     PEAK.with(Cell::get)
 }
 
-/// What an idle connection may keep: a small receive buffer, a few pooled
+/// What an idle connection may keep ("a few KiB at most"): a small receive buffer, a few pooled
 /// buffers, queue slots.
-const IDLE_ALLOWANCE: isize = 64 * 1024;
+const IDLE_ALLOWANCE: isize = 8 * 1024;
 const FRAME: usize = 2 * 1024 * 1024;
 const FRAMES: usize = 4;
 
