@@ -10,12 +10,14 @@ use std::time::Duration;
 /// | `buffer_allocation_increment` | 64 KiB | how much the receive buffer grows by when it needs room |
 /// | `max_queued_outbound_messages` | 256 | encoded messages waiting for the socket, and each outbound lane's capacity |
 /// | `write_stall_timeout` | none | how long a peer may take no bytes while some are queued for it |
+/// | `outbound_lanes` | 4 | lanes of the outbound channel (senders beyond this share lanes) |
 #[derive(Debug, Clone)]
 pub struct ConnectionConfig {
     pub(crate) max_buffer_length: usize,
     pub(crate) buffer_allocation_increment: usize,
     pub(crate) max_queued_outbound_messages: usize,
     pub(crate) write_stall_timeout: Option<Duration>,
+    pub(crate) outbound_lanes: usize,
 }
 
 impl Default for ConnectionConfig {
@@ -25,6 +27,7 @@ impl Default for ConnectionConfig {
             buffer_allocation_increment: 64 * 1024,
             max_queued_outbound_messages: 256,
             write_stall_timeout: None,
+            outbound_lanes: 4,
         }
     }
 }
@@ -68,6 +71,16 @@ impl ConnectionConfig {
         self
     }
 
+    /// Lanes of the outbound channel made by
+    /// [`outbound_channel`](Self::outbound_channel) (1 to [`spillway::MAX_LANES`]).
+    /// Each lane costs about 128 bytes per connection; senders beyond the lane count
+    /// share lanes, which only costs when they send at the same moment. Raise it when
+    /// many threads send to one connection at once.
+    pub fn outbound_lanes(mut self, lanes: usize) -> Self {
+        self.outbound_lanes = lanes.clamp(1, spillway::MAX_LANES);
+        self
+    }
+
     /// The configured largest inbound frame.
     pub fn get_max_buffer_length(&self) -> usize {
         self.max_buffer_length
@@ -83,9 +96,9 @@ impl ConnectionConfig {
         self.max_queued_outbound_messages
     }
 
-    /// The outbound channel for a connection with these settings: bounded, each lane
-    /// holding at most `max_queued_outbound_messages`.
+    /// The outbound channel for a connection with these settings: `outbound_lanes`
+    /// lanes, each holding at most `max_queued_outbound_messages`.
     pub fn outbound_channel<T>(&self) -> (spillway::Sender<T>, spillway::Receiver<T>) {
-        spillway::bounded(self.max_queued_outbound_messages)
+        spillway::bounded_with_concurrency(self.outbound_lanes, self.max_queued_outbound_messages)
     }
 }

@@ -25,8 +25,8 @@ const WRITE_BUDGET: usize = 1024 * 1024;
 const ROUNDS: usize = 4;
 /// Buffers gathered into one `writev`.
 const MAX_IO_SLICES: usize = 64;
-/// The receive buffer an idle connection keeps; more is given back when it goes idle.
-const IDLE_RECEIVE_CAPACITY: usize = 4 * 1024;
+/// The smallest read: what a connection with light traffic allocates per read burst.
+const MIN_READ: usize = 4 * 1024;
 
 type Serialized<R> = <<R as MessageReactor>::Codec as Encoder>::Serialized;
 
@@ -371,25 +371,32 @@ where
 
     fn reserve_receive_space(&mut self) {
         let len = self.receive.len();
-        // Room for the rest of a known frame, else for twice the last burst (so a
-        // steady stream of batches takes one read each), within the growth step.
-        let target = if self.frame_len > len {
-            self.frame_len - len
-        } else {
-            (2 * self.read_hint).clamp(
-                IDLE_RECEIVE_CAPACITY,
-                self.config.buffer_allocation_increment,
-            )
-        };
-        let target = target.min(self.config.max_buffer_length - len);
-        if self.receive.capacity() - len < target {
+        let spare = self.receive.capacity() - len;
+        let room = self.config.max_buffer_length - len;
+        if self.frame_len > len {
+            // Room for the rest of the frame at the front, in one allocation.
+            let needed = (self.frame_len - len).min(room);
+            if spare < needed {
+                self.receive.reserve(needed);
+            }
+            return;
+        }
+        // Else room for twice the last burst (so a steady stream of batches takes
+        // one read each), within the growth step. Topping up only below half keeps
+        // a small buffer from doubling just because a few bytes sit in it.
+        let target = (2 * self.read_hint)
+            .clamp(MIN_READ, self.config.buffer_allocation_increment)
+            .min(room);
+        if spare < target / 2 {
             self.receive.reserve(target);
         }
     }
 
-    /// Gives back a receive buffer that grew for a burst, once it is empty.
+    /// Gives back a receive buffer that grew for a burst, once it is empty and the
+    /// stream has nothing more. One of up to twice the smallest read is kept, so a
+    /// connection trading small messages does not allocate per request.
     fn release_idle_receive_buffer(&mut self) {
-        if self.receive.is_empty() && self.receive.capacity() > 2 * IDLE_RECEIVE_CAPACITY {
+        if self.receive.is_empty() && self.receive.capacity() > 2 * MIN_READ {
             self.receive = BytesMut::new();
         }
     }

@@ -1,0 +1,125 @@
+//! What mostly idle connections cost: opens N connections to an in-process echo
+//! server, has each exchange one message, then reports the process's resident
+//! memory per connection (both ends are in this process, so the figure covers a
+//! server connection plus its client socket).
+//!
+//! `cargo run --release -p protosocket --example idle_connections [N]` (default 5,000;
+//! each connection takes two file descriptors here).
+
+use std::time::Duration;
+
+use protosocket::{
+    Connection, ConnectionConfig, DecodeError, Decoder, MessageReactor, PooledEncoder,
+    ReactorStatus, Serialize,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// One length byte, then that many bytes.
+#[derive(Default)]
+struct Short;
+
+impl Serialize for Short {
+    type Message = Vec<u8>;
+    fn serialize_into(&mut self, message: Vec<u8>, buffer: &mut Vec<u8>) {
+        buffer.push(message.len() as u8);
+        buffer.extend_from_slice(&message);
+    }
+}
+
+impl Decoder for Short {
+    type Message = Vec<u8>;
+    fn decode(&mut self, buffer: &[u8]) -> Result<(usize, Vec<u8>), DecodeError> {
+        let len = buffer[0] as usize;
+        match buffer.get(1..1 + len) {
+            Some(body) => Ok((1 + len, body.to_vec())),
+            None => Err(DecodeError::Incomplete {
+                frame_len: Some(1 + len),
+            }),
+        }
+    }
+}
+
+struct Echo(protosocket::spillway::Sender<Vec<u8>>);
+
+impl MessageReactor for Echo {
+    type Codec = (PooledEncoder<Short>, Short);
+    type Inbound = Vec<u8>;
+    type Outbound = Vec<u8>;
+    type LogicalOutbound = Vec<u8>;
+
+    fn on_inbound_message(&mut self, message: Vec<u8>) -> ReactorStatus {
+        match self.0.send(message) {
+            Ok(()) => ReactorStatus::Continue,
+            Err(_) => ReactorStatus::Disconnect,
+        }
+    }
+
+    fn on_outbound_message(&mut self, message: Vec<u8>) -> Vec<u8> {
+        message
+    }
+}
+
+/// Resident set size in bytes, from /proc (Linux).
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let count: usize = std::env::args()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(5_000);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let config = ConnectionConfig::default();
+            let (sender, outbound) = config.outbound_channel();
+            let codec = (PooledEncoder::default(), Short);
+            tokio::spawn(Connection::new(
+                stream,
+                codec,
+                Echo(sender),
+                outbound,
+                config,
+            ));
+        }
+    });
+
+    // Warm up the runtime and allocator with a few connections first.
+    let mut clients = Vec::with_capacity(count + 10);
+    for _ in 0..10 {
+        clients.push(round_trip(address).await);
+    }
+    let before = resident_bytes().unwrap_or(0);
+    for _ in 0..count {
+        clients.push(round_trip(address).await);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let after = resident_bytes().unwrap_or(0);
+    let per_connection = after.saturating_sub(before) / count as u64;
+    println!(
+        "{count} idle connections (after one round trip each): {:.1} MiB more resident, \
+         {per_connection} bytes per connection (server connection + client socket)",
+        after.saturating_sub(before) as f64 / (1024.0 * 1024.0),
+    );
+}
+
+async fn round_trip(address: std::net::SocketAddr) -> tokio::net::TcpStream {
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    stream.write_all(b"\x04ping").await.expect("write");
+    let mut reply = [0; 5];
+    tokio::time::timeout(Duration::from_secs(10), stream.read_exact(&mut reply))
+        .await
+        .expect("reply in time")
+        .expect("read");
+    assert_eq!(&reply, b"\x04ping");
+    stream
+}
