@@ -1,0 +1,65 @@
+//! A [prost](https://docs.rs/prost) codec for protosocket: protobuf messages in
+//! varint length-delimited frames, each frame a protobuf varint length followed by
+//! that many bytes of one encoded message (what
+//! [`prost::Message::encode_length_delimited`] writes), so any protobuf
+//! implementation can speak to it. Encoding appends into pooled buffers; decoding
+//! rejects a corrupt or oversized prefix as soon as it arrives and lets
+//! `bytes::Bytes` fields share the receive buffer instead of copying.
+//!
+//! ```
+//! use protosocket::{Decoder, Encoder};
+//! use protosocket_prost::ProstCodec;
+//!
+//! #[derive(Clone, PartialEq, prost::Message)]
+//! struct Echo {
+//!     #[prost(uint64, tag = "1")]
+//!     id: u64,
+//!     #[prost(string, tag = "2")]
+//!     text: String,
+//! }
+//!
+//! // What a reactor names as its `Codec`: sends and receives `Echo`.
+//! let mut codec: ProstCodec<Echo, Echo> = protosocket_prost::codec();
+//!
+//! let mut wire = Vec::new();
+//! codec.encode_into(Echo { id: 1, text: "hi".into() }, &mut wire);
+//! codec.encode_into(Echo { id: 2, text: String::new() }, &mut wire);
+//!
+//! let mut received = bytes::BytesMut::from(&wire[..]);
+//! assert_eq!(codec.decode_buffer(&mut received).unwrap().text, "hi");
+//! assert_eq!(codec.decode_buffer(&mut received).unwrap().id, 2);
+//! assert!(received.is_empty());
+//! ```
+//!
+//! Layout:
+//! - `encoder`: [`ProstSerializer`], the [`Serialize`](protosocket::Serialize)
+//!   half, for a [`PooledEncoder`].
+//! - `decoder`: [`ProstDecoder`], the [`Decoder`](protosocket::Decoder) half, and
+//!   the varint prefix checks.
+
+mod decoder;
+mod encoder;
+
+pub use decoder::{ProstDecoder, DEFAULT_MAX_FRAME_LENGTH};
+pub use encoder::ProstSerializer;
+
+use protosocket::PooledEncoder;
+
+/// A complete prost codec: sends `Out` messages and receives `In` messages.
+pub type ProstCodec<Out, In> = (PooledEncoder<ProstSerializer<Out>>, ProstDecoder<In>);
+
+/// A [`ProstCodec`] with the default buffer pool and the default maximum frame
+/// length ([`DEFAULT_MAX_FRAME_LENGTH`]).
+pub fn codec<Out, In>() -> ProstCodec<Out, In> {
+    (PooledEncoder::default(), ProstDecoder::new())
+}
+
+/// A [`ProstCodec`] with the default buffer pool, accepting frames of up to
+/// `max_frame_length` bytes (prefix included): pass the connection's
+/// `max_buffer_length`.
+pub fn codec_with_max_frame_length<Out, In>(max_frame_length: usize) -> ProstCodec<Out, In> {
+    (
+        PooledEncoder::default(),
+        ProstDecoder::with_max_frame_length(max_frame_length),
+    )
+}
