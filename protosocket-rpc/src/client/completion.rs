@@ -1,0 +1,229 @@
+//! The caller's side of a call: a future (unary) or a stream (streaming).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_core::Stream;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Sleep;
+
+use crate::client::reactor::{CancelQueue, ClientOutbound, StreamEvent, ABANDONED, UNASSIGNED};
+use crate::error::Error;
+
+/// A call waiting for room in the outbound lane; resolves to whether it got in.
+type Waiting = Pin<Box<dyn Future<Output = bool> + Send>>;
+
+/// How far a call got into the outbound queue.
+pub(crate) enum Submit {
+    Queued,
+    Waiting(Waiting),
+    Closed,
+}
+
+impl Submit {
+    /// Ready(true) once queued, Ready(false) if the connection is gone.
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
+        match self {
+            Submit::Queued => Poll::Ready(true),
+            Submit::Closed => Poll::Ready(false),
+            Submit::Waiting(waiting) => {
+                let queued = std::task::ready!(waiting.as_mut().poll(cx));
+                *self = if queued {
+                    Submit::Queued
+                } else {
+                    Submit::Closed
+                };
+                Poll::Ready(queued)
+            }
+        }
+    }
+}
+
+/// Sends `Cancel` for an unfinished call when its completion goes away.
+pub(crate) struct CallGuard<Req, Resp> {
+    pub(crate) id: Arc<AtomicU64>,
+    pub(crate) sender: spillway::Sender<ClientOutbound<Req, Resp>>,
+    pub(crate) cancels: Arc<CancelQueue>,
+    pub(crate) finished: bool,
+}
+
+impl<Req, Resp> CallGuard<Req, Resp> {
+    fn cancel(&mut self) {
+        self.finished = true;
+        let id = self.id.swap(ABANDONED, Ordering::AcqRel);
+        if id == UNASSIGNED || id == ABANDONED {
+            // Not sent yet: the reactor will see ABANDONED and skip it.
+            return;
+        }
+        if let Err(spillway::SendError::Full(_)) = self.sender.send(ClientOutbound::cancel(id)) {
+            self.cancels.push(id);
+        }
+    }
+}
+
+impl<Req, Resp> Drop for CallGuard<Req, Resp> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.cancel();
+        }
+    }
+}
+
+/// A call's deadline timer.
+pub(crate) struct Deadline(Option<Pin<Box<Sleep>>>);
+
+impl Deadline {
+    pub(crate) fn after(duration: Option<Duration>) -> Self {
+        Self(duration.map(|d| Box::pin(tokio::time::sleep(d))))
+    }
+
+    fn expired(&mut self, cx: &mut Context<'_>) -> bool {
+        match &mut self.0 {
+            Some(sleep) => sleep.as_mut().poll(cx).is_ready(),
+            None => false,
+        }
+    }
+}
+
+/// The future of a unary call, from [`RpcClient::send_unary`](crate::RpcClient::send_unary).
+///
+/// It first waits for room in the client's outbound lane (when the queue is full),
+/// then for the response.
+///
+/// # Errors
+///
+/// [`Error::Cancelled`] when the server cancels or rejects the call,
+/// [`Error::DeadlineExceeded`] when the deadline passes first (`Cancel` is sent),
+/// [`Error::ConnectionClosed`] when the connection ends before the response.
+///
+/// # Cancel safety
+///
+/// Dropping it before it completes sends `Cancel` for the call (if the call was
+/// already sent), and the server drops its work.
+#[must_use = "futures do nothing unless polled; dropping this cancels the call"]
+pub struct UnaryCompletion<Req, Resp> {
+    pub(crate) submit: Submit,
+    pub(crate) response: oneshot::Receiver<Result<Resp, Error>>,
+    pub(crate) deadline: Deadline,
+    pub(crate) guard: CallGuard<Req, Resp>,
+}
+
+impl<Req, Resp> Future for UnaryCompletion<Req, Resp> {
+    type Output = Result<Resp, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if this.guard.finished {
+            return Poll::Ready(Err(Error::ConnectionClosed));
+        }
+        if let Poll::Ready(queued) = this.submit.poll(cx) {
+            if !queued {
+                this.guard.finished = true;
+                return Poll::Ready(Err(Error::ConnectionClosed));
+            }
+            if let Poll::Ready(outcome) = Pin::new(&mut this.response).poll(cx) {
+                this.guard.finished = true;
+                return Poll::Ready(outcome.unwrap_or(Err(Error::ConnectionClosed)));
+            }
+        }
+        if this.deadline.expired(cx) {
+            this.guard.cancel();
+            return Poll::Ready(Err(Error::DeadlineExceeded));
+        }
+        Poll::Pending
+    }
+}
+
+impl<Req, Resp> fmt::Debug for UnaryCompletion<Req, Resp> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnaryCompletion")
+            .field("id", &self.guard.id.load(Ordering::Relaxed))
+            .field("finished", &self.guard.finished)
+            .finish()
+    }
+}
+
+/// The responses of a streaming call, from
+/// [`RpcClient::send_streaming`](crate::RpcClient::send_streaming).
+///
+/// It yields each response in order and ends (`None`) after the server's `End`.
+/// If the call fails it yields one error and then ends. The deadline covers the
+/// whole stream.
+///
+/// # Errors
+///
+/// As [`UnaryCompletion`]: [`Error::Cancelled`], [`Error::DeadlineExceeded`],
+/// [`Error::ConnectionClosed`], each as the last item.
+///
+/// # Cancel safety
+///
+/// Dropping it before it ends sends `Cancel` for the call, and the server drops
+/// the stream's work.
+///
+/// Responses are buffered without a bound until read: read the stream, or drop it.
+#[must_use = "streams do nothing unless polled; dropping this cancels the call"]
+pub struct StreamingCompletion<Req, Resp> {
+    pub(crate) submit: Submit,
+    pub(crate) events: mpsc::UnboundedReceiver<StreamEvent<Resp>>,
+    pub(crate) deadline: Deadline,
+    pub(crate) guard: CallGuard<Req, Resp>,
+}
+
+impl<Req, Resp> Stream for StreamingCompletion<Req, Resp> {
+    type Item = Result<Resp, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.guard.finished {
+            return Poll::Ready(None);
+        }
+        if let Poll::Ready(queued) = this.submit.poll(cx) {
+            if !queued {
+                this.guard.finished = true;
+                return Poll::Ready(Some(Err(Error::ConnectionClosed)));
+            }
+            if let Poll::Ready(event) = this.events.poll_recv(cx) {
+                return Poll::Ready(match event {
+                    Some(StreamEvent::Item(response)) => Some(Ok(response)),
+                    Some(StreamEvent::End) => {
+                        this.guard.finished = true;
+                        None
+                    }
+                    Some(StreamEvent::Cancelled) => {
+                        this.guard.finished = true;
+                        Some(Err(Error::Cancelled))
+                    }
+                    None => {
+                        this.guard.finished = true;
+                        Some(Err(Error::ConnectionClosed))
+                    }
+                });
+            }
+        }
+        if this.deadline.expired(cx) {
+            this.guard.cancel();
+            return Poll::Ready(Some(Err(Error::DeadlineExceeded)));
+        }
+        Poll::Pending
+    }
+}
+
+impl<Req, Resp> futures_core::FusedStream for StreamingCompletion<Req, Resp> {
+    fn is_terminated(&self) -> bool {
+        self.guard.finished
+    }
+}
+
+impl<Req, Resp> fmt::Debug for StreamingCompletion<Req, Resp> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StreamingCompletion")
+            .field("id", &self.guard.id.load(Ordering::Relaxed))
+            .field("finished", &self.guard.finished)
+            .finish()
+    }
+}

@@ -1,0 +1,81 @@
+//! Client settings.
+
+use std::time::Duration;
+
+use protosocket::{ConnectionConfig, SocketOptions};
+
+/// Settings of an rpc client connection.
+///
+/// | setting | default | what it does |
+/// |---|---|---|
+/// | `connection_config` | [`ConnectionConfig::default`] | receive buffer sizes and the outbound queue depth: each client handle's lane holds at most `max_queued_outbound_messages` calls before sends wait |
+/// | `socket_options` | [`SocketOptions::default`] | options of TCP connections (nodelay, keepalive, buffer sizes) |
+/// | `default_deadline` | none | the deadline of calls made without one |
+///
+/// ```
+/// use std::time::Duration;
+/// use protosocket_rpc::Configuration;
+///
+/// let config = Configuration::default()
+///     .max_queued_outbound_messages(64)
+///     .default_deadline(Some(Duration::from_secs(5)));
+/// assert_eq!(config.get_default_deadline(), Some(Duration::from_secs(5)));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Configuration {
+    pub(crate) connection: ConnectionConfig,
+    pub(crate) socket_options: SocketOptions,
+    pub(crate) default_deadline: Option<Duration>,
+}
+
+impl Configuration {
+    /// The connection's settings, replacing any set before through
+    /// [`max_buffer_length`](Self::max_buffer_length) and its siblings.
+    pub fn connection_config(mut self, config: ConnectionConfig) -> Self {
+        self.connection = config;
+        self
+    }
+
+    /// The largest inbound frame (see [`ConnectionConfig::max_buffer_length`]).
+    pub fn max_buffer_length(mut self, bytes: usize) -> Self {
+        self.connection = self.connection.max_buffer_length(bytes);
+        self
+    }
+
+    /// How much the receive buffer grows by (see
+    /// [`ConnectionConfig::buffer_allocation_increment`]).
+    pub fn buffer_allocation_increment(mut self, bytes: usize) -> Self {
+        self.connection = self.connection.buffer_allocation_increment(bytes);
+        self
+    }
+
+    /// The outbound queue depth (see
+    /// [`ConnectionConfig::max_queued_outbound_messages`]).
+    pub fn max_queued_outbound_messages(mut self, messages: usize) -> Self {
+        self.connection = self.connection.max_queued_outbound_messages(messages);
+        self
+    }
+
+    /// Options for TCP connections.
+    pub fn socket_options(mut self, options: SocketOptions) -> Self {
+        self.socket_options = options;
+        self
+    }
+
+    /// The deadline of calls made without one; `None` (the default) lets them wait
+    /// for as long as the connection lives.
+    pub fn default_deadline(mut self, deadline: Option<Duration>) -> Self {
+        self.default_deadline = deadline;
+        self
+    }
+
+    /// The configured default deadline.
+    pub fn get_default_deadline(&self) -> Option<Duration> {
+        self.default_deadline
+    }
+
+    /// The connection's settings.
+    pub fn get_connection_config(&self) -> &ConnectionConfig {
+        &self.connection
+    }
+}

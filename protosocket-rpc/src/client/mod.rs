@@ -1,0 +1,293 @@
+//! The client: [`RpcClient`] handles and the [`ClientConnection`] they feed.
+
+mod completion;
+mod config;
+mod reactor;
+
+pub use completion::{StreamingCompletion, UnaryCompletion};
+pub use config::Configuration;
+pub use reactor::{ClientOutbound, RpcCompletionReactor};
+
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use protosocket::{Connection, Decoder, Encoder};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::Error;
+use crate::message::Message;
+use completion::{CallGuard, Deadline, Submit};
+use reactor::{CancelQueue, CompletionSender, UNASSIGNED};
+
+/// A handle for making calls on one connection.
+///
+/// Cheap to clone; clones share the connection, and each clone queues into a lane
+/// of its own, so clones on different threads do not contend. It is `Send + Sync`
+/// when the messages are `Send`. The connection closes once every handle and every
+/// unfinished call is gone.
+///
+/// # Backpressure
+///
+/// Calls go through a bounded queue (`max_queued_outbound_messages` per lane).
+/// When it is full, a call's future (or stream) waits for room before sending;
+/// the call's deadline counts that wait too.
+pub struct RpcClient<Req, Resp> {
+    sender: spillway::Sender<ClientOutbound<Req, Resp>>,
+    cancels: Arc<CancelQueue>,
+    default_deadline: Option<Duration>,
+}
+
+impl<Req, Resp> RpcClient<Req, Resp>
+where
+    Req: Message + Send + 'static,
+    Resp: Message + Send + 'static,
+{
+    /// A client over any connected stream, and the connection to spawn (nothing is
+    /// sent until it runs).
+    pub fn over_stream<S, C>(
+        stream: S,
+        codec: C,
+        config: &Configuration,
+    ) -> (Self, ClientConnection<S, C>)
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+        C: Encoder<Message = Req> + Decoder<Message = Resp>,
+    {
+        let (sender, outbound) = config.connection.outbound_channel();
+        let cancels = Arc::new(CancelQueue::default());
+        let reactor = RpcCompletionReactor::new(Arc::clone(&cancels));
+        let connection =
+            Connection::new(stream, codec, reactor, outbound, config.connection.clone());
+        let client = Self {
+            sender,
+            cancels,
+            default_deadline: config.default_deadline,
+        };
+        (
+            client,
+            ClientConnection {
+                connection: Some(connection),
+            },
+        )
+    }
+
+    /// Connects over TCP with the configuration's socket options.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when connecting fails.
+    pub async fn connect_tcp<C>(
+        address: SocketAddr,
+        codec: C,
+        config: &Configuration,
+    ) -> Result<(Self, ClientConnection<tokio::net::TcpStream, C>), Error>
+    where
+        C: Encoder<Message = Req> + Decoder<Message = Resp>,
+    {
+        let stream = config.socket_options.connect_tcp(address).await?;
+        Ok(Self::over_stream(stream, codec, config))
+    }
+
+    /// Connects to a Unix socket at `path`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when connecting fails.
+    #[cfg(unix)]
+    pub async fn connect_unix<C>(
+        path: impl AsRef<std::path::Path>,
+        codec: C,
+        config: &Configuration,
+    ) -> Result<(Self, ClientConnection<tokio::net::UnixStream, C>), Error>
+    where
+        C: Encoder<Message = Req> + Decoder<Message = Resp>,
+    {
+        let stream = tokio::net::UnixStream::connect(path).await?;
+        Ok(Self::over_stream(stream, codec, config))
+    }
+
+    /// Sends a unary request with the configured default deadline. The client sets
+    /// the request's id. Must be called inside a tokio runtime with a timer when a
+    /// deadline applies.
+    ///
+    /// See [`UnaryCompletion`] for the errors and what dropping it does.
+    pub fn send_unary(&self, request: Req) -> UnaryCompletion<Req, Resp> {
+        self.send_unary_with_deadline(request, self.default_deadline)
+    }
+
+    /// Sends a unary request that fails with [`Error::DeadlineExceeded`] (and is
+    /// cancelled) if not answered within `deadline`; `None` waits as long as the
+    /// connection lives.
+    pub fn send_unary_with_deadline(
+        &self,
+        request: Req,
+        deadline: Option<Duration>,
+    ) -> UnaryCompletion<Req, Resp> {
+        let (slot, response) = oneshot::channel();
+        let (submit, guard): (Submit, CallGuard<Req, Resp>) =
+            self.submit(request, CompletionSender::Unary(slot));
+        UnaryCompletion {
+            submit,
+            response,
+            deadline: Deadline::after(deadline),
+            guard,
+        }
+    }
+
+    /// Sends a request whose responses arrive as a stream, with the configured
+    /// default deadline covering the whole stream.
+    ///
+    /// See [`StreamingCompletion`] for the errors and what dropping it does.
+    pub fn send_streaming(&self, request: Req) -> StreamingCompletion<Req, Resp> {
+        self.send_streaming_with_deadline(request, self.default_deadline)
+    }
+
+    /// Sends a streaming request whose whole stream must end within `deadline`.
+    pub fn send_streaming_with_deadline(
+        &self,
+        request: Req,
+        deadline: Option<Duration>,
+    ) -> StreamingCompletion<Req, Resp> {
+        let (items, events) = mpsc::unbounded_channel();
+        let (submit, guard): (Submit, CallGuard<Req, Resp>) =
+            self.submit(request, CompletionSender::Streaming(items));
+        StreamingCompletion {
+            submit,
+            events,
+            deadline: Deadline::after(deadline),
+            guard,
+        }
+    }
+
+    fn submit(
+        &self,
+        request: Req,
+        completion: CompletionSender<Resp>,
+    ) -> (Submit, CallGuard<Req, Resp>) {
+        let id = Arc::new(AtomicU64::new(UNASSIGNED));
+        let outbound = ClientOutbound::call(request, completion, Arc::clone(&id));
+        let submit = match self.sender.send(outbound) {
+            Ok(()) => Submit::Queued,
+            Err(spillway::SendError::Full(outbound)) => {
+                let sender = self.sender.clone();
+                Submit::Waiting(Box::pin(async move {
+                    sender.send_async(outbound).await.is_ok()
+                }))
+            }
+            Err(spillway::SendError::Closed(_)) => Submit::Closed,
+        };
+        let guard = CallGuard {
+            id,
+            sender: self.sender.clone(),
+            cancels: Arc::clone(&self.cancels),
+            finished: false,
+        };
+        (submit, guard)
+    }
+}
+
+impl<Req, Resp> RpcClient<Req, Resp> {
+    /// Whether the connection has ended: every call from now on fails with
+    /// [`Error::ConnectionClosed`].
+    pub fn is_closed(&self) -> bool {
+        self.sender.is_closed()
+    }
+}
+
+impl<Req, Resp> Clone for RpcClient<Req, Resp> {
+    fn clone(&self) -> Self {
+        Self {
+            sender: self.sender.clone(),
+            cancels: Arc::clone(&self.cancels),
+            default_deadline: self.default_deadline,
+        }
+    }
+}
+
+impl<Req, Resp> fmt::Debug for RpcClient<Req, Resp> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RpcClient")
+            .field("sender", &self.sender)
+            .field("default_deadline", &self.default_deadline)
+            .finish()
+    }
+}
+
+/// The connection of an [`RpcClient`]: a future to spawn, which completes when the
+/// connection closes.
+///
+/// When it completes it drops the underlying [`Connection`] at once, so every call
+/// still pending resolves with [`Error::ConnectionClosed`] even if this future is
+/// kept around.
+///
+/// # Cancel safety
+///
+/// Dropping it closes the connection unflushed; pending calls fail with
+/// [`Error::ConnectionClosed`].
+pub struct ClientConnection<S, C>
+where
+    C: Encoder + Decoder,
+    <C as Encoder>::Message: Message,
+    <C as Decoder>::Message: Message,
+{
+    connection: Option<Connection<S, RpcCompletionReactor<C>>>,
+}
+
+impl<S, C> ClientConnection<S, C>
+where
+    C: Encoder + Decoder,
+    <C as Encoder>::Message: Message,
+    <C as Decoder>::Message: Message,
+{
+    /// The connection, until it has ended (for its stats, or to close it).
+    pub fn connection(&self) -> Option<&Connection<S, RpcCompletionReactor<C>>> {
+        self.connection.as_ref()
+    }
+
+    /// The connection, mutably, until it has ended; [`Connection::close`] starts
+    /// a graceful close.
+    pub fn connection_mut(&mut self) -> Option<&mut Connection<S, RpcCompletionReactor<C>>> {
+        self.connection.as_mut()
+    }
+}
+
+impl<S, C> Future for ClientConnection<S, C>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    C: Encoder + Decoder,
+    <C as Encoder>::Message: Message,
+    <C as Decoder>::Message: Message,
+{
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let Some(connection) = this.connection.as_mut() else {
+            return Poll::Ready(());
+        };
+        std::task::ready!(Pin::new(connection).poll(cx));
+        // Dropping the reactor resolves every pending call.
+        this.connection = None;
+        Poll::Ready(())
+    }
+}
+
+impl<S, C> fmt::Debug for ClientConnection<S, C>
+where
+    C: Encoder + Decoder,
+    <C as Encoder>::Message: Message,
+    <C as Decoder>::Message: Message,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConnection")
+            .field("connection", &self.connection)
+            .finish()
+    }
+}

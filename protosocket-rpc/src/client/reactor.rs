@@ -1,0 +1,281 @@
+//! The client's reactor: gives each call an id and routes responses to it.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Waker};
+
+use protosocket::{Decoder, Encoder, MessageReactor, ReactorStatus};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::Error;
+use crate::message::{ControlCode, Message};
+
+/// A call's id slot before the reactor has given it an id.
+pub(crate) const UNASSIGNED: u64 = 0;
+/// A call's id slot once its completion is gone. Never used as an id.
+pub(crate) const ABANDONED: u64 = u64::MAX;
+
+/// Where a call's outcome goes.
+pub(crate) enum CompletionSender<Resp> {
+    Unary(oneshot::Sender<Result<Resp, Error>>),
+    Streaming(mpsc::UnboundedSender<StreamEvent<Resp>>),
+}
+
+/// What a streaming call's completion receives. A channel that closes without
+/// `End` or `Cancelled` means the connection is gone.
+pub(crate) enum StreamEvent<Resp> {
+    Item(Resp),
+    End,
+    Cancelled,
+}
+
+/// What an [`RpcClient`](crate::RpcClient) queues for its connection: a call to
+/// register and send, or the cancellation of one. Opaque.
+pub struct ClientOutbound<Req, Resp> {
+    kind: OutboundKind<Req, Resp>,
+}
+
+enum OutboundKind<Req, Resp> {
+    Call {
+        request: Req,
+        completion: CompletionSender<Resp>,
+        /// Shared with the completion: `UNASSIGNED`, then the id, or `ABANDONED`.
+        id: Arc<AtomicU64>,
+    },
+    Cancel(u64),
+}
+
+impl<Req, Resp> ClientOutbound<Req, Resp> {
+    pub(crate) fn call(
+        request: Req,
+        completion: CompletionSender<Resp>,
+        id: Arc<AtomicU64>,
+    ) -> Self {
+        Self {
+            kind: OutboundKind::Call {
+                request,
+                completion,
+                id,
+            },
+        }
+    }
+
+    pub(crate) fn cancel(id: u64) -> Self {
+        Self {
+            kind: OutboundKind::Cancel(id),
+        }
+    }
+}
+
+impl<Req, Resp> fmt::Debug for ClientOutbound<Req, Resp> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            OutboundKind::Call { .. } => f.write_str("ClientOutbound::Call"),
+            OutboundKind::Cancel(id) => write!(f, "ClientOutbound::Cancel({id})"),
+        }
+    }
+}
+
+/// Cancellations that found the outbound lane full. A completion's `Drop` cannot
+/// wait for room, so it leaves the id here and wakes the connection.
+#[derive(Default)]
+pub(crate) struct CancelQueue {
+    inner: Mutex<CancelInner>,
+}
+
+#[derive(Default)]
+struct CancelInner {
+    ids: Vec<u64>,
+    waker: Option<Waker>,
+}
+
+impl CancelQueue {
+    pub(crate) fn push(&self, id: u64) {
+        let waker = {
+            let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+            inner.ids.push(id);
+            inner.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Registers the connection's waker and moves the queued ids into `into`.
+    fn take(&self, waker: &Waker, into: &mut VecDeque<u64>) {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        if !inner.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            inner.waker = Some(waker.clone());
+        }
+        into.extend(inner.ids.drain(..));
+    }
+}
+
+/// The [`MessageReactor`] of a client connection.
+///
+/// It gives every call an id as the call leaves the outbound queue (a counter,
+/// skipping ids still in flight), keeps the call's completion under that id, and
+/// hands each response to the completion of its id. Responses for ids it does not
+/// know (calls already cancelled or finished) are dropped. When the connection
+/// ends the reactor is dropped with it, and so is every completion it holds: each
+/// pending call then resolves with [`Error::ConnectionClosed`].
+pub struct RpcCompletionReactor<C>
+where
+    C: Encoder + Decoder,
+{
+    in_flight: HashMap<u64, CompletionSender<<C as Decoder>::Message>>,
+    next_id: u64,
+    cancels: Arc<CancelQueue>,
+    /// Cancellations to send, from `cancels`.
+    to_cancel: VecDeque<u64>,
+    _codec: PhantomData<fn() -> C>,
+}
+
+impl<C> RpcCompletionReactor<C>
+where
+    C: Encoder + Decoder,
+    <C as Encoder>::Message: Message,
+    <C as Decoder>::Message: Message,
+{
+    pub(crate) fn new(cancels: Arc<CancelQueue>) -> Self {
+        Self {
+            in_flight: HashMap::new(),
+            next_id: 1,
+            cancels,
+            to_cancel: VecDeque::new(),
+            _codec: PhantomData,
+        }
+    }
+
+    /// Calls registered and not yet finished.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    fn next_id(&mut self) -> u64 {
+        loop {
+            let id = self.next_id;
+            self.next_id = self.next_id.wrapping_add(1);
+            if id != UNASSIGNED && id != ABANDONED && !self.in_flight.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+}
+
+// Nothing in the reactor is pinned in place.
+impl<C: Encoder + Decoder> Unpin for RpcCompletionReactor<C> {}
+
+impl<C> MessageReactor for RpcCompletionReactor<C>
+where
+    C: Encoder + Decoder,
+    <C as Encoder>::Message: Message,
+    <C as Decoder>::Message: Message,
+{
+    type Codec = C;
+    type Inbound = <C as Decoder>::Message;
+    type Outbound = <C as Encoder>::Message;
+    type LogicalOutbound = ClientOutbound<Self::Outbound, Self::Inbound>;
+
+    fn on_inbound_message(&mut self, response: Self::Inbound) -> ReactorStatus {
+        let id = response.message_id();
+        let code = response.control_code();
+        let Some(completion) = self.in_flight.get(&id) else {
+            tracing::debug!(id, ?code, "response for an rpc not in flight; dropped");
+            return ReactorStatus::Continue;
+        };
+        match (code, completion) {
+            (ControlCode::Normal, CompletionSender::Streaming(items)) => {
+                // A closed receiver means its completion was dropped and has
+                // queued the cancellation already.
+                let _ = items.send(StreamEvent::Item(response));
+            }
+            (code, _) => {
+                let Some(completion) = self.in_flight.remove(&id) else {
+                    return ReactorStatus::Continue;
+                };
+                match (code, completion) {
+                    (ControlCode::Normal, CompletionSender::Unary(slot)) => {
+                        let _ = slot.send(Ok(response));
+                    }
+                    (ControlCode::End, CompletionSender::Streaming(items)) => {
+                        let _ = items.send(StreamEvent::End);
+                    }
+                    (_, CompletionSender::Unary(slot)) => {
+                        let _ = slot.send(Err(Error::Cancelled));
+                    }
+                    (_, CompletionSender::Streaming(items)) => {
+                        let _ = items.send(StreamEvent::Cancelled);
+                    }
+                }
+            }
+        }
+        ReactorStatus::Continue
+    }
+
+    fn on_outbound_message(&mut self, message: Self::LogicalOutbound) -> Self::Outbound {
+        match message.kind {
+            OutboundKind::Call {
+                mut request,
+                completion,
+                id: slot,
+            } => {
+                let id = self.next_id();
+                request.set_message_id(id);
+                // The completion swaps in ABANDONED when dropped: either it sees the
+                // id and cancels it, or this sees ABANDONED and sends no request.
+                match slot.compare_exchange(UNASSIGNED, id, Ordering::AcqRel, Ordering::Acquire) {
+                    Ok(_) => {
+                        self.in_flight.insert(id, completion);
+                        request
+                    }
+                    // Something must be encoded; a cancel for an id the server
+                    // never saw is ignored there.
+                    Err(_) => <Self::Outbound as Message>::cancelled(id),
+                }
+            }
+            OutboundKind::Cancel(id) => {
+                self.in_flight.remove(&id);
+                <Self::Outbound as Message>::cancelled(id)
+            }
+        }
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> ReactorStatus {
+        let before = self.to_cancel.len();
+        self.cancels.take(cx.waker(), &mut self.to_cancel);
+        // Only calls still in flight need telling the server.
+        let mut index = before;
+        while index < self.to_cancel.len() {
+            if self.in_flight.remove(&self.to_cancel[index]).is_some() {
+                index += 1;
+            } else {
+                self.to_cancel.remove(index);
+            }
+        }
+        ReactorStatus::Continue
+    }
+
+    fn poll_outbound(&mut self, _cx: &mut Context<'_>) -> Poll<Option<Self::Outbound>> {
+        Poll::Ready(
+            self.to_cancel
+                .pop_front()
+                .map(<Self::Outbound as Message>::cancelled),
+        )
+    }
+}
+
+impl<C> fmt::Debug for RpcCompletionReactor<C>
+where
+    C: Encoder + Decoder,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RpcCompletionReactor")
+            .field("in_flight", &self.in_flight.len())
+            .field("next_id", &self.next_id)
+            .finish()
+    }
+}

@@ -1,0 +1,259 @@
+//! The server's reactor: starts rpcs, polls their work when there is room to
+//! send, and cancels them.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use futures_core::Stream;
+use protosocket::{Decoder, Encoder, MessageReactor, ReactorStatus};
+
+use crate::message::{ControlCode, Message};
+use crate::server::ready::{ReadyQueue, RpcWaker};
+use crate::server::service::{ConnectionService, Rpc};
+
+type Request<S> = <S as ConnectionService>::Request;
+type Response<S> = <S as ConnectionService>::Response;
+
+enum Work<U, S> {
+    Unary(Pin<Box<U>>),
+    Streaming(Pin<Box<S>>),
+}
+
+struct InFlight<Svc: ConnectionService> {
+    id: u64,
+    work: Work<Svc::Unary, Svc::Streaming>,
+    state: Arc<RpcWaker>,
+    waker: Waker,
+}
+
+/// The [`MessageReactor`] of a server connection: runs a [`ConnectionService`]'s
+/// rpcs.
+///
+/// A `Normal` request starts an rpc (or is answered `Cancel` when the service
+/// rejects it, when `max_in_flight` rpcs are already running, or when its id is
+/// already in flight). A `Cancel` drops that rpc's work and is answered `Cancel`;
+/// a cancel for an rpc not in flight (finished, or never started) is ignored.
+/// `End` from a client means nothing and is ignored.
+///
+/// Rpc work is polled from [`poll_outbound`](MessageReactor::poll_outbound), which
+/// the connection calls only while its send queue has room, and only the rpcs
+/// whose wakers fired are polled, in the order they woke. After the peer closes
+/// its side, the connection stays open until the rpcs in flight have answered.
+pub struct RpcSubmitterReactor<Svc: ConnectionService, C> {
+    service: Svc,
+    /// Kept so the connection does not close for lack of senders: this reactor
+    /// sends through `poll_outbound` only.
+    _outbound: spillway::Sender<Response<Svc>>,
+    slots: Vec<Option<InFlight<Svc>>>,
+    free: Vec<usize>,
+    by_id: HashMap<u64, usize>,
+    ready: Arc<ReadyQueue>,
+    /// Woken slots taken from `ready`, to poll in turn.
+    woken: VecDeque<usize>,
+    /// Cancellations and rejections to send, before any rpc's responses.
+    replies: VecDeque<Response<Svc>>,
+    max_in_flight: usize,
+    read_closed: bool,
+    _codec: std::marker::PhantomData<fn() -> C>,
+}
+
+impl<Svc, C> RpcSubmitterReactor<Svc, C>
+where
+    Svc: ConnectionService,
+    C: Encoder<Message = Response<Svc>> + Decoder<Message = Request<Svc>>,
+{
+    /// A reactor running `service`'s rpcs, at most `max_in_flight` (at least 1) at
+    /// once. `outbound` is the connection's sender, kept for as long as the
+    /// reactor lives.
+    pub fn new(
+        service: Svc,
+        outbound: spillway::Sender<Response<Svc>>,
+        max_in_flight: usize,
+    ) -> Self {
+        Self {
+            service,
+            _outbound: outbound,
+            slots: Vec::new(),
+            free: Vec::new(),
+            by_id: HashMap::new(),
+            ready: Arc::new(ReadyQueue::default()),
+            woken: VecDeque::new(),
+            replies: VecDeque::new(),
+            max_in_flight: max_in_flight.max(1),
+            read_closed: false,
+            _codec: std::marker::PhantomData,
+        }
+    }
+
+    /// Rpcs started and not yet finished or cancelled.
+    pub fn in_flight(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// The service.
+    pub fn service(&self) -> &Svc {
+        &self.service
+    }
+
+    fn start(&mut self, id: u64, work: Work<Svc::Unary, Svc::Streaming>) {
+        let slot = self.free.pop().unwrap_or_else(|| {
+            self.slots.push(None);
+            self.slots.len() - 1
+        });
+        let state = RpcWaker::new(slot, Arc::clone(&self.ready));
+        let waker = Waker::from(Arc::clone(&state));
+        self.slots[slot] = Some(InFlight {
+            id,
+            work,
+            state,
+            waker,
+        });
+        self.by_id.insert(id, slot);
+        // A new rpc has not been polled yet: it is ready by definition.
+        self.woken.push_back(slot);
+    }
+
+    fn remove(&mut self, slot: usize) -> Option<InFlight<Svc>> {
+        let rpc = self.slots.get_mut(slot)?.take()?;
+        self.by_id.remove(&rpc.id);
+        self.free.push(slot);
+        Some(rpc)
+    }
+
+    fn idle(&self) -> bool {
+        self.by_id.is_empty() && self.replies.is_empty()
+    }
+}
+
+// Nothing in the reactor is pinned in place: rpc work is boxed.
+impl<Svc: ConnectionService, C> Unpin for RpcSubmitterReactor<Svc, C> {}
+
+impl<Svc, C> MessageReactor for RpcSubmitterReactor<Svc, C>
+where
+    Svc: ConnectionService,
+    C: Encoder<Message = Response<Svc>> + Decoder<Message = Request<Svc>>,
+{
+    type Codec = C;
+    type Inbound = Request<Svc>;
+    type Outbound = Response<Svc>;
+    type LogicalOutbound = Response<Svc>;
+
+    fn on_inbound_message(&mut self, request: Request<Svc>) -> ReactorStatus {
+        let id = request.message_id();
+        match request.control_code() {
+            ControlCode::Normal => {
+                if self.by_id.contains_key(&id) {
+                    tracing::warn!(id, "request for an id already in flight; rejected");
+                    self.replies.push_back(Message::cancelled(id));
+                } else if self.by_id.len() >= self.max_in_flight {
+                    tracing::debug!(id, max = self.max_in_flight, "too many rpcs in flight");
+                    self.replies.push_back(Message::cancelled(id));
+                } else {
+                    match self.service.new_rpc(request) {
+                        Rpc::Unary(future) => self.start(id, Work::Unary(Box::pin(future))),
+                        Rpc::Streaming(stream) => self.start(id, Work::Streaming(Box::pin(stream))),
+                        Rpc::Reject => self.replies.push_back(Message::cancelled(id)),
+                    }
+                }
+            }
+            ControlCode::Cancel => match self.by_id.get(&id).copied() {
+                Some(slot) => {
+                    // Dropping the work is the cancellation.
+                    drop(self.remove(slot));
+                    self.replies.push_back(Message::cancelled(id));
+                }
+                None => tracing::debug!(id, "cancel for an rpc not in flight; ignored"),
+            },
+            ControlCode::End => tracing::debug!(id, "end from a client; ignored"),
+        }
+        ReactorStatus::Continue
+    }
+
+    fn on_outbound_message(&mut self, response: Response<Svc>) -> Response<Svc> {
+        response
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> ReactorStatus {
+        self.ready.register(cx.waker());
+        if self.read_closed && self.idle() {
+            return ReactorStatus::Disconnect;
+        }
+        ReactorStatus::Continue
+    }
+
+    fn poll_outbound(&mut self, cx: &mut Context<'_>) -> Poll<Option<Response<Svc>>> {
+        if let Some(reply) = self.replies.pop_front() {
+            return Poll::Ready(Some(reply));
+        }
+        // Take newly woken rpcs at most once per call: an rpc that wakes itself
+        // while polled is polled again on the connection's next poll, not here.
+        let mut refilled = false;
+        loop {
+            let Some(slot) = self.woken.pop_front() else {
+                if refilled {
+                    return Poll::Pending;
+                }
+                refilled = true;
+                self.ready.take(cx.waker(), &mut self.woken);
+                continue;
+            };
+            // The slot may have been cancelled (and even reused) since it woke: a
+            // spurious poll of the new rpc is harmless.
+            let Some(rpc) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
+                continue;
+            };
+            rpc.state.queued.store(false, Ordering::Release);
+            let id = rpc.id;
+            let mut rpc_cx = Context::from_waker(&rpc.waker);
+            match &mut rpc.work {
+                Work::Unary(future) => {
+                    if let Poll::Ready(mut response) = future.as_mut().poll(&mut rpc_cx) {
+                        self.remove(slot);
+                        response.set_message_id(id);
+                        return Poll::Ready(Some(response));
+                    }
+                }
+                Work::Streaming(stream) => match stream.as_mut().poll_next(&mut rpc_cx) {
+                    Poll::Ready(Some(mut response)) => {
+                        // It may have more right away: poll it again in turn.
+                        if !rpc.state.queued.swap(true, Ordering::AcqRel) {
+                            self.woken.push_back(slot);
+                        }
+                        response.set_message_id(id);
+                        return Poll::Ready(Some(response));
+                    }
+                    Poll::Ready(None) => {
+                        self.remove(slot);
+                        return Poll::Ready(Some(Message::ended(id)));
+                    }
+                    Poll::Pending => {}
+                },
+            }
+        }
+    }
+
+    fn on_read_closed(&mut self) -> ReactorStatus {
+        self.read_closed = true;
+        if self.idle() {
+            ReactorStatus::Disconnect
+        } else {
+            ReactorStatus::Continue
+        }
+    }
+}
+
+impl<Svc: ConnectionService, C> fmt::Debug for RpcSubmitterReactor<Svc, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RpcSubmitterReactor")
+            .field("in_flight", &self.by_id.len())
+            .field("max_in_flight", &self.max_in_flight)
+            .field("replies", &self.replies.len())
+            .field("read_closed", &self.read_closed)
+            .finish()
+    }
+}

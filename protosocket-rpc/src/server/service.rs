@@ -1,0 +1,173 @@
+//! What you implement to serve rpcs.
+
+use std::future::Future;
+
+use futures_core::Stream;
+use protosocket::{Decoder, Encoder, PeerAddress};
+
+use crate::message::Message;
+
+/// What a [`ConnectionService`] does with one request.
+#[derive(Debug)]
+pub enum Rpc<U, S> {
+    /// Answer with the one response this future resolves to.
+    Unary(U),
+    /// Answer with every response of this stream, then `End`.
+    Streaming(S),
+    /// Refuse the request: the client gets `Cancel`.
+    Reject,
+}
+
+/// The rpcs of one connection.
+///
+/// The connection calls [`new_rpc`](Self::new_rpc) for each request and polls the
+/// future or stream it returns inside the connection's own task, and only while
+/// the connection has room to send: a client that stops reading stops the work.
+/// The connection sets the request's id on every response, so responses need not
+/// carry it. When the client cancels the rpc, or the connection ends, the future
+/// or stream is dropped.
+///
+/// Nothing here needs to be `Send` when the server runs its connections on a
+/// `LocalSet` (see [`RpcServer::bind_tcp_local`](crate::RpcServer::bind_tcp_local)).
+///
+/// # Heavy work
+///
+/// Work polled in the connection's task delays that connection's other rpcs
+/// while it runs. For CPU-heavy rpcs, spawn the work (`tokio::spawn`, or
+/// `spawn_blocking`) and return a future that awaits its `JoinHandle` or a oneshot;
+/// to stop spawned work on cancellation, abort it from a drop guard in the future.
+///
+/// # Implementing
+///
+/// ```
+/// use std::future::{ready, Ready};
+/// use std::pin::Pin;
+/// use futures_core::Stream;
+/// use protosocket_rpc::{ConnectionService, ControlCode, Message, Rpc};
+///
+/// #[derive(Debug, Default)]
+/// struct Text {
+///     id: u64,
+///     code: u32,
+///     text: String,
+/// }
+/// # impl Message for Text {
+/// #     fn message_id(&self) -> u64 { self.id }
+/// #     fn set_message_id(&mut self, id: u64) { self.id = id }
+/// #     fn control_code(&self) -> ControlCode { ControlCode::from_u32(self.code) }
+/// #     fn cancelled(id: u64) -> Self { Text { id, code: 1, ..Default::default() } }
+/// #     fn ended(id: u64) -> Self { Text { id, code: 2, ..Default::default() } }
+/// # }
+///
+/// /// A stream of the letters of a text, one response each.
+/// struct Letters(std::vec::IntoIter<char>);
+///
+/// impl Stream for Letters {
+///     type Item = Text;
+///     fn poll_next(
+///         self: Pin<&mut Self>,
+///         _: &mut std::task::Context<'_>,
+///     ) -> std::task::Poll<Option<Text>> {
+///         let letter = self.get_mut().0.next();
+///         std::task::Poll::Ready(letter.map(|c| Text { text: c.to_string(), ..Default::default() }))
+///     }
+/// }
+///
+/// /// Upper-cases text; spells out texts that start with '!'; rejects empty ones.
+/// struct Shout;
+///
+/// impl ConnectionService for Shout {
+///     type Request = Text;
+///     type Response = Text;
+///     type Unary = Ready<Text>;
+///     type Streaming = Letters;
+///
+///     fn new_rpc(&mut self, request: Text) -> Rpc<Ready<Text>, Letters> {
+///         match request.text.strip_prefix('!') {
+///             _ if request.text.is_empty() => Rpc::Reject,
+///             Some(word) => Rpc::Streaming(Letters(word.chars().collect::<Vec<_>>().into_iter())),
+///             None => Rpc::Unary(ready(Text {
+///                 text: request.text.to_uppercase(),
+///                 ..Default::default()
+///             })),
+///         }
+///     }
+/// }
+/// ```
+pub trait ConnectionService {
+    /// What clients send.
+    type Request: Message;
+    /// What the service answers.
+    type Response: Message;
+    /// The future of a unary rpc.
+    type Unary: Future<Output = Self::Response>;
+    /// The responses of a streaming rpc.
+    type Streaming: Stream<Item = Self::Response>;
+
+    /// Starts the rpc for `request` (a request with control code `Normal`).
+    fn new_rpc(&mut self, request: Self::Request) -> Rpc<Self::Unary, Self::Streaming>;
+}
+
+/// The rpc service of a server: a codec and a [`ConnectionService`] for each
+/// connection it accepts.
+///
+/// ```
+/// use protosocket::PeerAddress;
+/// use protosocket_rpc::{ConnectionService, SocketService};
+/// # use protosocket_rpc::{ControlCode, Message, Rpc};
+/// # use std::future::{ready, Ready};
+/// # #[derive(Debug, Default)] struct Text { id: u64, code: u32 }
+/// # impl Message for Text {
+/// #     fn message_id(&self) -> u64 { self.id }
+/// #     fn set_message_id(&mut self, id: u64) { self.id = id }
+/// #     fn control_code(&self) -> ControlCode { ControlCode::from_u32(self.code) }
+/// #     fn cancelled(id: u64) -> Self { Text { id, code: 1 } }
+/// #     fn ended(id: u64) -> Self { Text { id, code: 2 } }
+/// # }
+/// # struct TextCodec;
+/// # impl protosocket::Encoder for TextCodec {
+/// #     type Message = Text; type Serialized = std::io::Cursor<Vec<u8>>;
+/// #     fn encode(&mut self, m: Text) -> Self::Serialized { std::io::Cursor::new(m.id.to_be_bytes().to_vec()) }
+/// # }
+/// # impl protosocket::Decoder for TextCodec {
+/// #     type Message = Text;
+/// #     fn decode(&mut self, b: &[u8]) -> Result<(usize, Text), protosocket::DecodeError> {
+/// #         let id = b.first_chunk::<8>().ok_or(protosocket::DecodeError::Incomplete { frame_len: Some(8) })?;
+/// #         Ok((8, Text { id: u64::from_be_bytes(*id), code: 0 }))
+/// #     }
+/// # }
+/// # struct Echo;
+/// # impl ConnectionService for Echo {
+/// #     type Request = Text; type Response = Text; type Unary = Ready<Text>;
+/// #     type Streaming = std::pin::Pin<Box<dyn futures_core::Stream<Item = Text>>>;
+/// #     fn new_rpc(&mut self, request: Text) -> Rpc<Ready<Text>, Self::Streaming> { Rpc::Unary(ready(request)) }
+/// # }
+/// struct EchoService;
+///
+/// impl SocketService for EchoService {
+///     type Codec = TextCodec;
+///     type ConnectionService = Echo;
+///
+///     fn codec(&self) -> TextCodec {
+///         TextCodec
+///     }
+///
+///     fn new_connection_service(&self, peer: &PeerAddress) -> Echo {
+///         tracing::debug!(%peer, "new rpc connection");
+///         Echo
+///     }
+/// }
+/// ```
+pub trait SocketService {
+    /// The codec of each connection.
+    type Codec: Encoder<Message = <Self::ConnectionService as ConnectionService>::Response>
+        + Decoder<Message = <Self::ConnectionService as ConnectionService>::Request>;
+    /// The service of each connection.
+    type ConnectionService: ConnectionService;
+
+    /// The codec of a new connection.
+    fn codec(&self) -> Self::Codec;
+
+    /// The service of a new connection from `peer`.
+    fn new_connection_service(&self, peer: &PeerAddress) -> Self::ConnectionService;
+}

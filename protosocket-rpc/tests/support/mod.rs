@@ -1,0 +1,263 @@
+//! Shared by the rpc tests: a message type, its codec, and a configurable service.
+#![allow(dead_code, unreachable_pub)]
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::stream::LocalBoxStream;
+use protosocket::{DecodeError, Decoder, PeerAddress, PooledEncoder, Serialize};
+use protosocket_rpc::{
+    ConnectionService, ControlCode, Message, Rpc, RpcServer, RpcServerConfig, SocketService,
+    TokioSpawn,
+};
+
+/// Every network wait in the tests is bounded by this.
+pub const WAIT: Duration = Duration::from_secs(5);
+
+/// The test message: an id, a raw control code and a text body.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Text {
+    pub id: u64,
+    pub code: u32,
+    pub text: String,
+}
+
+impl Text {
+    pub fn new(text: impl Into<String>) -> Self {
+        Text {
+            text: text.into(),
+            ..Default::default()
+        }
+    }
+}
+
+impl Message for Text {
+    fn message_id(&self) -> u64 {
+        self.id
+    }
+    fn set_message_id(&mut self, id: u64) {
+        self.id = id;
+    }
+    fn control_code(&self) -> ControlCode {
+        ControlCode::from_u32(self.code)
+    }
+    fn cancelled(id: u64) -> Self {
+        Text {
+            id,
+            code: ControlCode::Cancel.as_u32(),
+            text: String::new(),
+        }
+    }
+    fn ended(id: u64) -> Self {
+        Text {
+            id,
+            code: ControlCode::End.as_u32(),
+            text: String::new(),
+        }
+    }
+}
+
+/// Frames: a big-endian u32 length of the rest, u64 id, u32 code, UTF-8 text.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TextSerializer;
+
+impl Serialize for TextSerializer {
+    type Message = Text;
+    fn serialize_into(&mut self, message: Text, buffer: &mut Vec<u8>) {
+        buffer.extend_from_slice(&((12 + message.text.len()) as u32).to_be_bytes());
+        buffer.extend_from_slice(&message.id.to_be_bytes());
+        buffer.extend_from_slice(&message.code.to_be_bytes());
+        buffer.extend_from_slice(message.text.as_bytes());
+    }
+}
+
+impl Decoder for TextSerializer {
+    type Message = Text;
+    fn decode(&mut self, buffer: &[u8]) -> Result<(usize, Text), DecodeError> {
+        let Some(prefix) = buffer.first_chunk::<4>() else {
+            return Err(DecodeError::Incomplete { frame_len: None });
+        };
+        let len = u32::from_be_bytes(*prefix) as usize;
+        if len < 12 {
+            return Err(DecodeError::invalid("frame shorter than its header"));
+        }
+        let Some(frame) = buffer.get(4..4 + len) else {
+            return Err(DecodeError::Incomplete {
+                frame_len: Some(4 + len),
+            });
+        };
+        let id = u64::from_be_bytes(frame[..8].try_into().expect("8 bytes"));
+        let code = u32::from_be_bytes(frame[8..12].try_into().expect("4 bytes"));
+        let text = String::from_utf8(frame[12..].to_vec()).map_err(DecodeError::invalid)?;
+        Ok((4 + len, Text { id, code, text }))
+    }
+}
+
+pub type TextCodec = (PooledEncoder<TextSerializer>, TextSerializer);
+
+pub fn codec() -> TextCodec {
+    (PooledEncoder::new(TextSerializer), TextSerializer)
+}
+
+pub fn encode(message: Text) -> Vec<u8> {
+    let mut buffer = Vec::new();
+    TextSerializer.serialize_into(message, &mut buffer);
+    buffer
+}
+
+/// Counts drops: put one in a handler's future to see its work dropped.
+#[derive(Debug, Clone, Default)]
+pub struct DropCounter(Arc<AtomicUsize>);
+
+impl DropCounter {
+    pub fn guard(&self) -> DropGuard {
+        DropGuard(Arc::clone(&self.0))
+    }
+    pub fn dropped(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+    pub async fn wait_for(&self, count: usize) {
+        tokio::time::timeout(WAIT, async {
+            while self.dropped() < count {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{} of {count} drops after {WAIT:?}", self.dropped()));
+    }
+}
+
+#[derive(Debug)]
+pub struct DropGuard(Arc<AtomicUsize>);
+
+impl Drop for DropGuard {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A service whose behaviour is chosen by the request text:
+/// - `echo:<s>`: unary, answers `<s>`;
+/// - `stream:<n>`: answers `0`, `1`, ... `n-1`, then End;
+/// - `tick`: streams `tick` every 10 ms forever;
+/// - `hang`: never answers;
+/// - `sleep:<ms>`: answers `slept` after that long;
+/// - `reject`: rejected.
+///
+/// Every rpc's work holds a guard of `drops`.
+#[derive(Debug, Clone, Default)]
+pub struct TestService {
+    pub drops: DropCounter,
+}
+
+pub type TestUnary = Pin<Box<dyn Future<Output = Text> + Send>>;
+pub type TestStream = futures::stream::BoxStream<'static, Text>;
+
+impl ConnectionService for TestService {
+    type Request = Text;
+    type Response = Text;
+    type Unary = TestUnary;
+    type Streaming = TestStream;
+
+    fn new_rpc(&mut self, request: Text) -> Rpc<TestUnary, TestStream> {
+        use futures::StreamExt;
+        let guard = self.drops.guard();
+        let text = request.text;
+        if let Some(echo) = text.strip_prefix("echo:") {
+            let echo = echo.to_string();
+            return Rpc::Unary(Box::pin(async move {
+                let _guard = guard;
+                Text::new(echo)
+            }));
+        }
+        if let Some(count) = text.strip_prefix("stream:") {
+            let count: usize = count.parse().expect("a count");
+            return Rpc::Streaming(
+                futures::stream::iter(0..count)
+                    .map(move |i| {
+                        let _ = &guard;
+                        Text::new(i.to_string())
+                    })
+                    .boxed(),
+            );
+        }
+        if let Some(ms) = text.strip_prefix("sleep:") {
+            let ms: u64 = ms.parse().expect("milliseconds");
+            return Rpc::Unary(Box::pin(async move {
+                let _guard = guard;
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                Text::new("slept")
+            }));
+        }
+        match text.as_str() {
+            "tick" => Rpc::Streaming(
+                futures::stream::unfold(guard, |guard| async move {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    Some((Text::new("tick"), guard))
+                })
+                .boxed(),
+            ),
+            "hang" => Rpc::Unary(Box::pin(async move {
+                let _guard = guard;
+                futures::future::pending::<()>().await;
+                unreachable!()
+            })),
+            _ => Rpc::Reject,
+        }
+    }
+}
+
+impl SocketService for TestService {
+    type Codec = TextCodec;
+    type ConnectionService = TestService;
+
+    fn codec(&self) -> TextCodec {
+        codec()
+    }
+
+    fn new_connection_service(&self, _peer: &PeerAddress) -> TestService {
+        self.clone()
+    }
+}
+
+/// Local streams, for !Send services.
+pub type LocalStream = LocalBoxStream<'static, Text>;
+
+/// Starts a TCP server for `service` on 127.0.0.1:0.
+pub fn serve(
+    service: TestService,
+    config: RpcServerConfig,
+) -> (
+    std::net::SocketAddr,
+    protosocket_server::ShutdownHandle,
+    tokio::task::JoinHandle<()>,
+) {
+    let server: RpcServer<protosocket::TcpListener, TestService, TokioSpawn> =
+        RpcServer::bind_tcp("127.0.0.1:0".parse().unwrap(), service, config).expect("bind");
+    let address = server.local_addr().expect("address");
+    let shutdown = server.shutdown_handle();
+    (address, shutdown, tokio::spawn(server))
+}
+
+/// A connected client, its connection spawned.
+pub async fn client(
+    address: std::net::SocketAddr,
+    config: &protosocket_rpc::Configuration,
+) -> protosocket_rpc::RpcClient<Text, Text> {
+    let (client, connection) = tokio::time::timeout(
+        WAIT,
+        protosocket_rpc::RpcClient::connect_tcp(address, codec(), config),
+    )
+    .await
+    .expect("connect in time")
+    .expect("connect");
+    tokio::spawn(connection);
+    client
+}
+
+pub async fn timed<F: Future>(future: F) -> F::Output {
+    tokio::time::timeout(WAIT, future).await.expect("in time")
+}
