@@ -99,7 +99,9 @@
 //! - `error`: [`Error`], how a call fails.
 //! - `client`: [`RpcClient`], [`Configuration`], [`ClientConnection`], the
 //!   completions ([`UnaryCompletion`], [`StreamingCompletion`]) and the
-//!   [`RpcCompletionReactor`] that routes responses to them.
+//!   [`RpcCompletionReactor`] that routes responses to them; `client::pool`:
+//!   [`RpcPool`], N lazily connected connections with reconnect backoff
+//!   ([`PoolConfig`], [`Endpoint`]).
 //! - `server`: [`SocketService`], [`ConnectionService`], [`Rpc`],
 //!   [`RpcServer`] and its config and connector, and the [`RpcSubmitterReactor`]
 //!   that runs rpcs (with `ready`, the queue of woken rpcs).
@@ -110,8 +112,8 @@ mod message;
 mod server;
 
 pub use client::{
-    ClientConnection, ClientOutbound, Configuration, RpcClient, RpcCompletionReactor,
-    StreamingCompletion, UnaryCompletion,
+    ClientConnection, ClientOutbound, Configuration, Endpoint, PoolConfig, RpcClient,
+    RpcCompletionReactor, RpcPool, StreamingCompletion, UnaryCompletion,
 };
 pub use error::Error;
 pub use message::{ControlCode, Message};

@@ -2,10 +2,12 @@
 
 mod completion;
 mod config;
+mod pool;
 mod reactor;
 
 pub use completion::{StreamingCompletion, UnaryCompletion};
 pub use config::Configuration;
+pub use pool::{Endpoint, PoolConfig, RpcPool};
 pub use reactor::{ClientOutbound, RpcCompletionReactor};
 
 use std::fmt;

@@ -261,3 +261,63 @@ pub async fn client(
 pub async fn timed<F: Future>(future: F) -> F::Output {
     tokio::time::timeout(WAIT, future).await.expect("in time")
 }
+
+/// A [`TestService`] that counts the connections it was given.
+#[derive(Debug, Clone, Default)]
+pub struct CountingService {
+    pub inner: TestService,
+    pub connections: Arc<AtomicUsize>,
+}
+
+impl CountingService {
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    /// Waits (bounded by [`WAIT`]) until `count` connections were accepted.
+    pub async fn wait_for_connections(&self, count: usize) {
+        tokio::time::timeout(WAIT, async {
+            while self.connections() < count {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "{} of {count} connections after {WAIT:?}",
+                self.connections()
+            )
+        });
+    }
+}
+
+impl SocketService for CountingService {
+    type Codec = TextCodec;
+    type ConnectionService = TestService;
+
+    fn codec(&self) -> TextCodec {
+        codec()
+    }
+
+    fn new_connection_service(&self, _peer: &PeerAddress) -> TestService {
+        self.connections.fetch_add(1, Ordering::SeqCst);
+        self.inner.clone()
+    }
+}
+
+/// Starts a TCP server for a [`CountingService`] on `address` (port 0 for any).
+pub fn serve_counting(
+    address: std::net::SocketAddr,
+    service: CountingService,
+    config: RpcServerConfig,
+) -> (
+    std::net::SocketAddr,
+    protosocket_server::ShutdownHandle,
+    tokio::task::JoinHandle<()>,
+) {
+    let server: RpcServer<protosocket::TcpListener, CountingService, TokioSpawn> =
+        RpcServer::bind_tcp(address, service, config).expect("bind");
+    let address = server.local_addr().expect("address");
+    let shutdown = server.shutdown_handle();
+    (address, shutdown, tokio::spawn(server))
+}

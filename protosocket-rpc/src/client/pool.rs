@@ -1,0 +1,634 @@
+//! A fixed set of lazily connected clients that reconnect with backoff.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::Duration;
+
+use protosocket::{Decoder, Encoder};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::client::{ClientConnection, Configuration, RpcClient, StreamingCompletion};
+use crate::error::Error;
+use crate::message::Message;
+
+/// Where a pool connection goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// A TCP address, connected with the configuration's socket options.
+    Tcp(SocketAddr),
+    /// A Unix socket path.
+    #[cfg(unix)]
+    Unix(std::path::PathBuf),
+}
+
+impl From<SocketAddr> for Endpoint {
+    fn from(address: SocketAddr) -> Self {
+        Endpoint::Tcp(address)
+    }
+}
+
+#[cfg(unix)]
+impl From<std::path::PathBuf> for Endpoint {
+    fn from(path: std::path::PathBuf) -> Self {
+        Endpoint::Unix(path)
+    }
+}
+
+/// Settings of an [`RpcPool`].
+///
+/// | setting | default | what it does |
+/// |---|---|---|
+/// | `connections` | 1 | the number of connections (slots); slot `i` connects to endpoint `i % endpoints` |
+/// | `connect_timeout` | 5 s | how long one connect attempt may take before it counts as failed |
+/// | `min_backoff` | 10 ms | how long a slot waits before reconnecting after its connection ended, or after its first failed attempt |
+/// | `max_backoff` | 5 s | the cap of the backoff, which doubles with each failed attempt in a row |
+///
+/// ```
+/// use std::time::Duration;
+/// use protosocket_rpc::PoolConfig;
+///
+/// let config = PoolConfig::default()
+///     .connections(8)
+///     .min_backoff(Duration::from_millis(50));
+/// assert_eq!(config.get_connections(), 8);
+/// assert_eq!(config.get_max_backoff(), Duration::from_secs(5));
+/// ```
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    connections: usize,
+    connect_timeout: Duration,
+    min_backoff: Duration,
+    max_backoff: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self {
+            connections: 1,
+            connect_timeout: Duration::from_secs(5),
+            min_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+impl PoolConfig {
+    /// The number of connections.
+    pub fn connections(mut self, connections: usize) -> Self {
+        self.connections = connections;
+        self
+    }
+
+    /// The time limit of one connect attempt.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The first backoff after a failure (and the backoff after a connection that
+    /// was up ends).
+    pub fn min_backoff(mut self, backoff: Duration) -> Self {
+        self.min_backoff = backoff;
+        self
+    }
+
+    /// The longest backoff.
+    pub fn max_backoff(mut self, backoff: Duration) -> Self {
+        self.max_backoff = backoff;
+        self
+    }
+
+    /// The number of connections.
+    pub fn get_connections(&self) -> usize {
+        self.connections
+    }
+
+    /// The time limit of one connect attempt.
+    pub fn get_connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    /// The first backoff.
+    pub fn get_min_backoff(&self) -> Duration {
+        self.min_backoff
+    }
+
+    /// The longest backoff.
+    pub fn get_max_backoff(&self) -> Duration {
+        self.max_backoff
+    }
+}
+
+/// A pool of `N` rpc connections to one or several endpoints, connected lazily and
+/// reconnected with backoff.
+///
+/// Cheap to clone (an `Arc`); clones share the connections. `Send + Sync` when the
+/// messages and the codec are `Send`.
+///
+/// # How a call picks its connection
+///
+/// Slots are taken round-robin. Slot `i` connects to endpoint `i % endpoints.len()`.
+/// A call on slot `i`:
+///
+/// 1. uses slot `i` if it is connected;
+/// 2. otherwise, if slot `i` is idle (never used, or its backoff has elapsed),
+///    starts a connect attempt for it in a spawned task;
+/// 3. meanwhile uses any other connected slot, so a call never waits on a connect
+///    while a healthy connection exists;
+/// 4. with no connected slot: waits for slot `i`'s attempt (at most the
+///    [connect timeout](PoolConfig::connect_timeout)) if one is running, and fails
+///    at once with [`Error::ConnectionClosed`] if slot `i` is backing off.
+///
+/// Concurrent callers share one connect attempt per slot.
+///
+/// # Failures and backoff
+///
+/// A slot whose connection ends (the server went away, an i/o or decode error)
+/// is dead: it is not reconnected until its backoff has elapsed, and until then
+/// calls that pick it fail fast as above. A failed connect attempt (refused, or
+/// over the timeout) doubles the slot's backoff up to
+/// [`max_backoff`](PoolConfig::max_backoff); a successful one resets it to
+/// [`min_backoff`](PoolConfig::min_backoff). Calls already sent on a connection
+/// that ends fail with [`Error::ConnectionClosed`]; the pool does not retry them.
+///
+/// # Runtime
+///
+/// Connect attempts and connections run in tasks spawned with [`tokio::spawn`], so
+/// calls must be made inside a tokio runtime (with time and i/o enabled), and the
+/// codec, its messages and its encoded buffers must be `Send`. Dropping every
+/// clone of the pool lets each connection close once the last
+/// [`RpcClient`] taken from it and its last call are gone.
+///
+/// ```
+/// # use std::future::{ready, Ready};
+/// # use protosocket_rpc::{ControlCode, Message, ConnectionService, Rpc, RpcServer, RpcServerConfig, SocketService};
+/// # #[derive(Debug, Default)]
+/// # struct Text { id: u64, code: u32, text: String }
+/// # impl Message for Text {
+/// #     fn message_id(&self) -> u64 { self.id }
+/// #     fn set_message_id(&mut self, id: u64) { self.id = id }
+/// #     fn control_code(&self) -> ControlCode { ControlCode::from_u32(self.code) }
+/// #     fn cancelled(id: u64) -> Self { Text { id, code: 1, ..Default::default() } }
+/// #     fn ended(id: u64) -> Self { Text { id, code: 2, ..Default::default() } }
+/// # }
+/// # struct TextCodec;
+/// # impl protosocket::Encoder for TextCodec {
+/// #     type Message = Text;
+/// #     type Serialized = std::io::Cursor<Vec<u8>>;
+/// #     fn encode(&mut self, m: Text) -> Self::Serialized {
+/// #         let mut b = ((12 + m.text.len()) as u32).to_be_bytes().to_vec();
+/// #         b.extend_from_slice(&m.id.to_be_bytes());
+/// #         b.extend_from_slice(&m.code.to_be_bytes());
+/// #         b.extend_from_slice(m.text.as_bytes());
+/// #         std::io::Cursor::new(b)
+/// #     }
+/// # }
+/// # impl protosocket::Decoder for TextCodec {
+/// #     type Message = Text;
+/// #     fn decode(&mut self, b: &[u8]) -> Result<(usize, Text), protosocket::DecodeError> {
+/// #         use protosocket::DecodeError;
+/// #         let len = u32::from_be_bytes(*b.first_chunk::<4>().ok_or(DecodeError::Incomplete { frame_len: None })?) as usize;
+/// #         let frame = b.get(4..4 + len).ok_or(DecodeError::Incomplete { frame_len: Some(4 + len) })?;
+/// #         if len < 12 { return Err(DecodeError::invalid("short frame")); }
+/// #         let text = String::from_utf8(frame[12..].to_vec()).map_err(DecodeError::invalid)?;
+/// #         Ok((4 + len, Text { id: u64::from_be_bytes(frame[..8].try_into().unwrap()), code: u32::from_be_bytes(frame[8..12].try_into().unwrap()), text }))
+/// #     }
+/// # }
+/// # struct Echo;
+/// # impl ConnectionService for Echo {
+/// #     type Request = Text;
+/// #     type Response = Text;
+/// #     type Unary = Ready<Text>;
+/// #     type Streaming = futures_core::stream::BoxStream<'static, Text>;
+/// #     fn new_rpc(&mut self, request: Text) -> Rpc<Self::Unary, Self::Streaming> {
+/// #         Rpc::Unary(ready(Text { text: request.text, ..Default::default() }))
+/// #     }
+/// # }
+/// # struct EchoService;
+/// # impl SocketService for EchoService {
+/// #     type Codec = TextCodec;
+/// #     type ConnectionService = Echo;
+/// #     fn codec(&self) -> TextCodec { TextCodec }
+/// #     fn new_connection_service(&self, _: &protosocket::PeerAddress) -> Echo { Echo }
+/// # }
+/// use protosocket_rpc::{Configuration, PoolConfig, RpcPool};
+///
+/// # let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+/// # runtime.block_on(async {
+/// # let server = RpcServer::bind_tcp("127.0.0.1:0".parse()?, EchoService, RpcServerConfig::default())?;
+/// # let address = server.local_addr()?;
+/// # tokio::spawn(server);
+/// let pool = RpcPool::new(
+///     [address],
+///     || TextCodec,
+///     Configuration::default(),
+///     PoolConfig::default().connections(4),
+/// );
+/// let response = pool.send_unary(Text { text: "hello".into(), ..Default::default() }).await?;
+/// assert_eq!(response.text, "hello");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+pub struct RpcPool<Req, Resp, C> {
+    shared: Arc<Shared<Req, Resp, C>>,
+}
+
+type CodecFactory<C> = dyn Fn() -> C + Send + Sync;
+
+struct Shared<Req, Resp, C> {
+    slots: Box<[Slot<Req, Resp>]>,
+    /// The round-robin cursor.
+    next: AtomicUsize,
+    codec: Box<CodecFactory<C>>,
+    config: Configuration,
+    pool_config: PoolConfig,
+    connect_attempts: AtomicU64,
+}
+
+struct Slot<Req, Resp> {
+    endpoint: Endpoint,
+    inner: Mutex<SlotInner<Req, Resp>>,
+}
+
+struct SlotInner<Req, Resp> {
+    state: State<Req, Resp>,
+    /// The wait after the next failure.
+    backoff: Duration,
+    /// Which connect attempt the state belongs to: a task only updates the slot
+    /// while its attempt is still the current one.
+    generation: u64,
+}
+
+enum State<Req, Resp> {
+    /// Free to connect: never used, or its backoff has elapsed.
+    Idle,
+    /// An attempt is running; it publishes its outcome here.
+    Connecting(watch::Receiver<Option<Attempt<Req, Resp>>>),
+    Connected(RpcClient<Req, Resp>),
+    /// Dead until then.
+    BackingOff(Instant),
+}
+
+type Attempt<Req, Resp> = Result<RpcClient<Req, Resp>, ConnectFailure>;
+
+/// A failed attempt, shared by everyone who waited on it (`io::Error` is not
+/// `Clone`).
+#[derive(Debug, Clone)]
+struct ConnectFailure {
+    kind: io::ErrorKind,
+    message: String,
+}
+
+impl ConnectFailure {
+    fn into_error(self) -> Error {
+        Error::Io(io::Error::new(self.kind, self.message))
+    }
+}
+
+/// What a look at a slot found.
+enum Check<Req, Resp> {
+    Ready(RpcClient<Req, Resp>),
+    Connecting(watch::Receiver<Option<Attempt<Req, Resp>>>),
+    BackingOff,
+}
+
+impl<Req, Resp, C> RpcPool<Req, Resp, C>
+where
+    Req: Message + Send + 'static,
+    Resp: Message + Send + 'static,
+    C: Encoder<Message = Req> + Decoder<Message = Resp> + Send + 'static,
+    <C as Encoder>::Serialized: Send,
+{
+    /// A pool of `pool_config.connections` slots over `endpoints`; nothing
+    /// connects until the first call. `codec` makes one codec per connection.
+    ///
+    /// # Panics
+    ///
+    /// When `endpoints` is empty or `connections` is zero.
+    pub fn new<E>(
+        endpoints: impl IntoIterator<Item = E>,
+        codec: impl Fn() -> C + Send + Sync + 'static,
+        config: Configuration,
+        pool_config: PoolConfig,
+    ) -> Self
+    where
+        E: Into<Endpoint>,
+    {
+        let endpoints: Vec<Endpoint> = endpoints.into_iter().map(Into::into).collect();
+        assert!(!endpoints.is_empty(), "an rpc pool needs an endpoint");
+        assert!(
+            pool_config.connections > 0,
+            "an rpc pool needs at least one connection"
+        );
+        let slots = (0..pool_config.connections)
+            .map(|i| Slot {
+                endpoint: endpoints[i % endpoints.len()].clone(),
+                inner: Mutex::new(SlotInner {
+                    state: State::Idle,
+                    backoff: pool_config.min_backoff,
+                    generation: 0,
+                }),
+            })
+            .collect();
+        Self {
+            shared: Arc::new(Shared {
+                slots,
+                next: AtomicUsize::new(0),
+                codec: Box::new(codec),
+                config,
+                pool_config,
+                connect_attempts: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// A client on the next connection, picked as described on [`RpcPool`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ConnectionClosed`] when no connection is up and the picked one is
+    /// backing off (or its attempt was abandoned); [`Error::Io`] when the attempt
+    /// this call waited for failed (`TimedOut` past the connect timeout).
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime, when a connect attempt has to be spawned.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping it while it waits for a connect attempt leaves the attempt
+    /// running; its connection is kept for later calls.
+    pub async fn client(&self) -> Result<RpcClient<Req, Resp>, Error> {
+        let slots = &self.shared.slots;
+        let picked = self.shared.next.fetch_add(1, Ordering::Relaxed) % slots.len();
+        let check = self.check(picked);
+        let attempt = match check {
+            Check::Ready(client) => return Ok(client),
+            Check::Connecting(attempt) => Some(attempt),
+            Check::BackingOff => None,
+        };
+        for offset in 1..slots.len() {
+            if let Some(client) = slots[(picked + offset) % slots.len()].connected() {
+                return Ok(client);
+            }
+        }
+        let Some(mut attempt) = attempt else {
+            return Err(Error::ConnectionClosed);
+        };
+        let outcome = attempt
+            .wait_for(Option::is_some)
+            .await
+            .map(|outcome| outcome.clone());
+        match outcome {
+            Ok(Some(Ok(client))) => Ok(client),
+            Ok(Some(Err(failure))) => Err(failure.into_error()),
+            // The attempt's task went away (runtime shutting down) or the pool
+            // was dropped.
+            Ok(None) | Err(_) => Err(Error::ConnectionClosed),
+        }
+    }
+
+    /// Sends a unary request on the next connection (see [`client`](Self::client))
+    /// with the configured default deadline, which starts once the connection is
+    /// picked.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`client`](Self::client), then those of the call
+    /// ([`UnaryCompletion`](crate::UnaryCompletion)).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping it after the request was sent cancels the call.
+    pub async fn send_unary(&self, request: Req) -> Result<Resp, Error> {
+        self.client().await?.send_unary(request).await
+    }
+
+    /// Sends a streaming request on the next connection (see
+    /// [`client`](Self::client)).
+    ///
+    /// # Errors
+    ///
+    /// Those of [`client`](Self::client); the stream itself reports the errors of
+    /// the call ([`StreamingCompletion`]).
+    pub async fn send_streaming(
+        &self,
+        request: Req,
+    ) -> Result<StreamingCompletion<Req, Resp>, Error> {
+        Ok(self.client().await?.send_streaming(request))
+    }
+
+    /// Looks at slot `index`, starting a connect attempt when it is due.
+    fn check(&self, index: usize) -> Check<Req, Resp> {
+        let slot = &self.shared.slots[index];
+        let mut inner = slot.lock();
+        let now = Instant::now();
+        if let State::Connected(client) = &inner.state {
+            if !client.is_closed() {
+                return Check::Ready(client.clone());
+            }
+            // Ended before its task noticed: back off from now.
+            inner.generation += 1;
+            inner.state = State::BackingOff(now + inner.backoff);
+        }
+        match &inner.state {
+            State::Connecting(attempt) => Check::Connecting(attempt.clone()),
+            State::BackingOff(until) if *until > now => Check::BackingOff,
+            State::Idle | State::BackingOff(_) | State::Connected(_) => {
+                inner.generation += 1;
+                let (publish, attempt) = watch::channel(None);
+                inner.state = State::Connecting(attempt.clone());
+                let generation = inner.generation;
+                drop(inner);
+                self.shared.connect_attempts.fetch_add(1, Ordering::Relaxed);
+                tokio::spawn(connect(
+                    Arc::downgrade(&self.shared),
+                    index,
+                    generation,
+                    publish,
+                ));
+                Check::Connecting(attempt)
+            }
+        }
+    }
+
+    /// How many connect attempts the pool has started.
+    pub fn connect_attempts(&self) -> u64 {
+        self.shared.connect_attempts.load(Ordering::Relaxed)
+    }
+
+    /// How many slots hold a connection that is up.
+    pub fn connected(&self) -> usize {
+        self.shared
+            .slots
+            .iter()
+            .filter(|slot| slot.connected().is_some())
+            .count()
+    }
+}
+
+impl<Req, Resp> Slot<Req, Resp> {
+    fn lock(&self) -> MutexGuard<'_, SlotInner<Req, Resp>> {
+        // The state is consistent between statements; a panic elsewhere does not
+        // make it wrong.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn connected(&self) -> Option<RpcClient<Req, Resp>> {
+        match &self.lock().state {
+            State::Connected(client) if !client.is_closed() => Some(client.clone()),
+            _ => None,
+        }
+    }
+
+    fn succeeded(&self, generation: u64, client: RpcClient<Req, Resp>, config: &PoolConfig) {
+        let mut inner = self.lock();
+        if inner.generation == generation {
+            inner.state = State::Connected(client);
+            inner.backoff = config.min_backoff;
+        }
+    }
+
+    fn failed(&self, generation: u64, config: &PoolConfig) {
+        let mut inner = self.lock();
+        if inner.generation == generation {
+            inner.state = State::BackingOff(Instant::now() + inner.backoff);
+            inner.backoff = inner.backoff.saturating_mul(2).min(config.max_backoff);
+        }
+    }
+
+    fn ended(&self, generation: u64) {
+        let mut inner = self.lock();
+        if inner.generation == generation {
+            inner.state = State::BackingOff(Instant::now() + inner.backoff);
+        }
+    }
+}
+
+/// One connect attempt for slot `index`, then the life of its connection.
+async fn connect<Req, Resp, C>(
+    shared: Weak<Shared<Req, Resp, C>>,
+    index: usize,
+    generation: u64,
+    publish: watch::Sender<Option<Attempt<Req, Resp>>>,
+) where
+    Req: Message + Send + 'static,
+    Resp: Message + Send + 'static,
+    C: Encoder<Message = Req> + Decoder<Message = Resp> + Send + 'static,
+    <C as Encoder>::Serialized: Send,
+{
+    let Some(pool) = shared.upgrade() else {
+        return;
+    };
+    let endpoint = pool.slots[index].endpoint.clone();
+    let codec = (pool.codec)();
+    let config = pool.config.clone();
+    let timeout = pool.pool_config.connect_timeout;
+    // Holding the pool for the whole attempt would keep it alive past its users.
+    drop(pool);
+    match endpoint {
+        Endpoint::Tcp(address) => {
+            let attempt =
+                tokio::time::timeout(timeout, RpcClient::connect_tcp(address, codec, &config));
+            run(shared, index, generation, publish, attempt.await).await;
+        }
+        #[cfg(unix)]
+        Endpoint::Unix(path) => {
+            let attempt =
+                tokio::time::timeout(timeout, RpcClient::connect_unix(path, codec, &config));
+            run(shared, index, generation, publish, attempt.await).await;
+        }
+    }
+}
+
+type Connected<Req, Resp, S, C> = (RpcClient<Req, Resp>, ClientConnection<S, C>);
+
+/// A connect under a timeout.
+type Timed<T> = Result<Result<T, Error>, tokio::time::error::Elapsed>;
+
+async fn run<Req, Resp, S, C>(
+    shared: Weak<Shared<Req, Resp, C>>,
+    index: usize,
+    generation: u64,
+    publish: watch::Sender<Option<Attempt<Req, Resp>>>,
+    attempt: Timed<Connected<Req, Resp, S, C>>,
+) where
+    Req: Message,
+    Resp: Message,
+    S: AsyncRead + AsyncWrite + Unpin,
+    C: Encoder<Message = Req> + Decoder<Message = Resp>,
+{
+    let attempt = match attempt {
+        Ok(Ok(connected)) => Ok(connected),
+        Ok(Err(Error::Io(error))) => Err(ConnectFailure {
+            kind: error.kind(),
+            message: error.to_string(),
+        }),
+        Ok(Err(error)) => Err(ConnectFailure {
+            kind: io::ErrorKind::Other,
+            message: error.to_string(),
+        }),
+        Err(_) => Err(ConnectFailure {
+            kind: io::ErrorKind::TimedOut,
+            message: "connect timed out".to_string(),
+        }),
+    };
+    let Some(pool) = shared.upgrade() else {
+        return;
+    };
+    let slot = &pool.slots[index];
+    match attempt {
+        Ok((client, connection)) => {
+            slot.succeeded(generation, client.clone(), &pool.pool_config);
+            publish.send_replace(Some(Ok(client)));
+            drop(publish);
+            drop(pool);
+            connection.await;
+            if let Some(pool) = shared.upgrade() {
+                pool.slots[index].ended(generation);
+            }
+        }
+        Err(failure) => {
+            tracing::debug!(endpoint = ?slot.endpoint, error = %failure.message, "pool connect failed");
+            slot.failed(generation, &pool.pool_config);
+            publish.send_replace(Some(Err(failure)));
+        }
+    }
+}
+
+impl<Req, Resp, C> Clone for RpcPool<Req, Resp, C> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<Req, Resp, C> fmt::Debug for RpcPool<Req, Resp, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let slots: Vec<_> = self
+            .shared
+            .slots
+            .iter()
+            .map(|slot| {
+                let state = match &slot.lock().state {
+                    State::Idle => "idle",
+                    State::Connecting(_) => "connecting",
+                    State::Connected(client) if client.is_closed() => "closed",
+                    State::Connected(_) => "connected",
+                    State::BackingOff(_) => "backing off",
+                };
+                (slot.endpoint.clone(), state)
+            })
+            .collect();
+        f.debug_struct("RpcPool")
+            .field("slots", &slots)
+            .field("pool_config", &self.shared.pool_config)
+            .finish()
+    }
+}
