@@ -1,0 +1,36 @@
+//! The echo server over messagepack: listens on `HOST` (default `127.0.0.1:9002`)
+//! until Ctrl-C, then shuts down gracefully.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    example_messagepack::init_tracing();
+    let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1:9002".to_string());
+    let address: SocketAddr = match host.parse() {
+        Ok(address) => address,
+        Err(error) => {
+            eprintln!("HOST={host:?} is not a socket address: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let server = match example_messagepack::serve(address) {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("cannot listen on {address}: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let local = server.local_addr().map_or(address, |local| local);
+    let shutdown = server.shutdown_handle();
+    let running = tokio::spawn(server);
+    println!("example-messagepack-server listening on {local}");
+    if let Err(error) = tokio::signal::ctrl_c().await {
+        eprintln!("cannot wait for Ctrl-C: {error}");
+    }
+    println!("shutting down");
+    shutdown.shutdown_and_wait().await;
+    let _ = running.await;
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,47 @@
+//! A request without a body is rejected with Cancel, unary or streaming, and the
+//! connection keeps working.
+mod support;
+
+use example_messagepack::{Request, ResponseBehavior};
+use futures::StreamExt;
+use protosocket_rpc::Error;
+use support::{timed, Harness};
+
+fn bodiless(behavior: ResponseBehavior) -> Request {
+    Request {
+        body: None,
+        response_behavior: behavior,
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn request_without_body_is_cancelled() {
+    let harness = Harness::start().await;
+    let unary = timed(harness.client.send_unary(bodiless(ResponseBehavior::Unary))).await;
+    assert!(
+        matches!(unary, Err(Error::Cancelled)),
+        "unary got {unary:?}"
+    );
+
+    let mut stream = harness
+        .client
+        .send_streaming(bodiless(ResponseBehavior::Stream));
+    let first = timed(stream.next()).await;
+    assert!(
+        matches!(first, Some(Err(Error::Cancelled))),
+        "stream got {first:?}"
+    );
+
+    let after = timed(harness.client.send_unary(Request::echo(
+        "still here",
+        3,
+        ResponseBehavior::Unary,
+    )))
+    .await;
+    assert!(
+        after.is_ok(),
+        "the connection survives a rejection: {after:?}"
+    );
+    harness.stop().await;
+}
