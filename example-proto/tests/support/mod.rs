@@ -1,0 +1,35 @@
+//! Shared by the echo tests: a server on 127.0.0.1:0, a connected client, and a
+//! bound on every wait.
+#![allow(dead_code, unreachable_pub)]
+
+use std::future::Future;
+use std::time::Duration;
+
+use example_proto::{start_server, EchoClient, RunningServer};
+use protosocket_rpc::{Configuration, RpcClient};
+
+/// Every network wait in the tests is bounded by this.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// An echo server on an ephemeral port.
+pub fn server() -> RunningServer {
+    start_server("127.0.0.1:0".parse().expect("an address")).expect("bind")
+}
+
+/// A client connected to `server`, its connection spawned.
+pub async fn client(server: &RunningServer) -> EchoClient {
+    let (client, connection) = timed(RpcClient::connect_tcp(
+        server.local_addr(),
+        protosocket_prost::codec(),
+        &Configuration::default(),
+    ))
+    .await
+    .expect("connect");
+    tokio::spawn(connection);
+    client
+}
+
+/// `future`, failing the test if it takes longer than [`WAIT`].
+pub async fn timed<F: Future>(future: F) -> F::Output {
+    tokio::time::timeout(WAIT, future).await.expect("in time")
+}
