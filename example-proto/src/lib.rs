@@ -45,7 +45,8 @@ pub use schema::{
     response, EchoRequest, EchoResponse, EchoStream, Request, Response, ResponseBehavior,
 };
 pub use service::{
-    bind, start_server, Characters, EchoConnection, EchoServer, EchoService, RunningServer,
+    bind, start_server, start_server_with_config, Characters, EchoConnection, EchoServer,
+    EchoService, RunningServer,
 };
 
 /// The address the server listens on and clients dial when `HOST` / `ENDPOINT`

@@ -165,7 +165,20 @@ impl fmt::Debug for RunningServer {
 ///
 /// Binding failed.
 pub fn start_server(address: SocketAddr) -> io::Result<RunningServer> {
-    let server = bind(address)?;
+    start_server_with_config(address, RpcServerConfig::default())
+}
+
+/// As [`start_server`], with `config` instead of the default configuration (for
+/// instance a shorter write stall timeout).
+///
+/// # Errors
+///
+/// Binding failed.
+pub fn start_server_with_config(
+    address: SocketAddr,
+    config: RpcServerConfig,
+) -> io::Result<RunningServer> {
+    let server = RpcServer::bind_tcp(address, EchoService, config)?;
     let address = server.local_addr()?;
     // protosocket-rpc does not re-export the handle's type, so it is kept inside
     // the closure that uses it.

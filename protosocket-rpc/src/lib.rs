@@ -117,6 +117,9 @@ pub use client::{
 };
 pub use error::Error;
 pub use message::{ControlCode, Message};
+// `RpcServerConfig::server_config` takes it: users should not need a second
+// dependency to name it.
+pub use protosocket_server::ProtosocketServerConfig;
 pub use server::{
     ConnectionService, LocalSpawn, Rpc, RpcConnector, RpcServer, RpcServerConfig,
     RpcSubmitterReactor, ServerReactor, SocketService, TokioSpawn,

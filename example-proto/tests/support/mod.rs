@@ -33,3 +33,18 @@ pub async fn client(server: &RunningServer) -> EchoClient {
 pub async fn timed<F: Future>(future: F) -> F::Output {
     tokio::time::timeout(WAIT, future).await.expect("in time")
 }
+
+pub mod raw;
+
+/// Makes a unary call on `client` and checks it echoes `message`.
+pub async fn assert_echoes(client: &EchoClient, message: &str) {
+    let request = example_proto::Request::echo(message, 1, example_proto::ResponseBehavior::Unary);
+    let response = timed(client.send_unary(request)).await.expect("unary call");
+    assert!(
+        matches!(
+            response.kind,
+            Some(example_proto::response::Kind::Echo(ref echo)) if echo.message == message
+        ),
+        "wrong answer: {response:?}"
+    );
+}
