@@ -4,13 +4,13 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use protosocket::{Connection, ConnectionStats, MessageReactor, PeerAddress};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Sleep;
-use tokio_util::sync::WaitForCancellationFutureOwned;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::tracker::LiveGuard;
 
@@ -36,7 +36,14 @@ pub struct ServedConnection<S, R: MessageReactor> {
     connection: Option<Connection<S, R>>,
     stats: Arc<ConnectionStats>,
     peer: PeerAddress,
+    /// The server's shutdown signal: checked with a load on every poll.
+    shutdown_token: CancellationToken,
+    /// Registers this task to be woken on shutdown. Polling it takes the lock of a
+    /// notifier shared by every connection of the server, so it is polled only
+    /// when the task's waker changes, not on every poll.
     shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
+    /// The waker `shutdown` was last polled with.
+    registered: Option<Waker>,
     grace_period: Duration,
     /// Set once the shutdown reached this connection: the end of its grace period.
     deadline: Option<Pin<Box<Sleep>>>,
@@ -52,7 +59,7 @@ where
     pub(crate) fn new(
         connection: Connection<S, R>,
         peer: PeerAddress,
-        shutdown: WaitForCancellationFutureOwned,
+        shutdown: CancellationToken,
         grace_period: Duration,
         live: LiveGuard,
     ) -> Self {
@@ -61,7 +68,9 @@ where
             stats: connection.stats(),
             connection: Some(connection),
             peer,
-            shutdown: Box::pin(shutdown),
+            shutdown: Box::pin(shutdown.clone().cancelled_owned()),
+            shutdown_token: shutdown,
+            registered: None,
             grace_period,
             deadline: None,
             live: Some(live),
@@ -91,6 +100,23 @@ where
         self.connection.as_mut()
     }
 
+    /// Whether the server is shutting down; otherwise makes sure this task's current
+    /// waker is registered for the signal.
+    fn shutdown_requested(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.shutdown_token.is_cancelled() {
+            return true;
+        }
+        if self
+            .registered
+            .as_ref()
+            .is_some_and(|waker| waker.will_wake(cx.waker()))
+        {
+            return false;
+        }
+        self.registered = Some(cx.waker().clone());
+        self.shutdown.as_mut().poll(cx).is_ready()
+    }
+
     /// Drops the connection (closing its stream) and then stops counting it.
     fn end(&mut self) {
         self.connection = None;
@@ -112,31 +138,48 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        let span = this.span.clone();
-        let _entered = span.enter();
-        let Some(connection) = this.connection.as_mut() else {
+        // Moved out for the poll (no reference-count traffic, unlike a clone) so
+        // that the entered span does not borrow `this`.
+        let span = std::mem::replace(&mut this.span, tracing::Span::none());
+        let polled = span.in_scope(|| this.poll_served(cx));
+        this.span = span;
+        polled
+    }
+}
+
+impl<S, R> ServedConnection<S, R>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    R: MessageReactor,
+{
+    fn poll_served(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.connection.is_none() {
+            return Poll::Ready(());
+        }
+        if self.deadline.is_none() && self.shutdown_requested(cx) {
+            tracing::debug!("server shutting down: closing connection");
+            if let Some(connection) = self.connection.as_mut() {
+                connection.close();
+            }
+            self.deadline = Some(Box::pin(tokio::time::sleep(self.grace_period)));
+        }
+        let Some(connection) = self.connection.as_mut() else {
             return Poll::Ready(());
         };
 
-        if this.deadline.is_none() && this.shutdown.as_mut().poll(cx).is_ready() {
-            tracing::debug!("server shutting down: closing connection");
-            connection.close();
-            this.deadline = Some(Box::pin(tokio::time::sleep(this.grace_period)));
-        }
-
         if Pin::new(&mut *connection).poll(cx).is_ready() {
             tracing::info!("connection closed");
-            this.end();
+            self.end();
             return Poll::Ready(());
         }
 
-        if let Some(deadline) = this.deadline.as_mut() {
+        if let Some(deadline) = self.deadline.as_mut() {
             if deadline.as_mut().poll(cx).is_ready() {
                 tracing::warn!(
-                    grace_period = ?this.grace_period,
+                    grace_period = ?self.grace_period,
                     "connection did not finish within the grace period; dropping it"
                 );
-                this.end();
+                self.end();
                 return Poll::Ready(());
             }
         }

@@ -210,7 +210,7 @@ where
         let served = ServedConnection::new(
             connection,
             peer,
-            self.shutdown.clone().cancelled_owned(),
+            self.shutdown.clone(),
             self.config.grace_period,
             live,
         );
