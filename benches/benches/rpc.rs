@@ -13,20 +13,28 @@
 //!   id and the prost-encoded message. The server reads what is there, answers
 //!   every complete frame into one buffer and writes it at once; the client has a
 //!   writer task batching the frames queued on an mpsc and a reader task
-//!   completing each call's oneshot by its id.
+//!   completing each call's oneshot by its id. When the runtime's tasks share one
+//!   CPU the writer yields once before taking a batch, so the other ready callers
+//!   queue theirs first: the same bet protosocket's connection makes under
+//!   `WriteCoalescing::Auto` (without it this loop writes one frame per call and
+//!   is 4-7x slower pinned).
 //!
 //! The load is closed-loop: `concurrency` tasks over one connection, each sending
 //! one call, awaiting its answer and sending the next. After a warm-up, calls
 //! started in the measured window are counted and their latencies recorded; the
 //! process's CPU time (`getrusage(RUSAGE_SELF)`, user + system, client and server
 //! together) over the window is divided by the calls completed in it. Client and
-//! server share one 2-worker multi-thread runtime.
+//! server share one multi-thread runtime with tokio's default worker count, one
+//! per CPU the process may use (2 here; 1 under `taskset -c 0`), unless
+//! `--workers N` sets it.
 //!
 //! ```text
 //! cargo bench -p benches --bench rpc                  # unpinned
 //! taskset -c 0 cargo bench -p benches --bench rpc     # whole process on one core
 //! cargo bench -p benches --bench rpc -- --quick       # shorter runs
 //! cargo bench -p benches --bench rpc -- tonic bare    # only these servers
+//! cargo bench -p benches --bench rpc -- --concurrency 64   # only this level
+//! taskset -c 0 cargo bench -p benches --bench rpc -- --workers 2   # 2 workers, 1 core
 //! ```
 //!
 //! Without `--bench` on the command line (as `cargo test --benches` runs it) the
@@ -61,12 +69,14 @@ const TONIC_PATH: &str = "/echo.Echo/Echo";
 const PREFIX: usize = 4;
 const ID: usize = 8;
 
-fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
+/// The runtime everything runs on: tokio's default worker count (one per CPU the
+/// process may use, as `#[tokio::main]` gives) unless `workers` says otherwise.
+fn runtime(workers: Option<usize>) -> Runtime {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(workers) = workers {
+        builder.worker_threads(workers);
+    }
+    builder.enable_all().build().expect("tokio runtime")
 }
 
 fn echo_request(sequence: u64) -> EchoRequest {
@@ -337,10 +347,16 @@ async fn bare_callers(address: SocketAddr, tasks: usize) -> Vec<BareCaller> {
     stream.set_nodelay(true).expect("nodelay");
     let (mut read, mut write) = stream.into_split();
     let (writer, mut frames) = mpsc::unbounded_channel::<BytesMut>();
+    let coalesce = one_cpu_or_worker();
     tokio::spawn(async move {
         let mut batch = BytesMut::with_capacity(64 * 1024);
         while let Some(frame) = frames.recv().await {
             batch.extend_from_slice(&frame);
+            if coalesce {
+                // Let the other ready callers queue theirs first, as protosocket's
+                // connection does under the same condition (WriteCoalescing::Auto).
+                tokio::task::yield_now().await;
+            }
             while let Ok(frame) = frames.try_recv() {
                 batch.extend_from_slice(&frame);
             }
@@ -419,6 +435,12 @@ fn cpu_time() -> Duration {
     assert_eq!(status, 0, "getrusage");
     let micros = |time: libc::timeval| time.tv_sec as u64 * 1_000_000 + time.tv_usec as u64;
     Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
+}
+
+/// Whether the runtime's tasks share one CPU: one worker, or one allowed CPU.
+fn one_cpu_or_worker() -> bool {
+    tokio::runtime::Handle::current().metrics().num_workers() == 1
+        || std::thread::available_parallelism().is_ok_and(|n| n.get() == 1)
 }
 
 /// The CPUs this process may run on.
@@ -543,7 +565,19 @@ fn main() {
     } else {
         picked
     };
-    let runtime = runtime();
+    let levels: Vec<usize> = match args.iter().position(|arg| arg == "--concurrency") {
+        Some(at) => vec![args
+            .get(at + 1)
+            .and_then(|level| level.parse().ok())
+            .expect("--concurrency takes a number")],
+        None => CONCURRENCY.to_vec(),
+    };
+    let workers = args.iter().position(|arg| arg == "--workers").map(|at| {
+        args.get(at + 1)
+            .and_then(|count| count.parse().ok())
+            .expect("--workers takes a number")
+    });
+    let runtime = runtime(workers);
     if !benching {
         // A smoke test: each server answers a few calls.
         for &kind in &kinds {
@@ -559,16 +593,17 @@ fn main() {
     };
     println!(
         "rpc unary echo over loopback: {} allowed CPUs (available_parallelism {}), \
-         2 runtime workers, {MESSAGE_LEN}-byte message, warm-up {warmup:?}, window {window:?}",
+         {} runtime workers, {MESSAGE_LEN}-byte message, warm-up {warmup:?}, window {window:?}",
         allowed_cpus(),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
+        runtime.metrics().num_workers(),
     );
     println!(
         "{:<12} {:>5} {:>10} {:>9} {:>9} {:>9} {:>9}",
         "server", "conc", "req/s", "p50 us", "p99 us", "p99.9 us", "cpu us/req"
     );
     for &kind in &kinds {
-        for concurrency in CONCURRENCY {
+        for &concurrency in &levels {
             let row = runtime.block_on(run(kind, concurrency, warmup, window));
             let calls = row.calls.max(1);
             println!(

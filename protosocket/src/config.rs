@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::coalesce::WriteCoalescing;
+
 /// Settings of one [`Connection`](crate::Connection).
 ///
 /// | setting | default | what it bounds |
@@ -11,6 +13,7 @@ use std::time::Duration;
 /// | `max_queued_outbound_messages` | 256 | encoded messages waiting for the socket, and each outbound lane's capacity |
 /// | `write_stall_timeout` | none | how long a peer may take no bytes while some are queued for it |
 /// | `outbound_lanes` | 4 | lanes of the outbound channel (senders beyond this share lanes) |
+/// | `write_coalescing` | [`WriteCoalescing::Auto`] | whether a fresh write may wait for the runtime's other ready tasks to add to it |
 #[derive(Debug, Clone)]
 pub struct ConnectionConfig {
     pub(crate) max_buffer_length: usize,
@@ -18,6 +21,7 @@ pub struct ConnectionConfig {
     pub(crate) max_queued_outbound_messages: usize,
     pub(crate) write_stall_timeout: Option<Duration>,
     pub(crate) outbound_lanes: usize,
+    pub(crate) write_coalescing: WriteCoalescing,
 }
 
 impl Default for ConnectionConfig {
@@ -28,6 +32,7 @@ impl Default for ConnectionConfig {
             max_queued_outbound_messages: 256,
             write_stall_timeout: None,
             outbound_lanes: 4,
+            write_coalescing: WriteCoalescing::Auto,
         }
     }
 }
@@ -79,6 +84,28 @@ impl ConnectionConfig {
     pub fn outbound_lanes(mut self, lanes: usize) -> Self {
         self.outbound_lanes = lanes.clamp(1, spillway::MAX_LANES);
         self
+    }
+
+    /// Whether a connection that finds a fresh message to send (with nothing else
+    /// waiting for the socket, and nothing received in that poll) may put the write
+    /// off until the tokio worker has run its other ready tasks, so that what they
+    /// send leaves in the same `writev`. Many tasks calling through one connection
+    /// then cost one system call per batch instead of one per message.
+    ///
+    /// Worth it when the tasks and the connection share a CPU; with several
+    /// workers the peer works in parallel and an early write serves it sooner,
+    /// hence the default [`WriteCoalescing::Auto`]. The connection stops deferring
+    /// while deferrals gain nothing (one request at a time); it then pays an
+    /// extra poll on at most one fresh write in 65. Answers to messages received
+    /// in a poll always leave in that poll.
+    pub fn write_coalescing(mut self, coalescing: WriteCoalescing) -> Self {
+        self.write_coalescing = coalescing;
+        self
+    }
+
+    /// The configured write coalescing.
+    pub fn get_write_coalescing(&self) -> WriteCoalescing {
+        self.write_coalescing
     }
 
     /// The configured largest inbound frame.

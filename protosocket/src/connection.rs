@@ -11,6 +11,7 @@ use std::time::Duration;
 use bytes::{Buf, BufMut, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use crate::coalesce::Coalescer;
 use crate::codec::{DecodeError, Decoder, Encoder, InvalidFrame};
 use crate::config::ConnectionConfig;
 use crate::reactor::{MessageReactor, ReactorStatus};
@@ -84,6 +85,8 @@ pub struct Connection<S, R: MessageReactor> {
     last_write: tokio::time::Instant,
     /// Fires at the stall deadline; made on the first stall only.
     stall_timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Puts fresh writes off while other ready tasks may add to them.
+    coalescer: Coalescer,
 }
 
 enum Phase {
@@ -181,7 +184,6 @@ where
             outbound: Some(outbound),
             receive: BytesMut::new(),
             send_queue: SendQueue::new(),
-            config,
             stats: Arc::new(ConnectionStats::default()),
             phase: Phase::New,
             reading: true,
@@ -193,6 +195,8 @@ where
             stall_armed: false,
             last_write: tokio::time::Instant::now(),
             stall_timer: None,
+            coalescer: Coalescer::new(config.write_coalescing),
+            config,
         }
     }
 
@@ -239,6 +243,7 @@ where
         if let Some(outbound) = &self.outbound {
             outbound.unpark();
         }
+        self.coalescer.start_poll(self.send_queue.is_empty());
         let mut budget = Budget {
             read: READ_BUDGET,
             write: WRITE_BUDGET,
@@ -249,7 +254,13 @@ where
             let mut progress = false;
             if matches!(self.phase, Phase::Open) && self.reading {
                 match self.poll_receive(cx, tally, &mut budget) {
-                    Ok(received) => progress |= received,
+                    Ok(received) => {
+                        if received {
+                            // Answers to what arrived leave in this poll.
+                            self.coalescer.inbound_arrived();
+                        }
+                        progress |= received;
+                    }
                     Err(reason) => return self.abort(reason),
                 }
             }
@@ -268,6 +279,14 @@ where
                 return self.poll_shutdown(cx);
             }
             if !progress {
+                if self.coalescer.is_holding() {
+                    self.coalescer.defer(self.send_queue.len(), cx, true);
+                    // Sends until the deferred poll add to the batch without
+                    // waking this task early; that poll takes them.
+                    if let Some(outbound) = &self.outbound {
+                        outbound.unpark();
+                    }
+                }
                 return Poll::Pending;
             }
             if budget.read == 0 || budget.write == 0 {
@@ -275,6 +294,9 @@ where
             }
         }
         // Out of rounds or budget with work left: let the runtime run others first.
+        if self.coalescer.is_holding() {
+            self.coalescer.defer(self.send_queue.len(), cx, false);
+        }
         cx.waker().wake_by_ref();
         Poll::Pending
     }
@@ -456,6 +478,13 @@ where
     ) -> Result<bool, CloseReason> {
         let filled = self.fill_send_queue(cx);
         let sent_before = tally.bytes_sent;
+        if !self.send_queue.is_empty()
+            && self
+                .coalescer
+                .hold(self.send_queue.len(), matches!(self.phase, Phase::Open))
+        {
+            return Ok(filled > 0);
+        }
         if !self.send_queue.is_empty() {
             // Pending leaves the rest queued; the stream wakes us when it has room.
             let written = self

@@ -82,11 +82,14 @@
 //! - `connection`: [`Connection`], the event loop.
 //! - `send_queue`: encoded messages waiting for the stream; small ones are staged
 //!   into one buffer so a burst leaves in one write.
+//! - `coalesce`: [`WriteCoalescing`], when a fresh write waits for the runtime's
+//!   other ready tasks.
 //! - `config`: [`ConnectionConfig`].
 //! - `stats`: [`ConnectionStats`].
 //! - `socket`: [`SocketOptions`].
 //! - `listener`: [`Listener`], [`TcpListener`], [`UnixListener`], [`PeerAddress`].
 
+mod coalesce;
 mod codec;
 mod config;
 mod connection;
@@ -97,6 +100,7 @@ mod send_queue;
 mod socket;
 mod stats;
 
+pub use coalesce::WriteCoalescing;
 pub use codec::{Codec, DecodeError, Decoder, Encoder, InvalidFrame};
 pub use config::ConnectionConfig;
 pub use connection::Connection;
