@@ -108,6 +108,7 @@
 
 mod client;
 mod error;
+mod id_map;
 mod message;
 mod server;
 

@@ -44,11 +44,18 @@ impl Submit {
     }
 }
 
+/// What the calls of one connection share: where a dropped call's `Cancel` goes.
+/// Holding it keeps the connection open, as the call's own sender would.
+pub(crate) struct CallShared<Req, Resp> {
+    pub(crate) sender: spillway::Sender<ClientOutbound<Req, Resp>>,
+    /// Cancellations that found the sender's lane full.
+    pub(crate) cancels: Arc<CancelQueue>,
+}
+
 /// Sends `Cancel` for an unfinished call when its completion goes away.
 pub(crate) struct CallGuard<Req, Resp> {
     pub(crate) id: Arc<AtomicU64>,
-    pub(crate) sender: spillway::Sender<ClientOutbound<Req, Resp>>,
-    pub(crate) cancels: Arc<CancelQueue>,
+    pub(crate) shared: Arc<CallShared<Req, Resp>>,
     pub(crate) finished: bool,
 }
 
@@ -60,8 +67,10 @@ impl<Req, Resp> CallGuard<Req, Resp> {
             // Not sent yet: the reactor will see ABANDONED and skip it.
             return;
         }
-        if let Err(spillway::SendError::Full(_)) = self.sender.send(ClientOutbound::cancel(id)) {
-            self.cancels.push(id);
+        if let Err(spillway::SendError::Full(_)) =
+            self.shared.sender.send(ClientOutbound::cancel(id))
+        {
+            self.shared.cancels.push(id);
         }
     }
 }

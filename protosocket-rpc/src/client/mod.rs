@@ -25,7 +25,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::Error;
 use crate::message::Message;
-use completion::{CallGuard, Deadline, Submit};
+use completion::{CallGuard, CallShared, Deadline, Submit};
 use reactor::{CancelQueue, CompletionSender, UNASSIGNED};
 
 /// A handle for making calls on one connection.
@@ -42,7 +42,9 @@ use reactor::{CancelQueue, CompletionSender, UNASSIGNED};
 /// the call's deadline counts that wait too.
 pub struct RpcClient<Req, Resp> {
     sender: spillway::Sender<ClientOutbound<Req, Resp>>,
-    cancels: Arc<CancelQueue>,
+    /// What every call's guard holds: one reference count per call instead of a
+    /// sender clone of its own.
+    shared: Arc<CallShared<Req, Resp>>,
     default_deadline: Option<Duration>,
 }
 
@@ -67,9 +69,13 @@ where
         let reactor = RpcCompletionReactor::new(Arc::clone(&cancels));
         let connection =
             Connection::new(stream, codec, reactor, outbound, config.connection.clone());
+        let shared = Arc::new(CallShared {
+            sender: sender.clone(),
+            cancels,
+        });
         let client = Self {
             sender,
-            cancels,
+            shared,
             default_deadline: config.default_deadline,
         };
         (
@@ -187,8 +193,7 @@ where
         };
         let guard = CallGuard {
             id,
-            sender: self.sender.clone(),
-            cancels: Arc::clone(&self.cancels),
+            shared: Arc::clone(&self.shared),
             finished: false,
         };
         (submit, guard)
@@ -207,7 +212,7 @@ impl<Req, Resp> Clone for RpcClient<Req, Resp> {
     fn clone(&self) -> Self {
         Self {
             sender: self.sender.clone(),
-            cancels: Arc::clone(&self.cancels),
+            shared: Arc::clone(&self.shared),
             default_deadline: self.default_deadline,
         }
     }

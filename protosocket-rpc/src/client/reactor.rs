@@ -1,6 +1,6 @@
 //! The client's reactor: gives each call an id and routes responses to it.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,6 +11,7 @@ use protosocket::{Decoder, Encoder, MessageReactor, ReactorStatus};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::Error;
+use crate::id_map::{id_map, IdMap};
 use crate::message::{ControlCode, Message};
 
 /// A call's id slot before the reactor has given it an id.
@@ -126,7 +127,7 @@ pub struct RpcCompletionReactor<C>
 where
     C: Encoder + Decoder,
 {
-    in_flight: HashMap<u64, CompletionSender<<C as Decoder>::Message>>,
+    in_flight: IdMap<CompletionSender<<C as Decoder>::Message>>,
     next_id: u64,
     cancels: Arc<CancelQueue>,
     /// Cancellations to send, from `cancels`.
@@ -142,7 +143,7 @@ where
 {
     pub(crate) fn new(cancels: Arc<CancelQueue>) -> Self {
         Self {
-            in_flight: HashMap::new(),
+            in_flight: id_map(),
             next_id: 1,
             cancels,
             to_cancel: VecDeque::new(),

@@ -1,7 +1,8 @@
 //! The server's reactor: starts rpcs, polls their work when there is room to
 //! send, and cancels them.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::hash_map::Entry;
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -12,6 +13,7 @@ use std::task::{Context, Poll, Waker};
 use futures_core::Stream;
 use protosocket::{Decoder, Encoder, MessageReactor, ReactorStatus};
 
+use crate::id_map::{id_map, IdMap};
 use crate::message::{ControlCode, Message};
 use crate::server::ready::{ReadyQueue, RpcWaker};
 use crate::server::service::{ConnectionService, Rpc};
@@ -27,6 +29,11 @@ enum Work<U, S> {
 struct InFlight<Svc: ConnectionService> {
     id: u64,
     work: Work<Svc::Unary, Svc::Streaming>,
+}
+
+/// A slot's waker, made once and kept for every rpc the slot holds. A wake left
+/// over from the slot's previous rpc costs the next one a spurious poll.
+struct SlotWaker {
     state: Arc<RpcWaker>,
     waker: Waker,
 }
@@ -50,8 +57,10 @@ pub struct RpcSubmitterReactor<Svc: ConnectionService, C> {
     /// sends through `poll_outbound` only.
     _outbound: spillway::Sender<Response<Svc>>,
     slots: Vec<Option<InFlight<Svc>>>,
+    /// Indexed like `slots`.
+    wakers: Vec<SlotWaker>,
     free: Vec<usize>,
-    by_id: HashMap<u64, usize>,
+    by_id: IdMap<usize>,
     ready: Arc<ReadyQueue>,
     /// Woken slots taken from `ready`, to poll in turn.
     woken: VecDeque<usize>,
@@ -79,8 +88,9 @@ where
             service,
             _outbound: outbound,
             slots: Vec::new(),
+            wakers: Vec::new(),
             free: Vec::new(),
-            by_id: HashMap::new(),
+            by_id: id_map(),
             ready: Arc::new(ReadyQueue::default()),
             woken: VecDeque::new(),
             replies: VecDeque::new(),
@@ -100,22 +110,27 @@ where
         &self.service
     }
 
-    fn start(&mut self, id: u64, work: Work<Svc::Unary, Svc::Streaming>) {
-        let slot = self.free.pop().unwrap_or_else(|| {
-            self.slots.push(None);
-            self.slots.len() - 1
-        });
-        let state = RpcWaker::new(slot, Arc::clone(&self.ready));
-        let waker = Waker::from(Arc::clone(&state));
-        self.slots[slot] = Some(InFlight {
-            id,
-            work,
-            state,
-            waker,
-        });
-        self.by_id.insert(id, slot);
+    /// Starts `work` as rpc `id`, whose entry in `by_id` the caller adds.
+    fn start(&mut self, id: u64, work: Work<Svc::Unary, Svc::Streaming>) -> usize {
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                let slot = self.slots.len();
+                let state = RpcWaker::new(slot, Arc::clone(&self.ready));
+                let waker = Waker::from(Arc::clone(&state));
+                self.slots.push(None);
+                self.wakers.push(SlotWaker { state, waker });
+                slot
+            }
+        };
+        self.slots[slot] = Some(InFlight { id, work });
         // A new rpc has not been polled yet: it is ready by definition.
+        self.wakers[slot]
+            .state
+            .queued
+            .store(true, Ordering::Release);
         self.woken.push_back(slot);
+        slot
     }
 
     fn remove(&mut self, slot: usize) -> Option<InFlight<Svc>> {
@@ -147,17 +162,27 @@ where
         let id = request.message_id();
         match request.control_code() {
             ControlCode::Normal => {
-                if self.by_id.contains_key(&id) {
-                    tracing::warn!(id, "request for an id already in flight; rejected");
-                    self.replies.push_back(Message::cancelled(id));
-                } else if self.by_id.len() >= self.max_in_flight {
-                    tracing::debug!(id, max = self.max_in_flight, "too many rpcs in flight");
-                    self.replies.push_back(Message::cancelled(id));
-                } else {
-                    match self.service.new_rpc(request) {
-                        Rpc::Unary(future) => self.start(id, Work::Unary(Box::pin(future))),
-                        Rpc::Streaming(stream) => self.start(id, Work::Streaming(Box::pin(stream))),
-                        Rpc::Reject => self.replies.push_back(Message::cancelled(id)),
+                let full = self.by_id.len() >= self.max_in_flight;
+                match self.by_id.entry(id) {
+                    Entry::Occupied(_) => {
+                        tracing::warn!(id, "request for an id already in flight; rejected");
+                        self.replies.push_back(Message::cancelled(id));
+                    }
+                    Entry::Vacant(_) if full => {
+                        tracing::debug!(id, max = self.max_in_flight, "too many rpcs in flight");
+                        self.replies.push_back(Message::cancelled(id));
+                    }
+                    Entry::Vacant(_) => {
+                        let work = match self.service.new_rpc(request) {
+                            Rpc::Unary(future) => Work::Unary(Box::pin(future)),
+                            Rpc::Streaming(stream) => Work::Streaming(Box::pin(stream)),
+                            Rpc::Reject => {
+                                self.replies.push_back(Message::cancelled(id));
+                                return ReactorStatus::Continue;
+                            }
+                        };
+                        let slot = self.start(id, work);
+                        self.by_id.insert(id, slot);
                     }
                 }
             }
@@ -207,9 +232,10 @@ where
             let Some(rpc) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
                 continue;
             };
-            rpc.state.queued.store(false, Ordering::Release);
+            let slot_waker = &self.wakers[slot];
+            slot_waker.state.queued.store(false, Ordering::Release);
             let id = rpc.id;
-            let mut rpc_cx = Context::from_waker(&rpc.waker);
+            let mut rpc_cx = Context::from_waker(&slot_waker.waker);
             match &mut rpc.work {
                 Work::Unary(future) => {
                     if let Poll::Ready(mut response) = future.as_mut().poll(&mut rpc_cx) {
@@ -221,7 +247,7 @@ where
                 Work::Streaming(stream) => match stream.as_mut().poll_next(&mut rpc_cx) {
                     Poll::Ready(Some(mut response)) => {
                         // It may have more right away: poll it again in turn.
-                        if !rpc.state.queued.swap(true, Ordering::AcqRel) {
+                        if !slot_waker.state.queued.swap(true, Ordering::AcqRel) {
                             self.woken.push_back(slot);
                         }
                         response.set_message_id(id);
