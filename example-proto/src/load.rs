@@ -4,13 +4,12 @@
 //! drains once a second into that second's line and the run's total.
 
 use std::fmt;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
 use hdrhistogram::Histogram;
-use protosocket_rpc::{Configuration, Error, RpcClient};
+use protosocket_rpc::{Configuration, Endpoint, Error, RpcClient};
 
 use crate::schema::{response, Request, Response, ResponseBehavior};
 
@@ -217,7 +216,10 @@ fn new_histogram() -> Histogram<u64> {
 ///
 /// [`Error::Io`] when a connection cannot be opened. Failed calls are counted in
 /// the summary, not returned.
-pub async fn run_load(endpoint: SocketAddr, config: &LoadConfig) -> Result<Summary, Error> {
+pub async fn run_load(
+    endpoint: impl Into<Endpoint>,
+    config: &LoadConfig,
+) -> Result<Summary, Error> {
     run_load_with_progress(endpoint, config, |_| {}).await
 }
 
@@ -227,15 +229,17 @@ pub async fn run_load(endpoint: SocketAddr, config: &LoadConfig) -> Result<Summa
 ///
 /// As [`run_load`].
 pub async fn run_load_with_progress(
-    endpoint: SocketAddr,
+    endpoint: impl Into<Endpoint>,
     config: &LoadConfig,
     mut progress: impl FnMut(&Second),
 ) -> Result<Summary, Error> {
+    let endpoint = endpoint.into();
     let client_config = Configuration::default();
     let mut clients = Vec::with_capacity(config.connections);
     for _ in 0..config.connections.max(1) {
         let (client, connection) =
-            RpcClient::connect_tcp(endpoint, protosocket_prost::codec(), &client_config).await?;
+            RpcClient::connect(endpoint.clone(), protosocket_prost::codec(), &client_config)
+                .await?;
         tokio::spawn(connection);
         clients.push(client);
     }

@@ -99,9 +99,9 @@
 //! - `error`: [`Error`], how a call fails.
 //! - `client`: [`RpcClient`], [`Configuration`], [`ClientConnection`], the
 //!   completions ([`UnaryCompletion`], [`StreamingCompletion`]) and the
-//!   [`RpcCompletionReactor`] that routes responses to them; `client::pool`:
-//!   [`RpcPool`], N lazily connected connections with reconnect backoff
-//!   ([`PoolConfig`], [`Endpoint`]).
+//!   [`RpcCompletionReactor`] that routes responses to them; `client::endpoint`:
+//!   [`Endpoint`] (TCP or Unix) and [`ClientStream`]; `client::pool`: [`RpcPool`],
+//!   N lazily connected connections with reconnect backoff ([`PoolConfig`]).
 //! - `server`: [`SocketService`], [`ConnectionService`], [`Rpc`],
 //!   [`RpcServer`] and its config and connector, and the [`RpcSubmitterReactor`]
 //!   that runs rpcs (with `ready`, the queue of woken rpcs).
@@ -113,8 +113,8 @@ mod message;
 mod server;
 
 pub use client::{
-    ClientConnection, ClientOutbound, Configuration, Endpoint, PoolConfig, RpcClient,
-    RpcCompletionReactor, RpcPool, StreamingCompletion, UnaryCompletion,
+    ClientConnection, ClientOutbound, ClientStream, Configuration, Endpoint, ParseEndpointError,
+    PoolConfig, RpcClient, RpcCompletionReactor, RpcPool, StreamingCompletion, UnaryCompletion,
 };
 pub use error::Error;
 pub use message::{ControlCode, Message};

@@ -1,7 +1,9 @@
 //! Unary calls: one request, one response (TCP and Unix).
 mod support;
 
-use protosocket_rpc::{Configuration, RpcClient, RpcServer, RpcServerConfig};
+use protosocket_rpc::{
+    ClientStream, Configuration, Endpoint, RpcClient, RpcServer, RpcServerConfig,
+};
 use support::*;
 
 #[tokio::test]
@@ -41,6 +43,78 @@ async fn unary_call_over_a_unix_socket() {
     assert_eq!(response.text, "unix");
     timed(shutdown.shutdown_and_wait()).await;
     let _ = std::fs::remove_file(&path);
+}
+
+/// `connect` takes either kind of endpoint, here parsed from text as a user's
+/// command line would give it.
+#[tokio::test]
+async fn connect_takes_tcp_and_unix_endpoints_from_text() {
+    let (address, shutdown, _server) = serve(TestService::default(), RpcServerConfig::default());
+    let mut endpoints = vec![address.to_string()];
+    #[cfg(unix)]
+    let path = std::env::temp_dir().join(format!(
+        "protosocket-rpc-connect-{}.sock",
+        std::process::id()
+    ));
+    #[cfg(unix)]
+    let unix_shutdown = {
+        let _ = std::fs::remove_file(&path);
+        let server =
+            RpcServer::bind_unix(&path, TestService::default(), RpcServerConfig::default())
+                .unwrap();
+        let shutdown = server.shutdown_handle();
+        tokio::spawn(server);
+        endpoints.push(format!("unix:{}", path.display()));
+        shutdown
+    };
+    for text in endpoints {
+        let endpoint: Endpoint = text.parse().unwrap();
+        assert_eq!(endpoint.to_string(), text, "display round-trips");
+        let (client, connection) = timed(RpcClient::connect(
+            endpoint.clone(),
+            codec(),
+            &Configuration::default(),
+        ))
+        .await
+        .unwrap();
+        let stream = connection.connection().map(|c| c.stream());
+        match (&endpoint, stream) {
+            (Endpoint::Tcp(_), Some(ClientStream::Tcp(_))) => {}
+            #[cfg(unix)]
+            (Endpoint::Unix(_), Some(ClientStream::Unix(_))) => {}
+            (endpoint, stream) => panic!("{endpoint} connected as {stream:?}"),
+        }
+        tokio::spawn(connection);
+        let response = timed(client.send_unary(Text::new("echo:either")))
+            .await
+            .unwrap();
+        assert_eq!(response.text, "either", "over {text}");
+    }
+    timed(shutdown.shutdown_and_wait()).await;
+    #[cfg(unix)]
+    {
+        timed(unix_shutdown.shutdown_and_wait()).await;
+        let _ = std::fs::remove_file(&path);
+    }
+}
+
+#[tokio::test]
+async fn connect_reports_a_refused_endpoint_as_io() {
+    // A port that was free a moment ago: bind, note it, close.
+    let address = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let outcome = timed(RpcClient::<Text, Text>::connect(
+        address,
+        codec(),
+        &Configuration::default(),
+    ))
+    .await;
+    assert!(
+        matches!(outcome, Err(protosocket_rpc::Error::Io(_))),
+        "{outcome:?}"
+    );
 }
 
 #[test]

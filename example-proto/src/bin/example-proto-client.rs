@@ -2,7 +2,6 @@
 //! percentiles each second, then a summary. Dials `ENDPOINT` (default
 //! `127.0.0.1:9000`) unless `--endpoint` says otherwise; `--help` lists the flags.
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -17,12 +16,13 @@ usage: example-proto-client [flags]
   --payload BYTES      unary message length (default 32)
   --stream-percent P   percentage of streaming requests, 0-100 (default 0);
                        each returns one item per character of an 8-char message
-  --endpoint ADDR      server address (default: $ENDPOINT, else 127.0.0.1:9000)
+  --endpoint ADDR      server address, ip:port or unix:/path
+                       (default: $ENDPOINT, else 127.0.0.1:9000)
   --help               this text";
 
 /// What the command line asks for.
 struct Args {
-    endpoint: SocketAddr,
+    endpoint: protosocket_rpc::Endpoint,
     load: LoadConfig,
 }
 
@@ -89,8 +89,10 @@ async fn main() -> ExitCode {
         load.payload,
         load.stream_percent
     );
-    match example_proto::run_load_with_progress(args.endpoint, load, |second| println!("{second}"))
-        .await
+    match example_proto::run_load_with_progress(args.endpoint.clone(), load, |second| {
+        println!("{second}")
+    })
+    .await
     {
         Ok(summary) => {
             println!("{summary}");

@@ -2,12 +2,14 @@
 
 mod completion;
 mod config;
+mod endpoint;
 mod pool;
 mod reactor;
 
 pub use completion::{StreamingCompletion, UnaryCompletion};
 pub use config::Configuration;
-pub use pool::{Endpoint, PoolConfig, RpcPool};
+pub use endpoint::{ClientStream, Endpoint, ParseEndpointError};
+pub use pool::{PoolConfig, RpcPool};
 pub use reactor::{ClientOutbound, RpcCompletionReactor};
 
 use std::fmt;
@@ -84,6 +86,28 @@ where
                 connection: Some(connection),
             },
         )
+    }
+
+    /// Connects to a TCP or Unix `endpoint` (TCP with the configuration's socket
+    /// options).
+    ///
+    /// An [`Endpoint`] parses from `ip:port` or `unix:/path`, so a client can take
+    /// its server's address from the command line or the environment as text.
+    ///
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when connecting fails.
+    pub async fn connect<C>(
+        endpoint: impl Into<Endpoint>,
+        codec: C,
+        config: &Configuration,
+    ) -> Result<(Self, ClientConnection<ClientStream, C>), Error>
+    where
+        C: Encoder<Message = Req> + Decoder<Message = Resp>,
+    {
+        let stream = endpoint.into().connect(config).await?;
+        Ok(Self::over_stream(stream, codec, config))
     }
 
     /// Connects over TCP with the configuration's socket options.

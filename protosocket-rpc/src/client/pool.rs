@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::io;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
@@ -12,32 +11,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::client::{ClientConnection, Configuration, RpcClient, StreamingCompletion};
+use crate::client::{ClientConnection, Configuration, Endpoint, RpcClient, StreamingCompletion};
 use crate::error::Error;
 use crate::message::Message;
-
-/// Where a pool connection goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Endpoint {
-    /// A TCP address, connected with the configuration's socket options.
-    Tcp(SocketAddr),
-    /// A Unix socket path.
-    #[cfg(unix)]
-    Unix(std::path::PathBuf),
-}
-
-impl From<SocketAddr> for Endpoint {
-    fn from(address: SocketAddr) -> Self {
-        Endpoint::Tcp(address)
-    }
-}
-
-#[cfg(unix)]
-impl From<std::path::PathBuf> for Endpoint {
-    fn from(path: std::path::PathBuf) -> Self {
-        Endpoint::Unix(path)
-    }
-}
 
 /// Settings of an [`RpcPool`].
 ///
@@ -531,19 +507,8 @@ async fn connect<Req, Resp, C>(
     let timeout = pool.pool_config.connect_timeout;
     // Holding the pool for the whole attempt would keep it alive past its users.
     drop(pool);
-    match endpoint {
-        Endpoint::Tcp(address) => {
-            let attempt =
-                tokio::time::timeout(timeout, RpcClient::connect_tcp(address, codec, &config));
-            run(shared, index, generation, publish, attempt.await).await;
-        }
-        #[cfg(unix)]
-        Endpoint::Unix(path) => {
-            let attempt =
-                tokio::time::timeout(timeout, RpcClient::connect_unix(path, codec, &config));
-            run(shared, index, generation, publish, attempt.await).await;
-        }
-    }
+    let attempt = tokio::time::timeout(timeout, RpcClient::connect(endpoint, codec, &config));
+    run(shared, index, generation, publish, attempt.await).await;
 }
 
 type Connected<Req, Resp, S, C> = (RpcClient<Req, Resp>, ClientConnection<S, C>);
