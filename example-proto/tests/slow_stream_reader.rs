@@ -2,10 +2,11 @@
 //! produces items as the socket takes them, serves other clients meanwhile, and
 //! the reader finally gets every item in order, then End.
 //!
-//! The server's queued outbound is not observable from outside an `RpcServer`
-//! (its `ConnectionStats` are not exposed), so boundedness is asserted through
-//! what it implies: other clients are answered promptly while the reader is
-//! stalled, and the stream is complete and ordered once it reads.
+//! example-proto's service keeps no connection stats, so here boundedness is
+//! asserted through what it implies: other clients are answered promptly while
+//! the reader is stalled, and the stream is complete and ordered once it reads.
+//! protosocket-rpc's `rpc_slow_reader` test reads the server's send queue depth
+//! directly (through `SocketService::connection_started`).
 mod support;
 
 use std::time::Duration;

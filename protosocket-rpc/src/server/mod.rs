@@ -130,6 +130,8 @@ where
     }
 
     fn spawn_connection(&self, connection: ServedConnection<S, Self::Reactor>) {
+        self.service
+            .connection_started(connection.peer(), connection.stats());
         tokio::spawn(connection);
     }
 }
@@ -156,6 +158,8 @@ where
     }
 
     fn spawn_connection(&self, connection: ServedConnection<S, Self::Reactor>) {
+        self.service
+            .connection_started(connection.peer(), connection.stats());
         tokio::task::spawn_local(connection);
     }
 }

@@ -1,9 +1,10 @@
 //! What you implement to serve rpcs.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use futures_core::Stream;
-use protosocket::{Decoder, Encoder, PeerAddress};
+use protosocket::{ConnectionStats, Decoder, Encoder, PeerAddress};
 
 use crate::message::Message;
 
@@ -170,4 +171,11 @@ pub trait SocketService {
 
     /// The service of a new connection from `peer`.
     fn new_connection_service(&self, peer: &PeerAddress) -> Self::ConnectionService;
+
+    /// The connection from `peer` is about to run; `stats` are its counters
+    /// (messages and bytes each way, the send queue's depth), readable from any
+    /// thread for as long as it runs. For metrics; the default keeps nothing.
+    fn connection_started(&self, peer: &PeerAddress, stats: Arc<ConnectionStats>) {
+        let _ = (peer, stats);
+    }
 }
