@@ -17,6 +17,23 @@ async fn read_message(stream: &mut tokio::net::TcpStream) -> Text {
         .1
 }
 
+/// A raw connection to the server: the test writes frames by hand.
+async fn raw(address: std::net::SocketAddr) -> tokio::net::TcpStream {
+    timed(tokio::net::TcpStream::connect(address))
+        .await
+        .unwrap()
+}
+
+/// Writes one frame with a raw control code.
+async fn send(stream: &mut tokio::net::TcpStream, id: u64, code: u32, text: &str) {
+    let frame = encode(Text {
+        id,
+        code,
+        text: text.into(),
+    });
+    timed(stream.write_all(&frame)).await.unwrap();
+}
+
 #[tokio::test]
 async fn an_unknown_control_code_is_read_as_cancel() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -32,14 +49,7 @@ async fn an_unknown_control_code_is_read_as_cancel() {
         stream.write_all(&encode(answer)).await.unwrap();
         // Then keep the connection open for a second call.
         let request = read_message(&mut stream).await;
-        stream
-            .write_all(&encode(Text {
-                id: request.id,
-                code: 0,
-                text: "fine".into(),
-            }))
-            .await
-            .unwrap();
+        send(&mut stream, request.id, 0, "fine").await;
         let _ = stream.read_u8().await;
     });
     let client = client(address, &Configuration::default()).await;
@@ -59,25 +69,9 @@ async fn an_unknown_control_code_is_read_as_cancel() {
 #[tokio::test]
 async fn a_cancel_for_an_unknown_id_is_ignored() {
     let (address, shutdown, _server) = serve(TestService::default(), RpcServerConfig::default());
-    let mut stream = timed(tokio::net::TcpStream::connect(address))
-        .await
-        .unwrap();
-    stream
-        .write_all(&encode(Text {
-            id: 999,
-            code: ControlCode::Cancel.as_u32(),
-            text: String::new(),
-        }))
-        .await
-        .unwrap();
-    stream
-        .write_all(&encode(Text {
-            id: 5,
-            code: 0,
-            text: "echo:still here".into(),
-        }))
-        .await
-        .unwrap();
+    let mut stream = raw(address).await;
+    send(&mut stream, 999, ControlCode::Cancel.as_u32(), "").await;
+    send(&mut stream, 5, 0, "echo:still here").await;
     let answer = read_message(&mut stream).await;
     assert_eq!(
         answer,
@@ -93,25 +87,9 @@ async fn a_cancel_for_an_unknown_id_is_ignored() {
 #[tokio::test]
 async fn a_duplicate_in_flight_id_is_answered_cancel() {
     let (address, shutdown, _server) = serve(TestService::default(), RpcServerConfig::default());
-    let mut stream = timed(tokio::net::TcpStream::connect(address))
-        .await
-        .unwrap();
-    stream
-        .write_all(&encode(Text {
-            id: 7,
-            code: 0,
-            text: "sleep:100".into(),
-        }))
-        .await
-        .unwrap();
-    stream
-        .write_all(&encode(Text {
-            id: 7,
-            code: 0,
-            text: "echo:dup".into(),
-        }))
-        .await
-        .unwrap();
+    let mut stream = raw(address).await;
+    send(&mut stream, 7, 0, "sleep:100").await;
+    send(&mut stream, 7, 0, "echo:dup").await;
     assert_eq!(
         read_message(&mut stream).await,
         Text {
@@ -134,25 +112,9 @@ async fn a_duplicate_in_flight_id_is_answered_cancel() {
 #[tokio::test]
 async fn an_unknown_control_code_from_a_client_cancels_its_rpc() {
     let (address, shutdown, _server) = serve(TestService::default(), RpcServerConfig::default());
-    let mut stream = timed(tokio::net::TcpStream::connect(address))
-        .await
-        .unwrap();
-    stream
-        .write_all(&encode(Text {
-            id: 3,
-            code: 0,
-            text: "hang".into(),
-        }))
-        .await
-        .unwrap();
-    stream
-        .write_all(&encode(Text {
-            id: 3,
-            code: 1234,
-            text: String::new(),
-        }))
-        .await
-        .unwrap();
+    let mut stream = raw(address).await;
+    send(&mut stream, 3, 0, "hang").await;
+    send(&mut stream, 3, 1234, "").await;
     assert_eq!(
         read_message(&mut stream).await,
         Text {

@@ -106,6 +106,16 @@ impl<Svc, S, Sp> RpcConnector<Svc, S, Sp> {
         let service = self.service.new_connection_service(&peer.peer);
         RpcSubmitterReactor::new(service, outbound, self.max_rpcs_in_flight)
     }
+
+    /// Tells the service a connection is about to run.
+    fn started(&self, connection: &ServedConnection<S, ServerReactor<Svc>>)
+    where
+        Svc: SocketService,
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        self.service
+            .connection_started(connection.peer(), connection.stats());
+    }
 }
 
 impl<Svc, S> ServerConnector for RpcConnector<Svc, S, TokioSpawn>
@@ -130,8 +140,7 @@ where
     }
 
     fn spawn_connection(&self, connection: ServedConnection<S, Self::Reactor>) {
-        self.service
-            .connection_started(connection.peer(), connection.stats());
+        self.started(&connection);
         tokio::spawn(connection);
     }
 }
@@ -158,8 +167,7 @@ where
     }
 
     fn spawn_connection(&self, connection: ServedConnection<S, Self::Reactor>) {
-        self.service
-            .connection_started(connection.peer(), connection.stats());
+        self.started(&connection);
         tokio::task::spawn_local(connection);
     }
 }
@@ -272,10 +280,7 @@ where
         service: Svc,
         config: RpcServerConfig,
     ) -> io::Result<Self> {
-        let connector = RpcConnector::new(service, config.max_rpcs_in_flight);
-        Ok(Self {
-            server: ProtosocketServer::bind_unix(path, connector, config.server)?,
-        })
+        Self::bind_unix_with(path, service, config)
     }
 }
 
@@ -292,6 +297,20 @@ where
     ///
     /// Binding failed.
     pub fn bind_unix_local(
+        path: impl AsRef<std::path::Path>,
+        service: Svc,
+        config: RpcServerConfig,
+    ) -> io::Result<Self> {
+        Self::bind_unix_with(path, service, config)
+    }
+}
+
+#[cfg(unix)]
+impl<Svc, Sp> RpcServer<protosocket::UnixListener, Svc, Sp>
+where
+    RpcConnector<Svc, tokio::net::UnixStream, Sp>: ServerConnector<Stream = tokio::net::UnixStream>,
+{
+    fn bind_unix_with(
         path: impl AsRef<std::path::Path>,
         service: Svc,
         config: RpcServerConfig,
