@@ -35,6 +35,7 @@
 //! cargo bench -p benches --bench rpc -- tonic bare    # only these servers
 //! cargo bench -p benches --bench rpc -- --concurrency 64   # only this level
 //! taskset -c 0 cargo bench -p benches --bench rpc -- --workers 2   # 2 workers, 1 core
+//! cargo bench -p benches --bench rpc -- --calls 1000  # each task makes 1000 calls
 //! ```
 //!
 //! Without `--bench` on the command line (as `cargo test --benches` runs it) the
@@ -456,21 +457,32 @@ fn allowed_cpus() -> usize {
     unsafe { libc::CPU_COUNT(&set) as usize }
 }
 
-/// A closed loop: call, await, record, repeat until `end`; only calls started in
-/// `[measure, end)` are recorded.
+/// How long each run lasts.
+#[derive(Clone, Copy)]
+enum Span {
+    /// Calls started in `window`, after `warmup`, are measured.
+    Timed { warmup: Duration, window: Duration },
+    /// Each task makes this many calls, all measured (`--calls N`: a fixed amount
+    /// of work, for counting instructions under callgrind).
+    Calls(u64),
+}
+
+/// A closed loop: call, await, record, repeat until `end` or `limit` calls; only
+/// calls started at or after `measure` are recorded.
 async fn closed_loop<C: Caller>(
     mut caller: C,
     first: u64,
     measure: Instant,
-    end: Instant,
+    end: Option<Instant>,
+    limit: u64,
 ) -> (u64, Histogram<u64>) {
     let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("bounds");
     let mut calls = 0;
     let mut sequence = first << 32;
-    loop {
+    while calls < limit {
         let start = Instant::now();
-        if start >= end {
-            return (calls, latency);
+        if end.is_some_and(|end| start >= end) {
+            break;
         }
         caller.call(sequence).await;
         sequence += 1;
@@ -479,29 +491,41 @@ async fn closed_loop<C: Caller>(
             latency.saturating_record(start.elapsed().as_nanos() as u64);
         }
     }
+    (calls, latency)
 }
 
-async fn load<C: Caller>(callers: Vec<C>, warmup: Duration, window: Duration) -> Row {
-    let measure = Instant::now() + warmup;
-    let end = measure + window;
+async fn load<C: Caller>(callers: Vec<C>, span: Span) -> Row {
+    let (warmup, end, limit) = match span {
+        Span::Timed { warmup, window } => (warmup, Some(warmup + window), u64::MAX),
+        Span::Calls(calls) => (Duration::ZERO, None, calls),
+    };
+    let start = Instant::now();
+    let measure = start + warmup;
+    let end = end.map(|end| start + end);
     let tasks: Vec<_> = callers
         .into_iter()
         .enumerate()
-        .map(|(index, caller)| tokio::spawn(closed_loop(caller, index as u64, measure, end)))
+        .map(|(index, caller)| tokio::spawn(closed_loop(caller, index as u64, measure, end, limit)))
         .collect();
     tokio::time::sleep_until(measure.into()).await;
     let cpu_start = cpu_time();
     let measured_from = Instant::now();
-    tokio::time::sleep_until(end.into()).await;
-    let cpu = cpu_time() - cpu_start;
-    let seconds = measured_from.elapsed().as_secs_f64();
     let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("bounds");
     let mut calls = 0;
+    let mut finished = None;
+    if let Some(end) = end {
+        // Timed: the window closes at `end`; calls still in flight finish unmeasured.
+        tokio::time::sleep_until(end.into()).await;
+        finished = Some((cpu_time(), measured_from.elapsed()));
+    }
     for task in tasks {
         let (task_calls, task_latency) = task.await.expect("load task");
         calls += task_calls;
         latency.add(task_latency).expect("same bounds");
     }
+    let (cpu_end, elapsed) = finished.unwrap_or_else(|| (cpu_time(), measured_from.elapsed()));
+    let cpu = cpu_end - cpu_start;
+    let seconds = elapsed.as_secs_f64();
     Row {
         calls,
         seconds,
@@ -510,7 +534,7 @@ async fn load<C: Caller>(callers: Vec<C>, warmup: Duration, window: Duration) ->
     }
 }
 
-async fn run(kind: Kind, concurrency: usize, warmup: Duration, window: Duration) -> Row {
+async fn run(kind: Kind, concurrency: usize, span: Span) -> Row {
     let server = match kind {
         Kind::Protosocket => protosocket_server(),
         Kind::Tonic => tonic_server().await,
@@ -518,29 +542,10 @@ async fn run(kind: Kind, concurrency: usize, warmup: Duration, window: Duration)
     };
     let row = match kind {
         Kind::Protosocket => {
-            load(
-                protosocket_callers(server.address, concurrency).await,
-                warmup,
-                window,
-            )
-            .await
+            load(protosocket_callers(server.address, concurrency).await, span).await
         }
-        Kind::Tonic => {
-            load(
-                tonic_callers(server.address, concurrency).await,
-                warmup,
-                window,
-            )
-            .await
-        }
-        Kind::Bare => {
-            load(
-                bare_callers(server.address, concurrency).await,
-                warmup,
-                window,
-            )
-            .await
-        }
+        Kind::Tonic => load(tonic_callers(server.address, concurrency).await, span).await,
+        Kind::Bare => load(bare_callers(server.address, concurrency).await, span).await,
     };
     (server.stop)().await;
     row
@@ -581,19 +586,38 @@ fn main() {
     if !benching {
         // A smoke test: each server answers a few calls.
         for &kind in &kinds {
-            runtime.block_on(run(kind, 4, Duration::ZERO, Duration::from_millis(20)));
+            let span = Span::Timed {
+                warmup: Duration::ZERO,
+                window: Duration::from_millis(20),
+            };
+            runtime.block_on(run(kind, 4, span));
         }
         println!("rpc: smoke test passed (run with `cargo bench` to measure)");
         return;
     }
-    let (warmup, window) = if quick {
-        (Duration::from_millis(100), Duration::from_millis(400))
-    } else {
-        (Duration::from_millis(500), Duration::from_secs(2))
+    let calls = args.iter().position(|arg| arg == "--calls").map(|at| {
+        args.get(at + 1)
+            .and_then(|count| count.parse().ok())
+            .expect("--calls takes a number")
+    });
+    let span = match calls {
+        Some(calls) => Span::Calls(calls),
+        None if quick => Span::Timed {
+            warmup: Duration::from_millis(100),
+            window: Duration::from_millis(400),
+        },
+        None => Span::Timed {
+            warmup: Duration::from_millis(500),
+            window: Duration::from_secs(2),
+        },
+    };
+    let span_text = match span {
+        Span::Timed { warmup, window } => format!("warm-up {warmup:?}, window {window:?}"),
+        Span::Calls(calls) => format!("{calls} calls per task, no warm-up"),
     };
     println!(
         "rpc unary echo over loopback: {} allowed CPUs (available_parallelism {}), \
-         {} runtime workers, {MESSAGE_LEN}-byte message, warm-up {warmup:?}, window {window:?}",
+         {} runtime workers, {MESSAGE_LEN}-byte message, {span_text}",
         allowed_cpus(),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         runtime.metrics().num_workers(),
@@ -604,7 +628,7 @@ fn main() {
     );
     for &kind in &kinds {
         for &concurrency in &levels {
-            let row = runtime.block_on(run(kind, concurrency, warmup, window));
+            let row = runtime.block_on(run(kind, concurrency, span));
             let calls = row.calls.max(1);
             println!(
                 "{:<12} {:>5} {:>10.0} {:>9.1} {:>9.1} {:>9.1} {:>9.2}",

@@ -1,5 +1,6 @@
 //! The client: [`RpcClient`] handles and the [`ClientConnection`] they feed.
 
+mod call_table;
 mod completion;
 mod config;
 mod endpoint;

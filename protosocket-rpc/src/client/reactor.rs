@@ -10,8 +10,8 @@ use std::task::{Context, Poll, Waker};
 use protosocket::{Decoder, Encoder, MessageReactor, ReactorStatus};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::client::call_table::CallTable;
 use crate::error::Error;
-use crate::id_map::{id_map, IdMap};
 use crate::message::{ControlCode, Message};
 
 /// A call's id slot before the reactor has given it an id.
@@ -117,8 +117,9 @@ impl CancelQueue {
 
 /// The [`MessageReactor`] of a client connection.
 ///
-/// It gives every call an id as the call leaves the outbound queue (a counter,
-/// skipping ids still in flight), keeps the call's completion under that id, and
+/// It gives every call an id as the call leaves the outbound queue (one that
+/// locates the call in a table, unique among the calls in flight), keeps the
+/// call's completion under that id, and
 /// hands each response to the completion of its id. Responses for ids it does not
 /// know (calls already cancelled or finished) are dropped. When the connection
 /// ends the reactor is dropped with it, and so is every completion it holds: each
@@ -127,8 +128,7 @@ pub struct RpcCompletionReactor<C>
 where
     C: Encoder + Decoder,
 {
-    in_flight: IdMap<CompletionSender<<C as Decoder>::Message>>,
-    next_id: u64,
+    in_flight: CallTable<CompletionSender<<C as Decoder>::Message>>,
     cancels: Arc<CancelQueue>,
     /// Cancellations to send, from `cancels`.
     to_cancel: VecDeque<u64>,
@@ -143,8 +143,7 @@ where
 {
     pub(crate) fn new(cancels: Arc<CancelQueue>) -> Self {
         Self {
-            in_flight: id_map(),
-            next_id: 1,
+            in_flight: CallTable::new(),
             cancels,
             to_cancel: VecDeque::new(),
             _codec: PhantomData,
@@ -154,16 +153,6 @@ where
     /// Calls registered and not yet finished.
     pub fn in_flight(&self) -> usize {
         self.in_flight.len()
-    }
-
-    fn next_id(&mut self) -> u64 {
-        loop {
-            let id = self.next_id;
-            self.next_id = self.next_id.wrapping_add(1);
-            if id != UNASSIGNED && id != ABANDONED && !self.in_flight.contains_key(&id) {
-                return id;
-            }
-        }
     }
 }
 
@@ -184,7 +173,7 @@ where
     fn on_inbound_message(&mut self, response: Self::Inbound) -> ReactorStatus {
         let id = response.message_id();
         let code = response.control_code();
-        let Some(completion) = self.in_flight.get(&id) else {
+        let Some(completion) = self.in_flight.get(id) else {
             tracing::debug!(id, ?code, "response for an rpc not in flight; dropped");
             return ReactorStatus::Continue;
         };
@@ -195,7 +184,7 @@ where
                 let _ = items.send(StreamEvent::Item(response));
             }
             (code, _) => {
-                let Some(completion) = self.in_flight.remove(&id) else {
+                let Some(completion) = self.in_flight.remove(id) else {
                     return ReactorStatus::Continue;
                 };
                 match (code, completion) {
@@ -224,22 +213,22 @@ where
                 completion,
                 id: slot,
             } => {
-                let id = self.next_id();
+                let id = self.in_flight.insert(completion);
                 request.set_message_id(id);
                 // The completion swaps in ABANDONED when dropped: either it sees the
                 // id and cancels it, or this sees ABANDONED and sends no request.
                 match slot.compare_exchange(UNASSIGNED, id, Ordering::AcqRel, Ordering::Acquire) {
-                    Ok(_) => {
-                        self.in_flight.insert(id, completion);
-                        request
+                    Ok(_) => request,
+                    Err(_) => {
+                        self.in_flight.remove(id);
+                        // Something must be encoded; a cancel for an id the server
+                        // never saw is ignored there.
+                        <Self::Outbound as Message>::cancelled(id)
                     }
-                    // Something must be encoded; a cancel for an id the server
-                    // never saw is ignored there.
-                    Err(_) => <Self::Outbound as Message>::cancelled(id),
                 }
             }
             OutboundKind::Cancel(id) => {
-                self.in_flight.remove(&id);
+                self.in_flight.remove(id);
                 <Self::Outbound as Message>::cancelled(id)
             }
         }
@@ -251,7 +240,7 @@ where
         // Only calls still in flight need telling the server.
         let mut index = before;
         while index < self.to_cancel.len() {
-            if self.in_flight.remove(&self.to_cancel[index]).is_some() {
+            if self.in_flight.remove(self.to_cancel[index]).is_some() {
                 index += 1;
             } else {
                 self.to_cancel.remove(index);
@@ -276,7 +265,6 @@ where
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RpcCompletionReactor")
             .field("in_flight", &self.in_flight.len())
-            .field("next_id", &self.next_id)
             .finish()
     }
 }

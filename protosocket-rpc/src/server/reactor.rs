@@ -47,9 +47,12 @@ struct SlotWaker {
 /// a cancel for an rpc not in flight (finished, or never started) is ignored.
 /// `End` from a client means nothing and is ignored.
 ///
-/// Rpc work is polled from [`poll_outbound`](MessageReactor::poll_outbound), which
-/// the connection calls only while its send queue has room, and only the rpcs
-/// whose wakers fired are polled, in the order they woke. After the peer closes
+/// A unary future is first polled as its request arrives (the connection hands
+/// over a request only when its send queue has room for the answer); after that,
+/// and for streams, rpc work is polled from
+/// [`poll_outbound`](MessageReactor::poll_outbound), which the connection calls
+/// only while its send queue has room, and only the rpcs whose wakers fired are
+/// polled, in the order they woke. After the peer closes
 /// its side, the connection stays open until the rpcs in flight have answered.
 pub struct RpcSubmitterReactor<Svc: ConnectionService, C> {
     service: Svc,
@@ -64,7 +67,8 @@ pub struct RpcSubmitterReactor<Svc: ConnectionService, C> {
     ready: Arc<ReadyQueue>,
     /// Woken slots taken from `ready`, to poll in turn.
     woken: VecDeque<usize>,
-    /// Cancellations and rejections to send, before any rpc's responses.
+    /// Answers to send before any rpc's responses: cancellations, rejections and
+    /// unary responses that were ready on the rpc's first poll.
     replies: VecDeque<Response<Svc>>,
     max_in_flight: usize,
     read_closed: bool,
@@ -110,27 +114,55 @@ where
         &self.service
     }
 
-    /// Starts `work` as rpc `id`, whose entry in `by_id` the caller adds.
-    fn start(&mut self, id: u64, work: Work<Svc::Unary, Svc::Streaming>) -> usize {
-        let slot = match self.free.pop() {
-            Some(slot) => slot,
-            None => {
-                let slot = self.slots.len();
-                let state = RpcWaker::new(slot, Arc::clone(&self.ready));
-                let waker = Waker::from(Arc::clone(&state));
-                self.slots.push(None);
-                self.wakers.push(SlotWaker { state, waker });
-                slot
-            }
-        };
-        self.slots[slot] = Some(InFlight { id, work });
-        // A new rpc has not been polled yet: it is ready by definition.
-        self.wakers[slot]
-            .state
-            .queued
-            .store(true, Ordering::Release);
-        self.woken.push_back(slot);
+    /// A free slot, made (with its waker) if there is none.
+    fn free_slot(&mut self) -> usize {
+        if let Some(slot) = self.free.pop() {
+            return slot;
+        }
+        let slot = self.slots.len();
+        let state = RpcWaker::new(slot, Arc::clone(&self.ready));
+        let waker = Waker::from(Arc::clone(&state));
+        self.slots.push(None);
+        self.wakers.push(SlotWaker { state, waker });
         slot
+    }
+
+    /// Starts rpc `id`. A unary future is polled at once, in its slot with the
+    /// slot's waker: the connection hands the reactor a request only when its
+    /// send queue has room for an answer, and most unary work is ready on its
+    /// first poll, which then costs no slot, no id entry and no queueing. Other
+    /// work is queued to be polled from `poll_outbound`.
+    fn start(&mut self, id: u64, work: Work<Svc::Unary, Svc::Streaming>) {
+        let slot = self.free_slot();
+        let waker = &self.wakers[slot];
+        match work {
+            Work::Unary(mut future) => {
+                waker.state.queued.store(false, Ordering::Release);
+                let mut cx = Context::from_waker(&waker.waker);
+                if let Poll::Ready(mut response) = future.as_mut().poll(&mut cx) {
+                    // A wake during that poll may have queued the slot: a spurious
+                    // poll of whatever holds it next is harmless.
+                    self.free.push(slot);
+                    response.set_message_id(id);
+                    self.replies.push_back(response);
+                    return;
+                }
+                self.slots[slot] = Some(InFlight {
+                    id,
+                    work: Work::Unary(future),
+                });
+            }
+            Work::Streaming(stream) => {
+                self.slots[slot] = Some(InFlight {
+                    id,
+                    work: Work::Streaming(stream),
+                });
+                // A new stream has not been polled yet: it is ready by definition.
+                waker.state.queued.store(true, Ordering::Release);
+                self.woken.push_back(slot);
+            }
+        }
+        self.by_id.insert(id, slot);
     }
 
     fn remove(&mut self, slot: usize) -> Option<InFlight<Svc>> {
@@ -181,8 +213,7 @@ where
                                 return ReactorStatus::Continue;
                             }
                         };
-                        let slot = self.start(id, work);
-                        self.by_id.insert(id, slot);
+                        self.start(id, work);
                     }
                 }
             }
