@@ -19,6 +19,7 @@
 //!   `WriteCoalescing::Auto` (without it this loop writes one frame per call and
 //!   is 4-7x slower pinned).
 //!
+//! Each concurrency level runs every server in turn (protosocket, tonic, bare).
 //! The load is closed-loop: `concurrency` tasks over one connection, each sending
 //! one call, awaiting its answer and sending the next. After a warm-up, calls
 //! started in the measured window are counted and their latencies recorded; the
@@ -626,8 +627,11 @@ fn main() {
         "{:<12} {:>5} {:>10} {:>9} {:>9} {:>9} {:>9}",
         "server", "conc", "req/s", "p50 us", "p99 us", "p99.9 us", "cpu us/req"
     );
-    for &kind in &kinds {
-        for &concurrency in &levels {
+    // Levels outside, servers inside: the servers compared at one level run
+    // seconds apart, so drift in the machine's speed over the whole run (it is
+    // shared) does not land on one server's rows.
+    for &concurrency in &levels {
+        for &kind in &kinds {
             let row = runtime.block_on(run(kind, concurrency, span));
             let calls = row.calls.max(1);
             println!(
