@@ -1,9 +1,10 @@
-//! Maps keyed by rpc id, with a hash cheaper than std's SipHash.
+//! Maps keyed by rpc id, with a hash cheaper than std's SipHash: the server's
+//! rpcs by the id their peer chose (the client picks ids that need no map; see
+//! `client::call_table`).
 //!
-//! Ids are `u64`s: the client's come from a counter, the server's from its peer.
-//! A multiply by an odd constant spreads both well across hashbrown's buckets and
+//! A multiply by an odd constant spreads ids well across hashbrown's buckets and
 //! tag bits, in a couple of cycles instead of SipHash's tens of nanoseconds per
-//! lookup (paid several times per call). The per-process random seed keeps a
+//! lookup. The per-process random seed keeps a
 //! peer from aiming ids at one bucket; a peer that collided anyway would only
 //! slow its own connection, whose map holds at most `max_rpcs_in_flight` ids.
 
