@@ -496,13 +496,13 @@ async fn closed_loop<C: Caller>(
 }
 
 async fn load<C: Caller>(callers: Vec<C>, span: Span) -> Row {
-    let (warmup, end, limit) = match span {
+    let (warmup, length, limit) = match span {
         Span::Timed { warmup, window } => (warmup, Some(warmup + window), u64::MAX),
         Span::Calls(calls) => (Duration::ZERO, None, calls),
     };
     let start = Instant::now();
     let measure = start + warmup;
-    let end = end.map(|end| start + end);
+    let end = length.map(|length| start + length);
     let tasks: Vec<_> = callers
         .into_iter()
         .enumerate()
@@ -513,18 +513,20 @@ async fn load<C: Caller>(callers: Vec<C>, span: Span) -> Row {
     let measured_from = Instant::now();
     let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("bounds");
     let mut calls = 0;
-    let mut finished = None;
+    let window_end = || (cpu_time(), measured_from.elapsed());
+    // Timed: the window closes at `end`; calls still in flight finish unmeasured.
+    // Fixed calls: it closes when the last task is done.
+    let mut closed = None;
     if let Some(end) = end {
-        // Timed: the window closes at `end`; calls still in flight finish unmeasured.
         tokio::time::sleep_until(end.into()).await;
-        finished = Some((cpu_time(), measured_from.elapsed()));
+        closed = Some(window_end());
     }
     for task in tasks {
         let (task_calls, task_latency) = task.await.expect("load task");
         calls += task_calls;
         latency.add(task_latency).expect("same bounds");
     }
-    let (cpu_end, elapsed) = finished.unwrap_or_else(|| (cpu_time(), measured_from.elapsed()));
+    let (cpu_end, elapsed) = closed.unwrap_or_else(window_end);
     let cpu = cpu_end - cpu_start;
     let seconds = elapsed.as_secs_f64();
     Row {

@@ -73,30 +73,26 @@ impl<T> CallTable<T> {
         }
     }
 
-    fn index(&self, id: u64) -> Option<usize> {
+    /// Where the call with `id` is, if it is in the table.
+    fn position(&self, id: u64) -> Option<usize> {
         if self.slots.is_empty() {
             return None;
         }
-        Some((id & self.mask()) as usize)
+        let index = (id & self.mask()) as usize;
+        matches!(&self.slots[index], Some((held, _)) if *held == id).then_some(index)
     }
 
     /// The value under `id`, if it is in the table.
     pub(crate) fn get(&self, id: u64) -> Option<&T> {
-        match &self.slots[self.index(id)?] {
-            Some((held, value)) if *held == id => Some(value),
-            _ => None,
-        }
+        let index = self.position(id)?;
+        self.slots[index].as_ref().map(|(_, value)| value)
     }
 
     /// Takes the value under `id` out of the table.
     pub(crate) fn remove(&mut self, id: u64) -> Option<T> {
-        let index = self.index(id)?;
-        let slot = &mut self.slots[index];
-        if !matches!(slot, Some((held, _)) if *held == id) {
-            return None;
-        }
+        let index = self.position(id)?;
         self.len -= 1;
-        slot.take().map(|(_, value)| value)
+        self.slots[index].take().map(|(_, value)| value)
     }
 }
 
