@@ -25,7 +25,6 @@
 //!
 //! `cargo bench -p benches --bench connection`
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -36,7 +35,7 @@ use criterion::{
 use futures::{StreamExt, TryStreamExt};
 use protosocket::{
     Connection, ConnectionConfig, DecodeError, Decoder, MessageReactor, PooledEncoder,
-    ReactorStatus, Serialize,
+    ReactorStatus, Replies, Serialize,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -128,10 +127,7 @@ impl Decoder for LengthDelimited {
 /// to send, so no channel (and no lock) is involved. The outbound sender is only
 /// held so the connection stays open; nothing is sent through it.
 #[derive(Debug)]
-struct Echo {
-    replies: VecDeque<Bytes>,
-    _outbound: spillway::Sender<Bytes>,
-}
+struct Echo;
 
 impl MessageReactor for Echo {
     type Codec = (PooledEncoder<LengthDelimited>, LengthDelimited);
@@ -140,8 +136,12 @@ impl MessageReactor for Echo {
     type LogicalOutbound = Bytes;
 
     #[inline]
-    fn on_inbound_message(&mut self, message: Bytes) -> ReactorStatus {
-        self.replies.push_back(message);
+    fn on_inbound_message(
+        &mut self,
+        message: Bytes,
+        replies: &mut Replies<Bytes>,
+    ) -> ReactorStatus {
+        replies.push(message);
         ReactorStatus::Continue
     }
 
@@ -149,27 +149,11 @@ impl MessageReactor for Echo {
     fn on_outbound_message(&mut self, message: Bytes) -> Bytes {
         message
     }
-
-    #[inline]
-    fn poll_outbound(
-        &mut self,
-        _cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Bytes>> {
-        // Replies only appear while the connection handles inbound messages, in its
-        // own poll, so an empty queue needs no waker.
-        std::task::Poll::Ready(self.replies.pop_front())
-    }
 }
 
 async fn serve_protosocket(stream: TcpStream) {
-    let config = ConnectionConfig::default();
-    let (sender, outbound) = config.outbound_channel();
     let codec = (PooledEncoder::default(), LengthDelimited);
-    let echo = Echo {
-        replies: VecDeque::new(),
-        _outbound: sender,
-    };
-    Connection::new(stream, codec, echo, outbound, config).await;
+    Connection::new(stream, codec, Echo, None, ConnectionConfig::default()).await;
 }
 
 // --------------------------------------------------------------------- Framed server

@@ -133,14 +133,13 @@ impl Caller for ProtosocketCaller {
 }
 
 async fn protosocket_callers(address: SocketAddr, tasks: usize) -> Vec<ProtosocketCaller> {
-    let (client, connection) = RpcClient::connect_tcp(
+    let client = RpcClient::connect_tcp(
         address,
         protosocket_prost::codec(),
         &Configuration::default(),
     )
     .await
     .expect("connect");
-    tokio::spawn(connection);
     (0..tasks)
         .map(|_| ProtosocketCaller(client.clone()))
         .collect()

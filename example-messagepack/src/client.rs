@@ -27,9 +27,7 @@ const DESCRIBED_FAILURES: usize = 8;
 ///
 /// [`Error::Io`] when connecting fails.
 pub async fn connect(address: SocketAddr, config: &Configuration) -> Result<EchoClient, Error> {
-    let (client, connection) =
-        RpcClient::connect_tcp(address, protosocket_messagepack::codec(), config).await?;
-    tokio::spawn(connection);
+    let client = RpcClient::connect_tcp(address, protosocket_messagepack::codec(), config).await?;
     Ok(client)
 }
 

@@ -12,10 +12,9 @@
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! let server = start_server("127.0.0.1:0".parse()?)?;
-//! let (client, connection): (EchoClient, _) =
+//! let client: EchoClient =
 //!     RpcClient::connect_tcp(server.local_addr(), protosocket_prost::codec(), &Configuration::default())
 //!         .await?;
-//! tokio::spawn(connection);
 //!
 //! let response = client.send_unary(Request::echo("hi", 7, ResponseBehavior::Unary)).await?;
 //! assert!(matches!(

@@ -237,10 +237,9 @@ pub async fn run_load_with_progress(
     let client_config = Configuration::default();
     let mut clients = Vec::with_capacity(config.connections);
     for _ in 0..config.connections.max(1) {
-        let (client, connection) =
+        let client =
             RpcClient::connect(endpoint.clone(), protosocket_prost::codec(), &client_config)
                 .await?;
-        tokio::spawn(connection);
         clients.push(client);
     }
 

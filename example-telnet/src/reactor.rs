@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use protosocket::{spillway, ConnectionStats, MessageReactor, PooledEncoder, ReactorStatus};
+use protosocket::{
+    spillway, ConnectionStats, MessageReactor, PooledEncoder, ReactorStatus, Replies,
+};
 use tokio::task::JoinSet;
 
 use crate::codec::{Inbound, LineDecoder, LineSerializer};
@@ -20,9 +22,10 @@ pub enum Reply {
 
 /// Runs the commands of one connection.
 ///
-/// Answers go through the connection's outbound sender, so they leave in the order
-/// of the requests, except `sleep` answers: each is sent by a task of its own when
-/// its time is up, overtaken by whatever was answered meanwhile. The tasks live in
+/// Answers go through the connection's replies, so they leave in the order of the
+/// requests and a client may pipeline any number of commands, except `sleep`
+/// answers: each is sent through the connection's outbound sender by a task of its
+/// own when its time is up, overtaken by whatever was answered meanwhile. The tasks live in
 /// a `JoinSet`, so they are aborted when the connection ends. When the peer closes
 /// its side, the connection stays open until the sleeps it owes have answered.
 #[derive(Debug)]
@@ -53,22 +56,10 @@ impl TelnetReactor {
         self.stats = Some(stats);
     }
 
-    fn reply(&mut self, reply: Reply) -> ReactorStatus {
-        match self.outbound.send(reply) {
-            Ok(()) => ReactorStatus::Continue,
-            Err(error) => {
-                // Full: the peer has stopped reading its answers; closed: the
-                // connection is going anyway.
-                tracing::info!(%error, "cannot answer; disconnecting");
-                ReactorStatus::Disconnect
-            }
-        }
-    }
-
-    fn run(&mut self, command: Command) -> ReactorStatus {
+    fn run(&mut self, command: Command, replies: &mut Replies<Reply>) -> ReactorStatus {
         match command {
-            Command::Echo(text) => self.reply(Reply::Line(text)),
-            Command::Upper(text) => self.reply(Reply::Line(text.to_uppercase())),
+            Command::Echo(text) => replies.push(Reply::Line(text)),
+            Command::Upper(text) => replies.push(Reply::Line(text.to_uppercase())),
             Command::Sleep { delay, text } => {
                 let outbound = self.outbound.clone();
                 self.sleeps.spawn(async move {
@@ -77,15 +68,15 @@ impl TelnetReactor {
                     // the connection is gone, and then nobody wants it.
                     let _ = outbound.send_async(Reply::Line(text)).await;
                 });
-                ReactorStatus::Continue
             }
-            Command::Stats => self.reply(Reply::Stats),
+            Command::Stats => replies.push(Reply::Stats),
             Command::Quit => {
-                let _ = self.reply(Reply::Line("bye".to_string()));
-                ReactorStatus::Disconnect
+                replies.push(Reply::Line("bye".to_string()));
+                return ReactorStatus::Disconnect;
             }
-            Command::Nothing => ReactorStatus::Continue,
+            Command::Nothing => {}
         }
+        ReactorStatus::Continue
     }
 
     fn render_stats(&self) -> String {
@@ -108,16 +99,23 @@ impl MessageReactor for TelnetReactor {
     type Outbound = String;
     type LogicalOutbound = Reply;
 
-    fn on_inbound_message(&mut self, message: Inbound) -> ReactorStatus {
+    fn on_inbound_message(
+        &mut self,
+        message: Inbound,
+        replies: &mut Replies<Reply>,
+    ) -> ReactorStatus {
         match message {
             Inbound::Line(line) => match Command::parse(&line) {
-                Ok(command) => self.run(command),
-                Err(error) => self.reply(Reply::Line(format!("error: {error}"))),
+                Ok(command) => self.run(command, replies),
+                Err(error) => {
+                    replies.push(Reply::Line(format!("error: {error}")));
+                    ReactorStatus::Continue
+                }
             },
             Inbound::TooLong => {
                 tracing::info!(limit = self.max_line_length, "line too long; disconnecting");
                 let message = format!("error: line longer than {} bytes", self.max_line_length);
-                let _ = self.reply(Reply::Line(message));
+                replies.push(Reply::Line(message));
                 ReactorStatus::Disconnect
             }
         }

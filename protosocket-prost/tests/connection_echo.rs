@@ -19,7 +19,14 @@ async fn connection_echoes_frames_over_tcp() {
         let config = ConnectionConfig::default();
         let (sender, outbound) = config.outbound_channel();
         let codec = protosocket_prost::codec();
-        Connection::new(stream, codec, Echo::<Item> { sender }, outbound, config).await;
+        Connection::new(
+            stream,
+            codec,
+            Echo::<Item> { sender },
+            Some(outbound),
+            config,
+        )
+        .await;
     });
 
     let mut client = within("connect", TcpStream::connect(addr))

@@ -84,8 +84,7 @@
 //! let shutdown = server.shutdown_handle();
 //! tokio::spawn(server);
 //!
-//! let (client, connection) = RpcClient::connect_tcp(address, TextCodec, &Configuration::default()).await?;
-//! tokio::spawn(connection);
+//! let client = RpcClient::connect_tcp(address, TextCodec, &Configuration::default()).await?;
 //! let response = client.send_unary(Text::new("hello")).await?;
 //! assert_eq!(response.text, "olleh");
 //!

@@ -7,9 +7,13 @@
 /// | [`Normal`](ControlCode::Normal) | 0 | a request, or one response |
 /// | [`Cancel`](ControlCode::Cancel) | 1 | stop this rpc (client), or this rpc was cancelled or rejected (server) |
 /// | [`End`](ControlCode::End) | 2 | a response stream is complete |
+/// | [`Failed`](ControlCode::Failed) | 3 | the server's handler for this rpc failed (panicked); the rpc is over |
+/// | [`Unavailable`](ControlCode::Unavailable) | 4 | the server refused this rpc without running it: it is shutting down |
 ///
 /// Any other value is read as `Cancel`, so a peer speaking a newer protocol never
-/// leaves a call waiting.
+/// leaves a call waiting. An upstream 2.x peer reads `Failed` and `Unavailable` as
+/// `Cancel` for the same reason, which is a correct outcome for it: the rpc ended
+/// without a response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ControlCode {
     /// A request, or one response.
@@ -19,6 +23,12 @@ pub enum ControlCode {
     Cancel = 1,
     /// The response stream of this rpc is complete.
     End = 2,
+    /// The server's handler for this rpc failed (it panicked); the server logged
+    /// it with the rpc's id. Sent by the server only.
+    Failed = 3,
+    /// The server refused this rpc without running it, because it is shutting
+    /// down: the request may be sent again elsewhere. Sent by the server only.
+    Unavailable = 4,
 }
 
 impl ControlCode {
@@ -29,6 +39,7 @@ impl ControlCode {
     ///
     /// assert_eq!(ControlCode::from_u32(0), ControlCode::Normal);
     /// assert_eq!(ControlCode::from_u32(2), ControlCode::End);
+    /// assert_eq!(ControlCode::from_u32(3), ControlCode::Failed);
     /// assert_eq!(ControlCode::from_u32(77), ControlCode::Cancel);
     /// ```
     #[inline]
@@ -36,6 +47,8 @@ impl ControlCode {
         match value {
             0 => ControlCode::Normal,
             2 => ControlCode::End,
+            3 => ControlCode::Failed,
+            4 => ControlCode::Unavailable,
             _ => ControlCode::Cancel,
         }
     }
@@ -52,9 +65,10 @@ impl ControlCode {
 /// code as field 2 (`uint32`)).
 ///
 /// The client sets the id of every request; the server copies it onto every
-/// response of that rpc. The connection builds control messages (cancellations and
-/// stream ends) with [`cancelled`](Message::cancelled) and [`ended`](Message::ended),
-/// so those need only the id and the code.
+/// response of that rpc. The connection builds control messages with
+/// [`control`](Message::control) (cancellations and stream ends through
+/// [`cancelled`](Message::cancelled) and [`ended`](Message::ended)), so those need
+/// only the id and the code.
 ///
 /// # Implementing
 ///
@@ -84,9 +98,13 @@ impl ControlCode {
 ///     fn ended(id: u64) -> Self {
 ///         Echo { id, code: ControlCode::End.as_u32(), ..Default::default() }
 ///     }
+///     fn control(id: u64, code: ControlCode) -> Self {
+///         Echo { id, code: code.as_u32(), ..Default::default() }
+///     }
 /// }
 ///
 /// assert_eq!(Echo::ended(7).control_code(), ControlCode::End);
+/// assert_eq!(Echo::control(7, ControlCode::Failed).control_code(), ControlCode::Failed);
 /// assert_eq!(Echo { code: 9, ..Default::default() }.control_code(), ControlCode::Cancel);
 /// ```
 pub trait Message: Sized {
@@ -105,4 +123,17 @@ pub trait Message: Sized {
 
     /// An [`End`](ControlCode::End) message for rpc `id`.
     fn ended(id: u64) -> Self;
+
+    /// A control message with `code` for rpc `id`.
+    ///
+    /// Override it to carry every code: the default can only build `End` and
+    /// `Cancel`, so it sends `Cancel` for [`Failed`](ControlCode::Failed) and
+    /// [`Unavailable`](ControlCode::Unavailable), which the client then cannot
+    /// tell from a plain cancellation.
+    fn control(id: u64, code: ControlCode) -> Self {
+        match code {
+            ControlCode::End => Self::ended(id),
+            _ => Self::cancelled(id),
+        }
+    }
 }

@@ -36,7 +36,7 @@ async fn pending_calls_fail_with_connection_closed_when_the_server_goes() {
         .unwrap();
     for outcome in outcomes {
         assert!(
-            matches!(outcome, Err(Error::ConnectionClosed)),
+            matches!(outcome, Err(Error::ConnectionClosed(_))),
             "{outcome:?}"
         );
     }
@@ -48,9 +48,12 @@ async fn pending_calls_fail_with_connection_closed_when_the_server_goes() {
         last = Some(item);
     }
     assert!(
-        matches!(last, Some(Err(Error::ConnectionClosed))),
+        matches!(last, Some(Err(Error::ConnectionClosed(_)))),
         "{last:?}"
     );
     let later = timed(client.send_unary(Text::new("echo:x"))).await;
-    assert!(matches!(later, Err(Error::ConnectionClosed)), "{later:?}");
+    assert!(
+        matches!(later, Err(Error::ConnectionClosed(_))),
+        "{later:?}"
+    );
 }

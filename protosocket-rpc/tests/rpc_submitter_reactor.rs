@@ -5,7 +5,7 @@ mod support;
 
 use std::task::{Context, Poll, Waker};
 
-use protosocket::{MessageReactor, ReactorStatus};
+use protosocket::{MessageReactor, ReactorStatus, Replies};
 use protosocket_rpc::{ControlCode, Message, RpcSubmitterReactor};
 use support::{TestService, Text, TextCodec};
 
@@ -16,44 +16,64 @@ fn request(id: u64, text: &str) -> Text {
     }
 }
 
-fn reactor() -> RpcSubmitterReactor<TestService, TextCodec> {
-    let (outbound, _receiver) = spillway::channel();
-    RpcSubmitterReactor::new(TestService::default(), outbound, 16)
+/// The reactor and its replies, taken in the order the connection takes them.
+struct Harness {
+    reactor: RpcSubmitterReactor<TestService, TextCodec>,
+    replies: Replies<Text>,
+}
+
+impl Harness {
+    fn new() -> Self {
+        let (outbound, _receiver) = spillway::channel();
+        Self {
+            reactor: RpcSubmitterReactor::new(TestService::default(), outbound, 16),
+            replies: Replies::new(),
+        }
+    }
+
+    fn inbound(&mut self, message: Text) -> ReactorStatus {
+        self.reactor.on_inbound_message(message, &mut self.replies)
+    }
+
+    /// The next message to send: a reply, else the reactor's own producer.
+    fn next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Text>> {
+        match self.replies.pop() {
+            Some(reply) => Poll::Ready(Some(reply)),
+            None => self.reactor.poll_outbound(cx),
+        }
+    }
 }
 
 #[test]
 fn a_unary_rpc_ready_at_once_is_answered_without_being_in_flight() {
-    let mut reactor = reactor();
+    let mut reactor = Harness::new();
     let mut cx = Context::from_waker(Waker::noop());
     assert_eq!(
-        reactor.on_inbound_message(request(7, "echo:hi")),
+        reactor.inbound(request(7, "echo:hi")),
         ReactorStatus::Continue
     );
-    assert_eq!(reactor.in_flight(), 0, "finished on its first poll");
-    let Poll::Ready(Some(answer)) = reactor.poll_outbound(&mut cx) else {
+    assert_eq!(reactor.reactor.in_flight(), 0, "finished on its first poll");
+    let Poll::Ready(Some(answer)) = reactor.next(&mut cx) else {
         panic!("the answer is queued");
     };
     assert_eq!(answer.message_id(), 7);
     assert_eq!(answer.control_code(), ControlCode::Normal);
     assert_eq!(answer.text, "hi");
-    assert!(reactor.poll_outbound(&mut cx).is_pending());
+    assert!(reactor.next(&mut cx).is_pending());
     // The rpc's work was dropped when it finished.
-    assert_eq!(reactor.service().drops.dropped(), 1);
+    assert_eq!(reactor.reactor.service().drops.dropped(), 1);
 }
 
 #[test]
 fn a_pending_unary_rpc_stays_in_flight_until_cancelled() {
-    let mut reactor = reactor();
+    let mut reactor = Harness::new();
     let mut cx = Context::from_waker(Waker::noop());
-    reactor.on_inbound_message(request(3, "hang"));
-    assert_eq!(reactor.in_flight(), 1);
-    assert!(
-        reactor.poll_outbound(&mut cx).is_pending(),
-        "nothing to send"
-    );
+    reactor.inbound(request(3, "hang"));
+    assert_eq!(reactor.reactor.in_flight(), 1);
+    assert!(reactor.next(&mut cx).is_pending(), "nothing to send");
     // Its id is taken while it runs.
-    reactor.on_inbound_message(request(3, "echo:again"));
-    let Poll::Ready(Some(rejected)) = reactor.poll_outbound(&mut cx) else {
+    reactor.inbound(request(3, "echo:again"));
+    let Poll::Ready(Some(rejected)) = reactor.next(&mut cx) else {
         panic!("a duplicate id is answered");
     };
     assert_eq!(
@@ -61,11 +81,11 @@ fn a_pending_unary_rpc_stays_in_flight_until_cancelled() {
         (3, ControlCode::Cancel)
     );
     // A cancel drops the work and is answered.
-    reactor.on_inbound_message(Text::cancelled(3));
-    assert_eq!(reactor.in_flight(), 0);
+    reactor.inbound(Text::cancelled(3));
+    assert_eq!(reactor.reactor.in_flight(), 0);
     // The duplicate never reached the service; the hung rpc's work is dropped.
-    assert_eq!(reactor.service().drops.dropped(), 1);
-    let Poll::Ready(Some(cancelled)) = reactor.poll_outbound(&mut cx) else {
+    assert_eq!(reactor.reactor.service().drops.dropped(), 1);
+    let Poll::Ready(Some(cancelled)) = reactor.next(&mut cx) else {
         panic!("the cancel is answered");
     };
     assert_eq!(
@@ -76,19 +96,19 @@ fn a_pending_unary_rpc_stays_in_flight_until_cancelled() {
 
 #[test]
 fn a_slot_freed_at_once_serves_the_next_rpcs() {
-    let mut reactor = reactor();
+    let mut reactor = Harness::new();
     let mut cx = Context::from_waker(Waker::noop());
     for id in 1..=100 {
-        reactor.on_inbound_message(request(id, "echo:x"));
-        let Poll::Ready(Some(answer)) = reactor.poll_outbound(&mut cx) else {
+        reactor.inbound(request(id, "echo:x"));
+        let Poll::Ready(Some(answer)) = reactor.next(&mut cx) else {
             panic!("answer {id}");
         };
         assert_eq!(answer.message_id(), id);
     }
     // A stream is still polled from poll_outbound, in turn, then ended.
-    reactor.on_inbound_message(request(200, "stream:2"));
+    reactor.inbound(request(200, "stream:2"));
     let mut texts = Vec::new();
-    while let Poll::Ready(Some(item)) = reactor.poll_outbound(&mut cx) {
+    while let Poll::Ready(Some(item)) = reactor.next(&mut cx) {
         assert_eq!(item.message_id(), 200);
         texts.push((item.control_code(), item.text));
     }
@@ -100,5 +120,5 @@ fn a_slot_freed_at_once_serves_the_next_rpcs() {
             (ControlCode::End, String::new()),
         ]
     );
-    assert_eq!(reactor.in_flight(), 0);
+    assert_eq!(reactor.reactor.in_flight(), 0);
 }

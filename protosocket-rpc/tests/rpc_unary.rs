@@ -29,14 +29,13 @@ async fn unary_call_over_a_unix_socket() {
         RpcServer::bind_unix(&path, TestService::default(), RpcServerConfig::default()).unwrap();
     let shutdown = server.shutdown_handle();
     tokio::spawn(server);
-    let (client, connection) = timed(RpcClient::connect_unix(
+    let client = timed(RpcClient::connect_unix(
         &path,
         codec(),
         &Configuration::default(),
     ))
     .await
     .unwrap();
-    tokio::spawn(connection);
     let response = timed(client.send_unary(Text::new("echo:unix")))
         .await
         .unwrap();
@@ -70,13 +69,9 @@ async fn connect_takes_tcp_and_unix_endpoints_from_text() {
     for text in endpoints {
         let endpoint: Endpoint = text.parse().unwrap();
         assert_eq!(endpoint.to_string(), text, "display round-trips");
-        let (client, connection) = timed(RpcClient::connect(
-            endpoint.clone(),
-            codec(),
-            &Configuration::default(),
-        ))
-        .await
-        .unwrap();
+        let config = Configuration::default();
+        let stream = timed(endpoint.connect(&config)).await.unwrap();
+        let (client, connection) = RpcClient::over_stream(stream, codec(), &config);
         let stream = connection.connection().map(|c| c.stream());
         match (&endpoint, stream) {
             (Endpoint::Tcp(_), Some(ClientStream::Tcp(_))) => {}

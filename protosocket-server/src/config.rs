@@ -7,6 +7,12 @@ use protosocket::{ConnectionConfig, SocketOptions};
 /// A peer that takes no bytes for this long while some are queued for it is
 /// dropped: long enough for any reader that is merely slow.
 const DEFAULT_WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Enough for a busy server; a bound, so a flood of peers meets the backlog, not
+/// the file-descriptor limit.
+const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// Receive buffers of all connections together: 32 frames at the default 32 MiB
+/// frame limit.
+const DEFAULT_MAX_INBOUND_MEMORY: usize = 1024 * 1024 * 1024;
 
 /// Settings of a [`ProtosocketServer`](crate::ProtosocketServer) and of every
 /// connection it accepts.
@@ -15,7 +21,8 @@ const DEFAULT_WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// |---|---|---|
 /// | `connection_config` | [`ConnectionConfig::default`] with a 30 s `write_stall_timeout` | each connection's buffers, queue depth, and how long a peer may take no bytes while some are queued for it (a server runs with tokio's timer anyway, so the stall timeout is on by default) |
 /// | `socket_options` | [`SocketOptions::default`] | listener and accepted-socket options (TCP) |
-/// | `max_connections` | unlimited | connections served at once; more wait in the kernel backlog |
+/// | `max_connections` | 10,000 | connections served at once; more wait in the kernel backlog |
+/// | `max_inbound_memory` | 1 GiB | receive-buffer bytes of all connections together; a connection whose buffer would take the total over it is closed |
 /// | `grace_period` | 5 s | how long a connection may flush on shutdown before it is dropped |
 /// | `accept_backoff` | 1 ms doubling to 1 s | the wait after a failed accept |
 ///
@@ -38,6 +45,7 @@ pub struct ProtosocketServerConfig {
     pub(crate) connection: ConnectionConfig,
     pub(crate) socket_options: SocketOptions,
     pub(crate) max_connections: usize,
+    pub(crate) max_inbound_memory: Option<usize>,
     pub(crate) grace_period: Duration,
     pub(crate) accept_backoff_min: Duration,
     pub(crate) accept_backoff_max: Duration,
@@ -49,7 +57,8 @@ impl Default for ProtosocketServerConfig {
             connection: ConnectionConfig::default()
                 .write_stall_timeout(Some(DEFAULT_WRITE_STALL_TIMEOUT)),
             socket_options: SocketOptions::default(),
-            max_connections: usize::MAX,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_inbound_memory: Some(DEFAULT_MAX_INBOUND_MEMORY),
             grace_period: Duration::from_secs(5),
             accept_backoff_min: Duration::from_millis(1),
             accept_backoff_max: Duration::from_secs(1),
@@ -100,6 +109,21 @@ impl ProtosocketServerConfig {
     pub fn max_connections(mut self, connections: usize) -> Self {
         self.max_connections = connections.max(1);
         self
+    }
+
+    /// A bound on the receive-buffer bytes of all this server's connections
+    /// together (see [`protosocket::InboundMemory`]); `None` bounds each connection
+    /// by its `max_buffer_length` alone. A connection config that already holds an
+    /// [`InboundMemory`](protosocket::InboundMemory) (shared with other servers)
+    /// keeps it, and this is ignored.
+    pub fn max_inbound_memory(mut self, bytes: Option<usize>) -> Self {
+        self.max_inbound_memory = bytes;
+        self
+    }
+
+    /// The configured bound on all connections' receive buffers.
+    pub fn get_max_inbound_memory(&self) -> Option<usize> {
+        self.max_inbound_memory
     }
 
     /// How long, after a shutdown, a connection may take to send what it has

@@ -27,7 +27,7 @@ pub type Outbound<R> = spillway::Sender<<R as MessageReactor>::LogicalOutbound>;
 /// ```
 /// use protosocket::{
 ///     spillway, Accepted, DecodeError, Decoder, MessageReactor, PooledEncoder,
-///     ReactorStatus, Serialize,
+///     ReactorStatus, Replies, Serialize,
 /// };
 /// use protosocket_server::{ServedConnection, ServerConnector};
 ///
@@ -52,6 +52,8 @@ pub type Outbound<R> = spillway::Sender<<R as MessageReactor>::LogicalOutbound>;
 ///     }
 /// }
 ///
+/// /// Answers through its replies; keeps the connection's sender so the connection
+/// /// stays open (a reactor with tasks of its own would hand them clones).
 /// struct Echo(spillway::Sender<String>);
 ///
 /// impl MessageReactor for Echo {
@@ -60,12 +62,9 @@ pub type Outbound<R> = spillway::Sender<<R as MessageReactor>::LogicalOutbound>;
 ///     type Outbound = String;
 ///     type LogicalOutbound = String;
 ///
-///     fn on_inbound_message(&mut self, line: String) -> ReactorStatus {
-///         match self.0.send(line) {
-///             Ok(()) => ReactorStatus::Continue,
-///             // The peer is not reading its answers: let it go.
-///             Err(_) => ReactorStatus::Disconnect,
-///         }
+///     fn on_inbound_message(&mut self, line: String, replies: &mut Replies<String>) -> ReactorStatus {
+///         replies.push(line);
+///         ReactorStatus::Continue
 ///     }
 ///
 ///     fn on_outbound_message(&mut self, line: String) -> String {

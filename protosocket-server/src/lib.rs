@@ -11,7 +11,7 @@
 //! ```
 //! use protosocket::{
 //!     spillway, Accepted, DecodeError, Decoder, MessageReactor, PooledEncoder,
-//!     ReactorStatus, Serialize,
+//!     ReactorStatus, Replies, Serialize,
 //! };
 //! use protosocket_server::{
 //!     ProtosocketServer, ProtosocketServerConfig, ServedConnection, ServerConnector,
@@ -38,6 +38,8 @@
 //!     }
 //! }
 //!
+//! /// Keeps the connection's sender (the connection closes once every sender is
+//! /// gone) and answers through its replies.
 //! struct Successor(spillway::Sender<u8>);
 //!
 //! impl MessageReactor for Successor {
@@ -46,11 +48,9 @@
 //!     type Outbound = u8;
 //!     type LogicalOutbound = u8;
 //!
-//!     fn on_inbound_message(&mut self, byte: u8) -> ReactorStatus {
-//!         match self.0.send(byte.wrapping_add(1)) {
-//!             Ok(()) => ReactorStatus::Continue,
-//!             Err(_) => ReactorStatus::Disconnect,
-//!         }
+//!     fn on_inbound_message(&mut self, byte: u8, replies: &mut Replies<u8>) -> ReactorStatus {
+//!         replies.push(byte.wrapping_add(1));
+//!         ReactorStatus::Continue
 //!     }
 //!
 //!     fn on_outbound_message(&mut self, byte: u8) -> u8 {

@@ -168,7 +168,7 @@ where
         };
 
         if Pin::new(&mut *connection).poll(cx).is_ready() {
-            tracing::info!("connection closed");
+            // The connection logged why it closed.
             self.end();
             return Poll::Ready(());
         }

@@ -130,8 +130,16 @@ where
 {
     /// A server accepting from any [`Listener`]: a TLS wrapper, or a scripted one in
     /// tests.
-    pub fn new(listener: L, connector: C, config: ProtosocketServerConfig) -> Self {
+    pub fn new(listener: L, connector: C, mut config: ProtosocketServerConfig) -> Self {
         let shutdown = CancellationToken::new();
+        // One budget for this server's connections, unless the caller shares one.
+        if config.connection.get_inbound_memory().is_none() {
+            if let Some(limit) = config.max_inbound_memory {
+                config.connection = config
+                    .connection
+                    .inbound_memory(Some(protosocket::InboundMemory::new(limit)));
+            }
+        }
         Self {
             listener: Some(listener),
             connector,
@@ -200,13 +208,13 @@ where
 
     fn serve(&mut self, accepted: Accepted<L::Stream>) {
         let live = self.tracker.enter();
-        tracing::info!(peer = %accepted.peer, live = self.tracker.live(), "accepted connection");
+        tracing::debug!(peer = %accepted.peer, live = self.tracker.live(), "accepted connection");
         let config = self.config.connection.clone();
         let (outbound, inbound) = config.outbound_channel();
         let reactor = self.connector.new_reactor(outbound, &accepted);
         let codec = self.connector.codec();
         let Accepted { stream, peer } = accepted;
-        let connection = Connection::new(stream, codec, reactor, inbound, config);
+        let connection = Connection::new(stream, codec, reactor, Some(inbound), config);
         let served = ServedConnection::new(
             connection,
             peer,

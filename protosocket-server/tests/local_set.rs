@@ -5,7 +5,7 @@ mod support;
 use std::cell::Cell;
 use std::rc::Rc;
 
-use protosocket::{spillway, Accepted, MessageReactor, PooledEncoder, ReactorStatus};
+use protosocket::{spillway, Accepted, MessageReactor, PooledEncoder, ReactorStatus, Replies};
 use protosocket_server::{
     ProtosocketServer, ProtosocketServerConfig, ServedConnection, ServerConnector,
 };
@@ -16,7 +16,8 @@ use tokio::net::TcpStream;
 /// Numbers the lines it echoes with a counter shared by every connection of the
 /// thread: `Rc` makes it `!Send`.
 struct Numbered {
-    outbound: spillway::Sender<Vec<u8>>,
+    /// Kept so the connection stays open: answers go through replies.
+    _outbound: spillway::Sender<Vec<u8>>,
     count: Rc<Cell<usize>>,
 }
 
@@ -26,14 +27,16 @@ impl MessageReactor for Numbered {
     type Outbound = Vec<u8>;
     type LogicalOutbound = Vec<u8>;
 
-    fn on_inbound_message(&mut self, line: Vec<u8>) -> ReactorStatus {
+    fn on_inbound_message(
+        &mut self,
+        line: Vec<u8>,
+        replies: &mut Replies<Vec<u8>>,
+    ) -> ReactorStatus {
         self.count.set(self.count.get() + 1);
         let mut answer = format!("{} ", self.count.get()).into_bytes();
         answer.extend_from_slice(&line);
-        match self.outbound.send(answer) {
-            Ok(()) => ReactorStatus::Continue,
-            Err(_) => ReactorStatus::Disconnect,
-        }
+        replies.push(answer);
+        ReactorStatus::Continue
     }
 
     fn on_outbound_message(&mut self, line: Vec<u8>) -> Vec<u8> {
@@ -59,7 +62,7 @@ impl ServerConnector for LocalConnector {
         _: &Accepted<TcpStream>,
     ) -> Numbered {
         Numbered {
-            outbound,
+            _outbound: outbound,
             count: Rc::clone(&self.count),
         }
     }

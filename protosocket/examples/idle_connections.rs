@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use protosocket::{
     Connection, ConnectionConfig, DecodeError, Decoder, MessageReactor, PooledEncoder,
-    ReactorStatus, Serialize,
+    ReactorStatus, Replies, Serialize,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -39,7 +39,7 @@ impl Decoder for Short {
     }
 }
 
-struct Echo(protosocket::spillway::Sender<Vec<u8>>);
+struct Echo;
 
 impl MessageReactor for Echo {
     type Codec = (PooledEncoder<Short>, Short);
@@ -47,11 +47,13 @@ impl MessageReactor for Echo {
     type Outbound = Vec<u8>;
     type LogicalOutbound = Vec<u8>;
 
-    fn on_inbound_message(&mut self, message: Vec<u8>) -> ReactorStatus {
-        match self.0.send(message) {
-            Ok(()) => ReactorStatus::Continue,
-            Err(_) => ReactorStatus::Disconnect,
-        }
+    fn on_inbound_message(
+        &mut self,
+        message: Vec<u8>,
+        replies: &mut Replies<Vec<u8>>,
+    ) -> ReactorStatus {
+        replies.push(message);
+        ReactorStatus::Continue
     }
 
     fn on_outbound_message(&mut self, message: Vec<u8>) -> Vec<u8> {
@@ -78,15 +80,13 @@ async fn main() {
     let address = listener.local_addr().expect("address");
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            let config = ConnectionConfig::default();
-            let (sender, outbound) = config.outbound_channel();
             let codec = (PooledEncoder::default(), Short);
             tokio::spawn(Connection::new(
                 stream,
                 codec,
-                Echo(sender),
-                outbound,
-                config,
+                Echo,
+                None,
+                ConnectionConfig::default(),
             ));
         }
     });

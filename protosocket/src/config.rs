@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::coalesce::WriteCoalescing;
+use crate::memory::InboundMemory;
 
 /// Settings of one [`Connection`](crate::Connection).
 ///
@@ -14,6 +15,7 @@ use crate::coalesce::WriteCoalescing;
 /// | `write_stall_timeout` | none | how long a peer may take no bytes while some are queued for it |
 /// | `outbound_lanes` | 4 | lanes of the outbound channel (senders beyond this share lanes) |
 /// | `write_coalescing` | [`WriteCoalescing::Auto`] | whether a fresh write may wait for the runtime's other ready tasks to add to it |
+/// | `inbound_memory` | none | a budget of receive-buffer bytes shared with other connections |
 #[derive(Debug, Clone)]
 pub struct ConnectionConfig {
     pub(crate) max_buffer_length: usize,
@@ -22,6 +24,7 @@ pub struct ConnectionConfig {
     pub(crate) write_stall_timeout: Option<Duration>,
     pub(crate) outbound_lanes: usize,
     pub(crate) write_coalescing: WriteCoalescing,
+    pub(crate) inbound_memory: Option<InboundMemory>,
 }
 
 impl Default for ConnectionConfig {
@@ -33,6 +36,7 @@ impl Default for ConnectionConfig {
             write_stall_timeout: None,
             outbound_lanes: 4,
             write_coalescing: WriteCoalescing::Auto,
+            inbound_memory: None,
         }
     }
 }
@@ -101,6 +105,19 @@ impl ConnectionConfig {
     pub fn write_coalescing(mut self, coalescing: WriteCoalescing) -> Self {
         self.write_coalescing = coalescing;
         self
+    }
+
+    /// A budget of receive-buffer bytes this connection shares with every other
+    /// connection whose config holds a clone of it (see [`InboundMemory`]); `None`
+    /// bounds each connection by `max_buffer_length` alone.
+    pub fn inbound_memory(mut self, budget: Option<InboundMemory>) -> Self {
+        self.inbound_memory = budget;
+        self
+    }
+
+    /// The configured shared inbound budget.
+    pub fn get_inbound_memory(&self) -> Option<&InboundMemory> {
+        self.inbound_memory.as_ref()
     }
 
     /// The configured write coalescing.

@@ -6,15 +6,16 @@ use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use bytes::{Buf, BufMut, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use crate::close::CloseReason;
 use crate::coalesce::Coalescer;
 use crate::codec::{DecodeError, Decoder, Encoder, InvalidFrame};
 use crate::config::ConnectionConfig;
 use crate::reactor::{MessageReactor, ReactorStatus};
+use crate::replies::Replies;
 use crate::send_queue::SendQueue;
 use crate::stats::{ConnectionStats, Tally};
 
@@ -34,38 +35,59 @@ type Serialized<R> = <<R as MessageReactor>::Codec as Encoder>::Serialized;
 /// A future that owns one stream for its whole life and moves messages between it
 /// and a [`MessageReactor`]; it completes when the connection is closed.
 ///
-/// Each poll, in this order: reads the stream until it would block (or the receive
-/// buffer is full); decodes every complete message and hands each to the reactor;
-/// polls the reactor; takes outbound messages from the [`spillway`] receiver (and
-/// the reactor's producer) while the send queue has room, encodes them and writes
-/// as many as the stream takes with vectored writes. Every loop is bounded, and a
-/// poll that runs out of budget wakes itself and yields, so one busy connection
-/// cannot hold a runtime thread.
+/// Each poll runs up to four rounds of, in this order: read the stream until it
+/// would block (or the receive buffer is full) and decode complete messages, as
+/// many as the send queue has room to answer (see
+/// [`MessageReactor::answers_inbound`]), handing each to the reactor; poll the
+/// reactor; take outbound messages (the [`spillway`] receiver's, the reactor's
+/// [`Replies`], the reactor's producer's) while the send queue has room, encode them
+/// and write as many as the stream takes with vectored writes. Every loop is
+/// bounded, and a poll that runs out of budget wakes itself and yields, so one busy
+/// connection cannot hold a runtime thread.
 ///
 /// It closes when the reactor says [`ReactorStatus::Disconnect`], when the peer
 /// closes its side (unless the reactor asks to go on), or when every outbound
 /// sender is gone; in each case what is already queued is sent and flushed first,
 /// then the stream is shut down. A decode error or an i/o error closes it at once.
-/// The reason is logged with `tracing`. When it ends, the outbound receiver is
-/// dropped, so every sender's next send fails with `Closed`.
+/// EOF is recorded when it is read, so a stream that reports it once still ends
+/// the connection after the messages buffered before it are answered. The reason
+/// ([`CloseReason`]) is logged with `tracing`, handed to
+/// [`MessageReactor::on_closed`] and kept for [`close_reason`](Self::close_reason).
+/// When it ends, the outbound receiver is dropped, so every sender's next send
+/// fails with `Closed`.
+///
+/// | phase | reading | taking outbound | ends when |
+/// |---|---|---|---|
+/// | open | until EOF (then the reactor decides) | yes | the reactor disconnects, EOF, senders gone, an error |
+/// | draining | no | what is ready now | everything ready is written |
+/// | shutting down | no | no | the stream is flushed and shut down |
 ///
 /// # Cancel safety
 ///
-/// Dropping the future closes the stream without flushing.
+/// Dropping the future closes the stream without flushing; the reactor's
+/// [`on_closed`](MessageReactor::on_closed) sees [`CloseReason::Dropped`].
 pub struct Connection<S, R: MessageReactor> {
     stream: S,
     reactor: R,
     codec: R::Codec,
-    /// `None` once the connection has ended, so senders see `Closed` at once.
+    /// `None` without a channel, and once the connection has ended, so senders see
+    /// `Closed` at once.
     outbound: Option<spillway::Receiver<R::LogicalOutbound>>,
+    /// Answers the reactor queued; taken before the channel.
+    replies: Replies<R::LogicalOutbound>,
     receive: BytesMut,
+    /// Receive-buffer bytes charged to the config's shared `InboundMemory`.
+    charged: usize,
     /// Encoded messages not yet fully written, oldest first.
     send_queue: SendQueue<Serialized<R>>,
     config: ConnectionConfig,
     stats: Arc<ConnectionStats>,
     phase: Phase,
-    /// False once the peer closed its side (or the connection stopped reading).
-    reading: bool,
+    read: ReadState,
+    /// Whether the owner asked for a graceful close (asked of the reactor once).
+    close_requested: bool,
+    /// Why the connection ended, once it has.
+    close_reason: Option<CloseReason>,
     /// The length of the partial frame at the front of `receive`, when known.
     frame_len: usize,
     /// Bytes the last burst of reads brought (up to the stream blocking); sizes
@@ -100,61 +122,15 @@ enum Phase {
     Closed,
 }
 
-/// Why a connection closed: logged when it does.
-#[derive(Debug)]
-enum CloseReason {
-    Requested,
-    Reactor,
-    PeerClosed,
-    SendersGone,
-    Invalid(InvalidFrame),
-    FrameTooLarge { len: usize, max: usize },
-    Stalled(Duration),
-    Io(io::Error),
-}
-
-impl CloseReason {
-    /// Whether the close is worth more than a debug line: bad input or a stuck
-    /// peer, but not a peer that simply reset its connection.
-    fn is_error(&self) -> bool {
-        if let CloseReason::Io(error) = self {
-            return !matches!(
-                error.kind(),
-                io::ErrorKind::ConnectionReset
-                    | io::ErrorKind::BrokenPipe
-                    | io::ErrorKind::ConnectionAborted
-            );
-        }
-        matches!(
-            self,
-            CloseReason::Invalid(_)
-                | CloseReason::FrameTooLarge { .. }
-                | CloseReason::Stalled(_)
-                | CloseReason::Io(_)
-        )
-    }
-}
-
-impl fmt::Display for CloseReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CloseReason::Requested => f.write_str("closed by its owner"),
-            CloseReason::Reactor => f.write_str("the reactor disconnected"),
-            CloseReason::PeerClosed => f.write_str("the peer closed its side"),
-            CloseReason::SendersGone => f.write_str("every outbound sender is gone"),
-            CloseReason::Invalid(invalid) => invalid.fmt(f),
-            CloseReason::FrameTooLarge { len, max } => {
-                write!(f, "inbound frame of {len} bytes is over the limit of {max}")
-            }
-            CloseReason::Stalled(timeout) => {
-                write!(
-                    f,
-                    "the peer took no bytes for {timeout:?} (write stall timeout)"
-                )
-            }
-            CloseReason::Io(error) => write!(f, "i/o error: {error}"),
-        }
-    }
+/// The receive side's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReadState {
+    Reading,
+    /// EOF was read; messages buffered before it may still wait for room. The
+    /// reactor hears of it once they are all decoded.
+    Eof,
+    /// Not reading any more: EOF was handled, or the connection is draining.
+    Done,
 }
 
 /// What one poll may still read and write before it yields.
@@ -169,24 +145,30 @@ where
     R: MessageReactor,
 {
     /// A connection over `stream`. `outbound` is the receiving half of the channel
-    /// whose senders feed it (see [`ConnectionConfig::outbound_channel`]).
+    /// whose senders feed it (see [`ConnectionConfig::outbound_channel`]), or `None`
+    /// when only the reactor sends; with a channel, the connection closes once every
+    /// sender is gone.
     pub fn new(
         stream: S,
         codec: R::Codec,
         reactor: R,
-        outbound: spillway::Receiver<R::LogicalOutbound>,
+        outbound: Option<spillway::Receiver<R::LogicalOutbound>>,
         config: ConnectionConfig,
     ) -> Self {
         Self {
             stream,
             reactor,
             codec,
-            outbound: Some(outbound),
+            outbound,
+            replies: Replies::new(),
             receive: BytesMut::new(),
+            charged: 0,
             send_queue: SendQueue::new(),
             stats: Arc::new(ConnectionStats::default()),
             phase: Phase::New,
-            reading: true,
+            read: ReadState::Reading,
+            close_requested: false,
+            close_reason: None,
             frame_len: 0,
             read_hint: 0,
             unflushed: false,
@@ -200,17 +182,30 @@ where
         }
     }
 
-    /// Starts a graceful close: stop reading, send and flush what is queued (the
-    /// outbound channel included), then shut the stream down. Keep polling the
-    /// connection for it to happen; bound the wait with a timeout if the peer may
-    /// not read.
+    /// Starts a graceful close. The reactor is asked first
+    /// ([`MessageReactor::on_close_requested`]): by default, or when it agrees, the
+    /// connection stops reading, sends and flushes what is queued (the outbound
+    /// channel included), then shuts the stream down; a reactor with work in flight
+    /// may finish it first. Keep polling the connection for it to happen; bound the
+    /// wait with a timeout if the peer may not read.
     pub fn close(&mut self) {
-        self.drain(CloseReason::Requested);
+        if self.close_requested || !matches!(self.phase, Phase::New | Phase::Open) {
+            return;
+        }
+        self.close_requested = true;
+        if self.reactor.on_close_requested() == ReactorStatus::Disconnect {
+            self.drain(CloseReason::Requested);
+        }
     }
 
     /// Whether the connection has finished (the future returned `Ready`).
     pub fn is_closed(&self) -> bool {
         matches!(self.phase, Phase::Closed)
+    }
+
+    /// Why the connection ended; `None` while it runs.
+    pub fn close_reason(&self) -> Option<&CloseReason> {
+        self.close_reason.as_ref()
     }
 
     /// This connection's counters, readable from any task while it runs.
@@ -252,7 +247,7 @@ where
         // answer, then sends; a round that moved nothing ends the poll.
         for _ in 0..ROUNDS {
             let mut progress = false;
-            if matches!(self.phase, Phase::Open) && self.reading {
+            if matches!(self.phase, Phase::Open) && self.read != ReadState::Done {
                 match self.poll_receive(cx, tally, &mut budget) {
                     Ok(received) => {
                         if received {
@@ -301,9 +296,21 @@ where
         Poll::Pending
     }
 
+    /// How many messages may be decoded now: as many as the send queue has room to
+    /// answer, counting answers already queued, unless inbound messages need no
+    /// answer from this side.
+    fn decode_room(&self) -> usize {
+        if !self.reactor.answers_inbound() {
+            return usize::MAX;
+        }
+        self.config
+            .max_queued_outbound_messages
+            .saturating_sub(self.send_queue.len() + self.replies.len())
+    }
+
     /// Decodes what is buffered and reads more, handing at most as many messages to
-    /// the reactor as the send queue has room for, so that a reactor answering
-    /// every request never overruns its outbound lane. With no room it reads
+    /// the reactor as [`decode_room`](Self::decode_room) allows, so a reactor
+    /// answering every request never overruns the bound. With no room it reads
     /// nothing, and TCP flow control holds the peer back. Returns whether any
     /// message was decoded, or the read budget ran out with bytes maybe left.
     fn poll_receive(
@@ -312,16 +319,18 @@ where
         tally: &mut Tally,
         budget: &mut Budget,
     ) -> Result<bool, CloseReason> {
-        let room = self
-            .config
-            .max_queued_outbound_messages
-            .saturating_sub(self.send_queue.len());
+        let room = self.decode_room();
         let mut decoded = 0;
         if self.undecoded {
             decoded += self.decode(tally, room)?;
             if self.undecoded || !matches!(self.phase, Phase::Open) {
                 return Ok(decoded > 0);
             }
+        }
+        if self.read == ReadState::Eof {
+            // Everything that arrived before EOF has been handed over.
+            self.end_of_input();
+            return Ok(decoded > 0);
         }
         if decoded >= room {
             return Ok(decoded > 0);
@@ -330,16 +339,16 @@ where
         let mut burst = 0;
         loop {
             let mut would_block = false;
-            let mut eof = false;
             while self.receive.len() < max && budget.read > 0 {
-                self.reserve_receive_space();
+                self.reserve_receive_space()?;
                 // The allocator may round capacity up: never read past the limit, or
                 // a frame over it could arrive whole and be decoded.
                 let limit = max - self.receive.len();
-                let mut room = (&mut self.receive).limit(limit);
-                match tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, &mut room) {
+                let mut space = (&mut self.receive).limit(limit);
+                match tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, &mut space) {
                     Poll::Ready(Ok(0)) => {
-                        eof = true;
+                        // Recorded now: the stream may never report it again.
+                        self.read = ReadState::Eof;
                         break;
                     }
                     Poll::Ready(Ok(n)) => {
@@ -349,7 +358,7 @@ where
                         self.read_hint = self.read_hint.max(burst);
                     }
                     Poll::Ready(Err(error)) if error.kind() == io::ErrorKind::Interrupted => {}
-                    Poll::Ready(Err(error)) => return Err(CloseReason::Io(error)),
+                    Poll::Ready(Err(error)) => return Err(error.into()),
                     Poll::Pending => {
                         would_block = true;
                         break;
@@ -360,14 +369,11 @@ where
             decoded += decoded_now;
             if !matches!(self.phase, Phase::Open) || self.undecoded {
                 // Disconnecting, or out of room with complete messages buffered:
-                // they wait for the send queue to drain.
+                // they (and any EOF behind them) wait for the send queue to drain.
                 return Ok(decoded > 0);
             }
-            if eof {
-                self.reading = false;
-                if self.reactor.on_read_closed() == ReactorStatus::Disconnect {
-                    self.drain(CloseReason::PeerClosed);
-                }
+            if self.read == ReadState::Eof {
+                self.end_of_input();
                 return Ok(decoded > 0);
             }
             if would_block {
@@ -391,27 +397,77 @@ where
         }
     }
 
-    fn reserve_receive_space(&mut self) {
+    /// The peer's EOF, once every message before it was handed to the reactor.
+    fn end_of_input(&mut self) {
+        self.read = ReadState::Done;
+        if !self.receive.is_empty() {
+            tracing::debug!(
+                bytes = self.receive.len(),
+                "the peer closed its side in the middle of a frame"
+            );
+        }
+        if self.reactor.on_read_closed() == ReactorStatus::Disconnect {
+            self.drain(CloseReason::PeerClosed);
+        }
+    }
+
+    /// Makes room for the next read. Toward a frame whose length is known the
+    /// buffer grows with what arrives (at most doubling per step), so a prefix that
+    /// announces a large frame reserves nothing until its bytes come.
+    fn reserve_receive_space(&mut self) -> Result<(), CloseReason> {
         let len = self.receive.len();
         let spare = self.receive.capacity() - len;
         let room = self.config.max_buffer_length - len;
+        let step = self.config.buffer_allocation_increment;
         if self.frame_len > len {
-            // Room for the rest of the frame at the front, in one allocation.
-            let needed = (self.frame_len - len).min(room);
+            let needed = (self.frame_len - len).min(room).min(len.max(step));
             if spare < needed {
-                self.receive.reserve(needed);
+                self.grow_receive(needed)?;
             }
-            return;
+            return Ok(());
         }
         // Else room for twice the last burst (so a steady stream of batches takes
         // one read each), within the growth step. Topping up only below half keeps
         // a small buffer from doubling just because a few bytes sit in it.
-        let target = (2 * self.read_hint)
-            .clamp(MIN_READ, self.config.buffer_allocation_increment)
-            .min(room);
+        let target = (2 * self.read_hint).clamp(MIN_READ, step).min(room);
         if spare < target / 2 {
-            self.receive.reserve(target);
+            self.grow_receive(target)?;
         }
+        Ok(())
+    }
+
+    /// Reserves `additional` bytes past what is buffered, charging the shared
+    /// inbound budget first: a growth it cannot afford closes this connection
+    /// instead of allocating.
+    fn grow_receive(&mut self, additional: usize) -> Result<(), CloseReason> {
+        if let Some(budget) = &self.config.inbound_memory {
+            let after = self.receive.len() + additional;
+            if after > self.charged {
+                if !budget.try_charge(after - self.charged) {
+                    return Err(CloseReason::InboundMemoryExhausted {
+                        limit: budget.limit(),
+                    });
+                }
+                self.charged = after;
+            }
+        }
+        self.receive.reserve(additional);
+        self.sync_charge();
+        Ok(())
+    }
+
+    /// Makes the charge match the receive buffer's capacity.
+    fn sync_charge(&mut self) {
+        let Some(budget) = &self.config.inbound_memory else {
+            return;
+        };
+        let capacity = self.receive.capacity();
+        if capacity > self.charged {
+            budget.force_charge(capacity - self.charged);
+        } else {
+            budget.release(self.charged - capacity);
+        }
+        self.charged = capacity;
     }
 
     /// Gives back a receive buffer that grew for a burst, once it is empty and the
@@ -420,6 +476,7 @@ where
     fn release_idle_receive_buffer(&mut self) {
         if self.receive.is_empty() && self.receive.capacity() > 2 * MIN_READ {
             self.receive = BytesMut::new();
+            self.sync_charge();
         }
     }
 
@@ -439,7 +496,9 @@ where
                     self.frame_len = 0;
                     decoded += 1;
                     tally.messages_received += 1;
-                    if self.reactor.on_inbound_message(message) == ReactorStatus::Disconnect {
+                    if self.reactor.on_inbound_message(message, &mut self.replies)
+                        == ReactorStatus::Disconnect
+                    {
                         self.drain(CloseReason::Reactor);
                         break;
                     }
@@ -457,12 +516,14 @@ where
                     break;
                 }
                 Err(DecodeError::Skip(0)) => {
-                    return Err(CloseReason::Invalid(InvalidFrame::new(
+                    return Err(CloseReason::InvalidFrame(InvalidFrame::new(
                         "the decoder asked to skip 0 bytes",
                     )));
                 }
                 Err(DecodeError::Skip(n)) => self.receive.advance(n.min(self.receive.len())),
-                Err(DecodeError::Invalid(invalid)) => return Err(CloseReason::Invalid(invalid)),
+                Err(DecodeError::Invalid(invalid)) => {
+                    return Err(CloseReason::InvalidFrame(invalid))
+                }
             }
         }
         Ok(decoded)
@@ -487,16 +548,14 @@ where
         }
         if !self.send_queue.is_empty() {
             // Pending leaves the rest queued; the stream wakes us when it has room.
-            let written = self
-                .poll_write(cx, tally, &mut budget.write)
-                .map_err(CloseReason::Io)?;
+            let written = self.poll_write(cx, tally, &mut budget.write)?;
             if written.is_pending() {
                 self.poll_stall(cx)?;
             }
         }
         if self.send_queue.is_empty() {
             self.stall_armed = false;
-            self.poll_idle(cx).map_err(CloseReason::Io)?;
+            self.poll_idle(cx)?;
         }
         Ok(filled > 0 || tally.bytes_sent > sent_before)
     }
@@ -515,7 +574,7 @@ where
         }
         let deadline = self.last_write + timeout;
         if now >= deadline {
-            return Err(CloseReason::Stalled(timeout));
+            return Err(CloseReason::WriteStalled(timeout));
         }
         // One timer per connection, reset only when a stall starts or it fires
         // early: a write in between just moves `last_write`.
@@ -526,13 +585,16 @@ where
             timer.as_mut().reset(deadline);
         }
         if timer.as_mut().poll(cx).is_ready() {
-            return Err(CloseReason::Stalled(timeout));
+            return Err(CloseReason::WriteStalled(timeout));
         }
         Ok(())
     }
 
-    /// Moves outbound messages into the send queue, encoded, while it has room.
-    /// Returns how many were added.
+    /// Moves outbound messages into the send queue, encoded, while it has room: the
+    /// channel's (queued before this poll's answers, a greeting say), then the
+    /// reactor's replies, then the reactor's producer. Records in `outbound_empty`
+    /// whether all three ran dry (rather than the room). Returns how many were
+    /// added.
     fn fill_send_queue(&mut self, cx: &mut Context<'_>) -> usize {
         let room = self
             .config
@@ -551,26 +613,31 @@ where
                     added += 1;
                 }
                 Poll::Ready(None) => {
-                    self.outbound_empty = true;
                     if let Phase::Open = self.phase {
                         self.drain(CloseReason::SendersGone);
                     }
                     break;
                 }
-                Poll::Pending => {
-                    self.outbound_empty = true;
-                    break;
-                }
+                Poll::Pending => break,
             }
         }
-        if let Phase::Open = self.phase {
-            while added < room {
-                match self.reactor.poll_outbound(cx) {
-                    Poll::Ready(Some(message)) => {
-                        self.send_queue.push_message(message, &mut self.codec);
-                        added += 1;
-                    }
-                    Poll::Ready(None) | Poll::Pending => break,
+        while added < room {
+            let Some(reply) = self.replies.pop() else {
+                break;
+            };
+            let message = self.reactor.on_outbound_message(reply);
+            self.send_queue.push_message(message, &mut self.codec);
+            added += 1;
+        }
+        while added < room {
+            match self.reactor.poll_outbound(cx) {
+                Poll::Ready(Some(message)) => {
+                    self.send_queue.push_message(message, &mut self.codec);
+                    added += 1;
+                }
+                Poll::Ready(None) | Poll::Pending => {
+                    self.outbound_empty = true;
+                    break;
                 }
             }
         }
@@ -620,6 +687,7 @@ where
             }
         }
         self.send_queue.release_idle();
+        self.replies.release_idle();
         if matches!(self.phase, Phase::Draining(_)) && self.outbound_empty {
             if let Phase::Draining(reason) = std::mem::replace(&mut self.phase, Phase::Closed) {
                 self.phase = Phase::ShuttingDown(reason);
@@ -631,8 +699,13 @@ where
     /// Stops reading and taking new work; what is queued is still sent.
     fn drain(&mut self, reason: CloseReason) {
         if matches!(self.phase, Phase::Open | Phase::New) {
+            // A reactor that finished its work after a requested close ends it.
+            let reason = match reason {
+                CloseReason::Reactor if self.close_requested => CloseReason::Requested,
+                reason => reason,
+            };
             tracing::debug!(%reason, "connection draining");
-            self.reading = false;
+            self.read = ReadState::Done;
             self.phase = Phase::Draining(reason);
         }
     }
@@ -650,29 +723,46 @@ where
         };
         match result {
             Poll::Pending => Poll::Pending,
-            Poll::Ready(outcome) => {
+            // A peer that already went away makes shutdown fail; the reason it
+            // closed is the one worth reporting.
+            Poll::Ready(_) => {
                 let reason = match std::mem::replace(&mut self.phase, Phase::Closed) {
                     Phase::ShuttingDown(reason) => reason,
                     _ => CloseReason::Reactor,
                 };
-                match outcome {
-                    // A peer that already went away makes shutdown fail; the
-                    // reason it closed is the one worth logging.
-                    Ok(()) | Err(_) => self.finish(reason),
-                }
+                self.finish(reason);
                 Poll::Ready(())
             }
         }
     }
+}
 
+impl<S, R: MessageReactor> Connection<S, R> {
+    /// Ends the connection for `reason`: logs it once, tells the reactor, and drops
+    /// the outbound receiver so senders see `Closed`.
     fn finish(&mut self, reason: CloseReason) {
         self.phase = Phase::Closed;
         // The owner may keep the finished connection; its senders must not wait.
         self.outbound = None;
+        if let Some(budget) = &self.config.inbound_memory {
+            budget.release(self.charged);
+        }
+        self.charged = 0;
+        self.receive = BytesMut::new();
         if reason.is_error() {
             tracing::info!(%reason, "connection closed");
         } else {
             tracing::debug!(%reason, "connection closed");
+        }
+        self.reactor.on_closed(&reason);
+        self.close_reason = Some(reason);
+    }
+}
+
+impl<S, R: MessageReactor> Drop for Connection<S, R> {
+    fn drop(&mut self) {
+        if !matches!(self.phase, Phase::Closed) {
+            self.finish(CloseReason::Dropped);
         }
     }
 }
@@ -711,7 +801,7 @@ impl<S, R: MessageReactor> fmt::Debug for Connection<S, R> {
         };
         f.debug_struct("Connection")
             .field("phase", &phase)
-            .field("reading", &self.reading)
+            .field("read", &self.read)
             .field("buffered", &self.receive.len())
             .field("send_queue", &self.send_queue.len())
             .finish()

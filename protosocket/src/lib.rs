@@ -11,7 +11,7 @@
 //! ```
 //! use protosocket::{
 //!     Connection, ConnectionConfig, DecodeError, Decoder, MessageReactor, PooledEncoder,
-//!     ReactorStatus, Serialize,
+//!     ReactorStatus, Replies, Serialize,
 //! };
 //!
 //! /// Frames: one length byte, then that many bytes.
@@ -38,7 +38,7 @@
 //! }
 //!
 //! /// Echoes every message back.
-//! struct Echo(spillway::Sender<Vec<u8>>);
+//! struct Echo;
 //!
 //! impl MessageReactor for Echo {
 //!     type Codec = (PooledEncoder<Bytes255>, Bytes255);
@@ -46,11 +46,9 @@
 //!     type Outbound = Vec<u8>;
 //!     type LogicalOutbound = Vec<u8>;
 //!
-//!     fn on_inbound_message(&mut self, message: Vec<u8>) -> ReactorStatus {
-//!         match self.0.send(message) {
-//!             Ok(()) => ReactorStatus::Continue,
-//!             Err(_) => ReactorStatus::Disconnect,
-//!         }
+//!     fn on_inbound_message(&mut self, message: Vec<u8>, replies: &mut Replies<Vec<u8>>) -> ReactorStatus {
+//!         replies.push(message);
+//!         ReactorStatus::Continue
 //!     }
 //!
 //!     fn on_outbound_message(&mut self, message: Vec<u8>) -> Vec<u8> {
@@ -63,10 +61,8 @@
 //! use tokio::io::{AsyncReadExt, AsyncWriteExt};
 //!
 //! let (mut client, server) = tokio::io::duplex(4096);
-//! let config = ConnectionConfig::default();
-//! let (sender, outbound) = config.outbound_channel();
 //! let codec = (PooledEncoder::default(), Bytes255);
-//! tokio::spawn(Connection::new(server, codec, Echo(sender), outbound, config));
+//! tokio::spawn(Connection::new(server, codec, Echo, None, ConnectionConfig::default()));
 //!
 //! client.write_all(b"\x02hi\x00").await.unwrap();
 //! let mut echoed = [0; 4];
@@ -78,8 +74,10 @@
 //! Layout:
 //! - `codec`: [`Encoder`], [`Decoder`], [`Codec`], [`DecodeError`].
 //! - `pooled`: [`PooledEncoder`] and its [`Serialize`] trait.
-//! - `reactor`: [`MessageReactor`], [`ReactorStatus`].
-//! - `connection`: [`Connection`], the event loop.
+//! - `reactor`: [`MessageReactor`], [`ReactorStatus`]; `replies`: [`Replies`], the
+//!   answers a reactor queues.
+//! - `connection`: [`Connection`], the event loop; `close`: [`CloseReason`].
+//! - `memory`: [`InboundMemory`], a receive-buffer budget shared by connections.
 //! - `send_queue`: encoded messages waiting for the stream; small ones are staged
 //!   into one buffer so a burst leaves in one write.
 //! - `coalesce`: [`WriteCoalescing`], when a fresh write waits for the runtime's
@@ -89,17 +87,21 @@
 //! - `socket`: [`SocketOptions`].
 //! - `listener`: [`Listener`], [`TcpListener`], [`UnixListener`], [`PeerAddress`].
 
+mod close;
 mod coalesce;
 mod codec;
 mod config;
 mod connection;
 mod listener;
+mod memory;
 mod pooled;
 mod reactor;
+mod replies;
 mod send_queue;
 mod socket;
 mod stats;
 
+pub use close::CloseReason;
 pub use coalesce::WriteCoalescing;
 pub use codec::{Codec, DecodeError, Decoder, Encoder, InvalidFrame};
 pub use config::ConnectionConfig;
@@ -107,8 +109,10 @@ pub use connection::Connection;
 #[cfg(unix)]
 pub use listener::UnixListener;
 pub use listener::{Accepted, Listener, PeerAddress, TcpListener};
+pub use memory::InboundMemory;
 pub use pooled::{PooledBuffer, PooledEncoder, Serialize};
 pub use reactor::{MessageReactor, ReactorStatus};
+pub use replies::Replies;
 pub use socket::SocketOptions;
 pub use stats::ConnectionStats;
 

@@ -2,7 +2,9 @@
 
 use std::task::{Context, Poll};
 
+use crate::close::CloseReason;
 use crate::codec::{Decoder, Encoder};
+use crate::replies::Replies;
 
 /// What a [`MessageReactor`] wants the connection to do next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,24 +18,36 @@ pub enum ReactorStatus {
 /// The per-connection logic: a [`Connection`](crate::Connection) owns the socket and
 /// the codec and calls its reactor for everything else.
 ///
-/// In one poll the connection reads and decodes every complete message and hands
-/// each to [`on_inbound_message`](Self::on_inbound_message); then calls
-/// [`poll`](Self::poll); then takes outbound messages (from the
-/// [`spillway::Sender`]s of the connection, mapped through
-/// [`on_outbound_message`](Self::on_outbound_message), and from
-/// [`poll_outbound`](Self::poll_outbound) while the send queue has room), encodes
-/// them and writes. So a reply queued while handling a request leaves in the same
-/// poll.
+/// Each poll of the connection runs up to four rounds of: read the stream and
+/// decode complete messages, handing each to
+/// [`on_inbound_message`](Self::on_inbound_message); call [`poll`](Self::poll); take
+/// outbound messages while the send queue has room (the connection's
+/// [`spillway::Sender`]s' messages, then the answers the reactor pushed to its
+/// [`Replies`], both mapped through
+/// [`on_outbound_message`](Self::on_outbound_message), then
+/// [`poll_outbound`](Self::poll_outbound)), encode them and write. So an answer
+/// leaves in the same poll as its request.
+///
+/// Decoding is bounded by room to answer: while
+/// [`answers_inbound`](Self::answers_inbound) is true, the connection decodes only
+/// as many messages as its send queue has room for, counting the answers already
+/// queued, so [`Replies::push`] never overruns the bound and a peer that sends
+/// without reading is held back by TCP flow control. A reactor whose inbound
+/// messages need no answer from it (an rpc client reading responses) returns
+/// false, and is never held back by its own full send queue: two peers that both
+/// pipeline cannot wait on each other.
 ///
 /// Every method runs inside the connection's task, so a reactor needs no locks.
 ///
 /// # Implementing
 ///
-/// A reactor that answers each line with its length, through the connection's own
-/// outbound sender:
+/// A reactor that answers each line with its length:
 ///
 /// ```
-/// use protosocket::{DecodeError, Decoder, Encoder, MessageReactor, ReactorStatus};
+/// use protosocket::{
+///     Connection, ConnectionConfig, DecodeError, Decoder, Encoder, MessageReactor,
+///     ReactorStatus, Replies,
+/// };
 ///
 /// /// Newline-terminated UTF-8 lines.
 /// #[derive(Default)]
@@ -58,9 +72,7 @@ pub enum ReactorStatus {
 ///     }
 /// }
 ///
-/// struct Lengths {
-///     replies: spillway::Sender<usize>,
-/// }
+/// struct Lengths;
 ///
 /// impl MessageReactor for Lengths {
 ///     type Codec = LineCodec;
@@ -68,15 +80,12 @@ pub enum ReactorStatus {
 ///     type Outbound = String;
 ///     type LogicalOutbound = usize;
 ///
-///     fn on_inbound_message(&mut self, line: String) -> ReactorStatus {
+///     fn on_inbound_message(&mut self, line: String, replies: &mut Replies<usize>) -> ReactorStatus {
 ///         if line == "quit" {
 ///             return ReactorStatus::Disconnect;
 ///         }
-///         match self.replies.send(line.len()) {
-///             Ok(()) => ReactorStatus::Continue,
-///             // The connection's send queue is full: this peer does not read.
-///             Err(_) => ReactorStatus::Disconnect,
-///         }
+///         replies.push(line.len());
+///         ReactorStatus::Continue
 ///     }
 ///
 ///     fn on_outbound_message(&mut self, length: usize) -> String {
@@ -89,9 +98,8 @@ pub enum ReactorStatus {
 /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
 ///
 /// let (client, server) = tokio::io::duplex(1024);
-/// let config = protosocket::ConnectionConfig::default();
-/// let (replies, outbound) = config.outbound_channel();
-/// let connection = protosocket::Connection::new(server, LineCodec, Lengths { replies }, outbound, config);
+/// // No outbound channel: only the reactor sends.
+/// let connection = Connection::new(server, LineCodec, Lengths, None, ConnectionConfig::default());
 /// let task = tokio::spawn(connection);
 ///
 /// let (mut read, mut write) = tokio::io::split(client);
@@ -109,31 +117,50 @@ pub trait MessageReactor: Unpin {
     type Inbound;
     /// Messages encoded onto the stream.
     type Outbound;
-    /// What the connection's [`spillway::Sender`]s carry; mapped to
-    /// [`Outbound`](Self::Outbound) by [`on_outbound_message`](Self::on_outbound_message).
+    /// What the connection's [`spillway::Sender`]s and the reactor's [`Replies`]
+    /// carry; mapped to [`Outbound`](Self::Outbound) by
+    /// [`on_outbound_message`](Self::on_outbound_message).
     type LogicalOutbound;
 
-    /// Handles one decoded message.
-    fn on_inbound_message(&mut self, message: Self::Inbound) -> ReactorStatus;
+    /// Handles one decoded message; answers pushed to `replies` are sent in order,
+    /// and a push never fails (see the trait docs for why there is room).
+    fn on_inbound_message(
+        &mut self,
+        message: Self::Inbound,
+        replies: &mut Replies<Self::LogicalOutbound>,
+    ) -> ReactorStatus;
 
-    /// Turns a message from the outbound channel into what is encoded, just before it
-    /// is encoded (a client registers its completion here).
+    /// Turns an outbound message (from [`Replies`] or the outbound channel) into
+    /// what is encoded, just before it is encoded (a client registers its
+    /// completion here).
     fn on_outbound_message(&mut self, message: Self::LogicalOutbound) -> Self::Outbound;
 
-    /// Pushes the reactor's own work forward; called once per connection poll, after
-    /// the inbound messages and before the outbound ones. A reactor that returns
-    /// `Pending`-like work must arrange to wake `cx`.
+    /// Pushes the reactor's own work forward; called once per receive-then-send
+    /// round (up to four times in one connection poll), after that round's inbound
+    /// messages and before its outbound ones, while the connection is open. A
+    /// reactor that has work waiting on something else must arrange to wake `cx`.
     fn poll(&mut self, cx: &mut Context<'_>) -> ReactorStatus {
         let _ = cx;
         ReactorStatus::Continue
     }
 
     /// A producer of outbound messages that the connection asks only while its send
-    /// queue has room, so its work sees the peer's backpressure. `Ready(Some)` is a
-    /// message, `Pending` (with `cx` registered) or `Ready(None)` means nothing now.
+    /// queue has room, so its work sees the peer's backpressure; asked while the
+    /// connection drains too, until it returns `Ready(None)` or `Pending`.
+    /// `Ready(Some)` is a message; `Pending` (with `cx` registered) or `Ready(None)`
+    /// means nothing now.
     fn poll_outbound(&mut self, cx: &mut Context<'_>) -> Poll<Option<Self::Outbound>> {
         let _ = cx;
         Poll::Ready(None)
+    }
+
+    /// Whether inbound messages may need an answer queued by this side, so that
+    /// the connection must hold decoding back while its send queue is full. The
+    /// default is true. Return false when inbound messages never need room to send
+    /// (an rpc client's responses): the connection then reads them whatever its
+    /// send queue holds.
+    fn answers_inbound(&self) -> bool {
+        true
     }
 
     /// The peer closed its side. The default disconnects (after sending what is
@@ -141,5 +168,22 @@ pub trait MessageReactor: Unpin {
     /// disconnects later from [`poll`](Self::poll).
     fn on_read_closed(&mut self) -> ReactorStatus {
         ReactorStatus::Disconnect
+    }
+
+    /// The connection's owner asked for a graceful close
+    /// ([`Connection::close`](crate::Connection::close); a server shutting down).
+    /// The default disconnects at once: stop reading, send what is queued, shut the
+    /// stream down. A reactor with work in flight returns `Continue`, refuses new
+    /// work from then on, and disconnects from [`poll`](Self::poll) when its work is
+    /// done; the owner bounds how long that may take.
+    fn on_close_requested(&mut self) -> ReactorStatus {
+        ReactorStatus::Disconnect
+    }
+
+    /// The connection has ended, for `reason`; no other method is called after
+    /// this. Called once, also when the connection is dropped before it finished
+    /// ([`CloseReason::Dropped`]). The default does nothing.
+    fn on_closed(&mut self, reason: &CloseReason) {
+        let _ = reason;
     }
 }

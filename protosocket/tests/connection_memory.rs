@@ -10,7 +10,7 @@ mod support;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use protosocket::{Connection, ConnectionConfig, MessageReactor, ReactorStatus};
+use protosocket::{Connection, ConnectionConfig, MessageReactor, ReactorStatus, Replies};
 use support::{
     frame, lock, u32_codec, Driver, Echo, Script, ScriptedStream, U32Codec, WritePolicy,
 };
@@ -133,7 +133,13 @@ fn receive_buffer_is_released_when_idle_after_a_burst() {
     script.record_nothing();
     let config = ConnectionConfig::default();
     let (sender, outbound) = config.outbound_channel::<Vec<u8>>();
-    let mut connection = Connection::new(stream, u32_codec(), Counter::default(), outbound, config);
+    let mut connection = Connection::new(
+        stream,
+        u32_codec(),
+        Counter::default(),
+        Some(outbound),
+        config,
+    );
     assert_burst_memory_returns(&script, &mut connection, || {});
     assert_eq!(connection.reactor().0, FRAMES);
     assert!(format!("{connection:?}").contains("buffered: 0"));
@@ -151,7 +157,7 @@ fn outbound_buffers_are_released_when_idle_after_a_burst() {
         stream,
         u32_codec(),
         Echo::<U32Codec>::new(sender),
-        outbound,
+        Some(outbound),
         config,
     );
     // The echo reactor logs what it receives: room for the log before the
@@ -176,7 +182,11 @@ impl MessageReactor for Counter {
     type Outbound = Vec<u8>;
     type LogicalOutbound = Vec<u8>;
 
-    fn on_inbound_message(&mut self, _message: Vec<u8>) -> ReactorStatus {
+    fn on_inbound_message(
+        &mut self,
+        _message: Vec<u8>,
+        _replies: &mut Replies<Vec<u8>>,
+    ) -> ReactorStatus {
         self.0 += 1;
         ReactorStatus::Continue
     }

@@ -170,7 +170,7 @@ async fn unix_listener_accept_carries_a_unix_peer_address() {
         accepted.stream,
         u32_codec(),
         Echo::<U32Codec>::new(sender),
-        outbound,
+        Some(outbound),
         config,
     );
     let task = tokio::spawn(connection);

@@ -18,14 +18,13 @@ pub fn server() -> RunningServer {
 
 /// A client connected to `server`, its connection spawned.
 pub async fn client(server: &RunningServer) -> EchoClient {
-    let (client, connection) = timed(RpcClient::connect_tcp(
+    let client = timed(RpcClient::connect_tcp(
         server.local_addr(),
         protosocket_prost::codec(),
         &Configuration::default(),
     ))
     .await
     .expect("connect");
-    tokio::spawn(connection);
     client
 }
 

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use protosocket::{Encoder, MessageReactor, ReactorStatus};
+use protosocket::{Encoder, MessageReactor, ReactorStatus, Replies};
 use protosocket_messagepack::MessagePackCodec;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
@@ -79,7 +79,8 @@ pub(crate) fn frame(body: &[u8]) -> Vec<u8> {
     frame
 }
 
-/// Sends every inbound message straight back.
+/// Sends every inbound message straight back; keeps the connection's sender so the
+/// connection stays open.
 pub(crate) struct Echo<M> {
     pub(crate) sender: protosocket::spillway::Sender<M>,
 }
@@ -93,11 +94,9 @@ where
     type Outbound = M;
     type LogicalOutbound = M;
 
-    fn on_inbound_message(&mut self, message: M) -> ReactorStatus {
-        match self.sender.send(message) {
-            Ok(()) => ReactorStatus::Continue,
-            Err(_) => ReactorStatus::Disconnect,
-        }
+    fn on_inbound_message(&mut self, message: M, replies: &mut Replies<M>) -> ReactorStatus {
+        replies.push(message);
+        ReactorStatus::Continue
     }
 
     fn on_outbound_message(&mut self, message: M) -> M {

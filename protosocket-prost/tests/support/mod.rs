@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use protosocket::{Encoder, MessageReactor, ReactorStatus};
+use protosocket::{Encoder, MessageReactor, ReactorStatus, Replies};
 use protosocket_prost::ProstCodec;
 
 /// The longest any network wait may take before the test fails.
@@ -67,7 +67,8 @@ pub(crate) fn encode_all<E: Encoder>(encoder: &mut E, messages: Vec<E::Message>)
     wire
 }
 
-/// Sends every inbound message straight back.
+/// Sends every inbound message straight back; keeps the connection's sender so the
+/// connection stays open.
 pub(crate) struct Echo<M> {
     pub(crate) sender: protosocket::spillway::Sender<M>,
 }
@@ -81,11 +82,9 @@ where
     type Outbound = M;
     type LogicalOutbound = M;
 
-    fn on_inbound_message(&mut self, message: M) -> ReactorStatus {
-        match self.sender.send(message) {
-            Ok(()) => ReactorStatus::Continue,
-            Err(_) => ReactorStatus::Disconnect,
-        }
+    fn on_inbound_message(&mut self, message: M, replies: &mut Replies<M>) -> ReactorStatus {
+        replies.push(message);
+        ReactorStatus::Continue
     }
 
     fn on_outbound_message(&mut self, message: M) -> M {

@@ -12,7 +12,9 @@ use futures_core::Stream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Sleep;
 
-use crate::client::reactor::{CancelQueue, ClientOutbound, StreamEvent, ABANDONED, UNASSIGNED};
+use crate::client::reactor::{
+    ClientOutbound, ConnectionShared, StreamEvent, ABANDONED, UNASSIGNED,
+};
 use crate::error::Error;
 
 /// A call waiting for room in the outbound lane; resolves to whether it got in.
@@ -22,6 +24,9 @@ type Waiting = Pin<Box<dyn Future<Output = bool> + Send>>;
 pub(crate) enum Submit {
     Queued,
     Waiting(Waiting),
+    /// The connection was gone when the call was made: the call yields once to
+    /// the runtime before it fails, so callers retrying in a loop cannot starve it.
+    ClosedAtStart,
     Closed,
 }
 
@@ -31,6 +36,11 @@ impl Submit {
         match self {
             Submit::Queued => Poll::Ready(true),
             Submit::Closed => Poll::Ready(false),
+            Submit::ClosedAtStart => {
+                *self = Submit::Closed;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
             Submit::Waiting(waiting) => {
                 let queued = std::task::ready!(waiting.as_mut().poll(cx));
                 *self = if queued {
@@ -48,8 +58,8 @@ impl Submit {
 /// Holding it keeps the connection open, as the call's own sender would.
 pub(crate) struct CallShared<Req, Resp> {
     pub(crate) sender: spillway::Sender<ClientOutbound<Req, Resp>>,
-    /// Cancellations that found the sender's lane full.
-    pub(crate) cancels: Arc<CancelQueue>,
+    /// Cancellations that found the sender's lane full, and the close reason.
+    pub(crate) connection: Arc<ConnectionShared>,
 }
 
 /// Sends `Cancel` for an unfinished call when its completion goes away.
@@ -70,8 +80,14 @@ impl<Req, Resp> CallGuard<Req, Resp> {
         if let Err(spillway::SendError::Full(_)) =
             self.shared.sender.send(ClientOutbound::cancel(id))
         {
-            self.shared.cancels.push(id);
+            self.shared.connection.cancels.push(id);
         }
+    }
+}
+
+impl<Req, Resp> CallGuard<Req, Resp> {
+    fn closed_error(&self) -> Error {
+        self.shared.connection.closed_error()
     }
 }
 
@@ -107,14 +123,24 @@ impl Deadline {
 /// # Errors
 ///
 /// [`Error::Cancelled`] when the server cancels or rejects the call,
+/// [`Error::Failed`] when the server's handler failed (panicked),
+/// [`Error::Unavailable`] when the server refused it while shutting down,
 /// [`Error::DeadlineExceeded`] when the deadline passes first (`Cancel` is sent),
-/// [`Error::ConnectionClosed`] when the connection ends before the response.
+/// [`Error::ConnectionClosed`] with the connection's close reason when the
+/// connection ends before the response (or had ended before the call: then the
+/// future yields to the runtime once before it fails).
+///
+/// # Eager
+///
+/// The call is queued for sending when it is made, not when this future is first
+/// polled: calls made one after another leave in one write, and their order on
+/// the wire is the order they were made in.
 ///
 /// # Cancel safety
 ///
 /// Dropping it before it completes sends `Cancel` for the call (if the call was
 /// already sent), and the server drops its work.
-#[must_use = "futures do nothing unless polled; dropping this cancels the call"]
+#[must_use = "the call is already sent; dropping this future cancels it"]
 pub struct UnaryCompletion<Req, Resp> {
     pub(crate) submit: Submit,
     pub(crate) response: oneshot::Receiver<Result<Resp, Error>>,
@@ -128,16 +154,16 @@ impl<Req, Resp> Future for UnaryCompletion<Req, Resp> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         if this.guard.finished {
-            return Poll::Ready(Err(Error::ConnectionClosed));
+            return Poll::Ready(Err(this.guard.closed_error()));
         }
         if let Poll::Ready(queued) = this.submit.poll(cx) {
             if !queued {
                 this.guard.finished = true;
-                return Poll::Ready(Err(Error::ConnectionClosed));
+                return Poll::Ready(Err(this.guard.closed_error()));
             }
             if let Poll::Ready(outcome) = Pin::new(&mut this.response).poll(cx) {
                 this.guard.finished = true;
-                return Poll::Ready(outcome.unwrap_or(Err(Error::ConnectionClosed)));
+                return Poll::Ready(outcome.unwrap_or_else(|_| Err(this.guard.closed_error())));
             }
         }
         if this.deadline.expired(cx) {
@@ -166,8 +192,13 @@ impl<Req, Resp> fmt::Debug for UnaryCompletion<Req, Resp> {
 ///
 /// # Errors
 ///
-/// As [`UnaryCompletion`]: [`Error::Cancelled`], [`Error::DeadlineExceeded`],
+/// As [`UnaryCompletion`]: [`Error::Cancelled`], [`Error::Failed`],
+/// [`Error::Unavailable`], [`Error::DeadlineExceeded`],
 /// [`Error::ConnectionClosed`], each as the last item.
+///
+/// # Eager
+///
+/// As [`UnaryCompletion`]: the request is queued when the call is made.
 ///
 /// # Cancel safety
 ///
@@ -175,7 +206,7 @@ impl<Req, Resp> fmt::Debug for UnaryCompletion<Req, Resp> {
 /// the stream's work.
 ///
 /// Responses are buffered without a bound until read: read the stream, or drop it.
-#[must_use = "streams do nothing unless polled; dropping this cancels the call"]
+#[must_use = "the call is already sent; dropping this stream cancels it"]
 pub struct StreamingCompletion<Req, Resp> {
     pub(crate) submit: Submit,
     pub(crate) events: mpsc::UnboundedReceiver<StreamEvent<Resp>>,
@@ -194,7 +225,7 @@ impl<Req, Resp> Stream for StreamingCompletion<Req, Resp> {
         if let Poll::Ready(queued) = this.submit.poll(cx) {
             if !queued {
                 this.guard.finished = true;
-                return Poll::Ready(Some(Err(Error::ConnectionClosed)));
+                return Poll::Ready(Some(Err(this.guard.closed_error())));
             }
             if let Poll::Ready(event) = this.events.poll_recv(cx) {
                 return Poll::Ready(match event {
@@ -203,13 +234,13 @@ impl<Req, Resp> Stream for StreamingCompletion<Req, Resp> {
                         this.guard.finished = true;
                         None
                     }
-                    Some(StreamEvent::Cancelled) => {
+                    Some(StreamEvent::Failed(error)) => {
                         this.guard.finished = true;
-                        Some(Err(Error::Cancelled))
+                        Some(Err(error))
                     }
                     None => {
                         this.guard.finished = true;
-                        Some(Err(Error::ConnectionClosed))
+                        Some(Err(this.guard.closed_error()))
                     }
                 });
             }

@@ -22,14 +22,14 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use protosocket::{Connection, Decoder, Encoder};
+use protosocket::{CloseReason, Connection, Decoder, Encoder};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::Error;
 use crate::message::Message;
 use completion::{CallGuard, CallShared, Deadline, Submit};
-use reactor::{CancelQueue, CompletionSender, UNASSIGNED};
+use reactor::{CompletionSender, ConnectionShared, UNASSIGNED};
 
 /// A handle for making calls on one connection.
 ///
@@ -56,8 +56,10 @@ where
     Req: Message + Send + 'static,
     Resp: Message + Send + 'static,
 {
-    /// A client over any connected stream, and the connection to spawn (nothing is
-    /// sent until it runs).
+    /// A client over any connected stream, and the connection future that carries
+    /// its calls: spawn it (or poll it yourself, on a `LocalSet` say). Calls made
+    /// before it runs are queued and wait for it; calls made after it was dropped
+    /// fail with [`Error::ConnectionClosed`] ([`CloseReason::Dropped`]).
     pub fn over_stream<S, C>(
         stream: S,
         codec: C,
@@ -68,13 +70,18 @@ where
         C: Encoder<Message = Req> + Decoder<Message = Resp>,
     {
         let (sender, outbound) = config.connection.outbound_channel();
-        let cancels = Arc::new(CancelQueue::default());
-        let reactor = RpcCompletionReactor::new(Arc::clone(&cancels));
-        let connection =
-            Connection::new(stream, codec, reactor, outbound, config.connection.clone());
+        let connection_shared = Arc::new(ConnectionShared::default());
+        let reactor = RpcCompletionReactor::new(Arc::clone(&connection_shared));
+        let connection = Connection::new(
+            stream,
+            codec,
+            reactor,
+            Some(outbound),
+            config.connection.clone(),
+        );
         let shared = Arc::new(CallShared {
             sender: sender.clone(),
-            cancels,
+            connection: connection_shared,
         });
         let client = Self {
             sender,
@@ -90,60 +97,92 @@ where
     }
 
     /// Connects to a TCP or Unix `endpoint` (TCP with the configuration's socket
-    /// options).
+    /// options) and spawns the connection's task with [`tokio::spawn`]; the task
+    /// ends when the connection closes.
     ///
     /// An [`Endpoint`] parses from `ip:port` or `unix:/path`, so a client can take
-    /// its server's address from the command line or the environment as text.
-    ///
+    /// its server's address from the command line or the environment as text. To
+    /// run the connection yourself (on a `LocalSet`, or over another stream), use
+    /// [`over_stream`](Self::over_stream).
     ///
     /// # Errors
     ///
     /// [`Error::Io`] when connecting fails.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
     pub async fn connect<C>(
         endpoint: impl Into<Endpoint>,
         codec: C,
         config: &Configuration,
-    ) -> Result<(Self, ClientConnection<ClientStream, C>), Error>
+    ) -> Result<Self, Error>
     where
-        C: Encoder<Message = Req> + Decoder<Message = Resp>,
+        C: Encoder<Message = Req> + Decoder<Message = Resp> + Send + 'static,
+        <C as Encoder>::Serialized: Send,
     {
         let stream = endpoint.into().connect(config).await?;
-        Ok(Self::over_stream(stream, codec, config))
+        Ok(Self::spawned(stream, codec, config))
     }
 
-    /// Connects over TCP with the configuration's socket options.
+    /// Connects over TCP with the configuration's socket options, and spawns the
+    /// connection's task as [`connect`](Self::connect) does.
     ///
     /// # Errors
     ///
     /// [`Error::Io`] when connecting fails.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
     pub async fn connect_tcp<C>(
         address: SocketAddr,
         codec: C,
         config: &Configuration,
-    ) -> Result<(Self, ClientConnection<tokio::net::TcpStream, C>), Error>
+    ) -> Result<Self, Error>
     where
-        C: Encoder<Message = Req> + Decoder<Message = Resp>,
+        C: Encoder<Message = Req> + Decoder<Message = Resp> + Send + 'static,
+        <C as Encoder>::Serialized: Send,
     {
         let stream = config.socket_options.connect_tcp(address).await?;
-        Ok(Self::over_stream(stream, codec, config))
+        Ok(Self::spawned(stream, codec, config))
     }
 
-    /// Connects to a Unix socket at `path`.
+    /// Connects to a Unix socket at `path`, and spawns the connection's task as
+    /// [`connect`](Self::connect) does.
     ///
     /// # Errors
     ///
     /// [`Error::Io`] when connecting fails.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
     #[cfg(unix)]
     pub async fn connect_unix<C>(
         path: impl AsRef<std::path::Path>,
         codec: C,
         config: &Configuration,
-    ) -> Result<(Self, ClientConnection<tokio::net::UnixStream, C>), Error>
+    ) -> Result<Self, Error>
     where
-        C: Encoder<Message = Req> + Decoder<Message = Resp>,
+        C: Encoder<Message = Req> + Decoder<Message = Resp> + Send + 'static,
+        <C as Encoder>::Serialized: Send,
     {
         let stream = tokio::net::UnixStream::connect(path).await?;
-        Ok(Self::over_stream(stream, codec, config))
+        Ok(Self::spawned(stream, codec, config))
+    }
+
+    /// A client over `stream` whose connection runs in a task of its own, so no
+    /// caller can forget to run it.
+    fn spawned<S, C>(stream: S, codec: C, config: &Configuration) -> Self
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        C: Encoder<Message = Req> + Decoder<Message = Resp> + Send + 'static,
+        <C as Encoder>::Serialized: Send,
+    {
+        let (client, connection) = Self::over_stream(stream, codec, config);
+        tokio::spawn(connection);
+        client
     }
 
     /// Sends a unary request with the configured default deadline. The client sets
@@ -214,7 +253,7 @@ where
                     sender.send_async(outbound).await.is_ok()
                 }))
             }
-            Err(spillway::SendError::Closed(_)) => Submit::Closed,
+            Err(spillway::SendError::Closed(_)) => Submit::ClosedAtStart,
         };
         let guard = CallGuard {
             id,
@@ -230,6 +269,17 @@ impl<Req, Resp> RpcClient<Req, Resp> {
     /// [`Error::ConnectionClosed`].
     pub fn is_closed(&self) -> bool {
         self.sender.is_closed()
+    }
+
+    /// Why the connection ended; `None` while it runs.
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        if !self.is_closed() {
+            return None;
+        }
+        match self.shared.connection.closed_error() {
+            Error::ConnectionClosed(reason) => Some(reason),
+            _ => None,
+        }
     }
 }
 
@@ -256,13 +306,14 @@ impl<Req, Resp> fmt::Debug for RpcClient<Req, Resp> {
 /// connection closes.
 ///
 /// When it completes it drops the underlying [`Connection`] at once, so every call
-/// still pending resolves with [`Error::ConnectionClosed`] even if this future is
-/// kept around.
+/// still pending resolves with [`Error::ConnectionClosed`] (carrying the
+/// connection's [`CloseReason`]) even if this future is kept around.
 ///
 /// # Cancel safety
 ///
 /// Dropping it closes the connection unflushed; pending calls fail with
-/// [`Error::ConnectionClosed`].
+/// [`Error::ConnectionClosed`] ([`CloseReason::Dropped`]).
+#[must_use = "calls wait until the connection runs: spawn it"]
 pub struct ClientConnection<S, C>
 where
     C: Encoder + Decoder,

@@ -118,7 +118,7 @@ impl PoolConfig {
 ///    while a healthy connection exists;
 /// 4. with no connected slot: waits for slot `i`'s attempt (at most the
 ///    [connect timeout](PoolConfig::connect_timeout)) if one is running, and fails
-///    at once with [`Error::ConnectionClosed`] if slot `i` is backing off.
+///    at once with [`Error::Io`] (`NotConnected`) if slot `i` is backing off.
 ///
 /// Concurrent callers share one connect attempt per slot.
 ///
@@ -327,9 +327,9 @@ where
     ///
     /// # Errors
     ///
-    /// [`Error::ConnectionClosed`] when no connection is up and the picked one is
-    /// backing off (or its attempt was abandoned); [`Error::Io`] when the attempt
-    /// this call waited for failed (`TimedOut` past the connect timeout).
+    /// [`Error::Io`] (`NotConnected`) when no connection is up and the picked one
+    /// is backing off (or its attempt was abandoned), or the error of the attempt
+    /// this call waited for (`TimedOut` past the connect timeout).
     ///
     /// # Panics
     ///
@@ -354,7 +354,10 @@ where
             }
         }
         let Some(mut attempt) = attempt else {
-            return Err(Error::ConnectionClosed);
+            return Err(Error::Io(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "no pool connection is up, and the picked one is backing off after a failed connect",
+            )));
         };
         let outcome = attempt
             .wait_for(Option::is_some)
@@ -365,7 +368,10 @@ where
             Ok(Some(Err(failure))) => Err(failure.into_error()),
             // The attempt's task went away (runtime shutting down) or the pool
             // was dropped.
-            Ok(None) | Err(_) => Err(Error::ConnectionClosed),
+            Ok(None) | Err(_) => Err(Error::Io(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "the pool's connect attempt was abandoned",
+            ))),
         }
     }
 
@@ -507,7 +513,10 @@ async fn connect<Req, Resp, C>(
     let timeout = pool.pool_config.connect_timeout;
     // Holding the pool for the whole attempt would keep it alive past its users.
     drop(pool);
-    let attempt = tokio::time::timeout(timeout, RpcClient::connect(endpoint, codec, &config));
+    let attempt = tokio::time::timeout(timeout, async {
+        let stream = endpoint.connect(&config).await?;
+        Ok(RpcClient::over_stream(stream, codec, &config))
+    });
     run(shared, index, generation, publish, attempt.await).await;
 }
 

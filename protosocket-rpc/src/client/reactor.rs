@@ -4,10 +4,10 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::task::{Context, Poll, Waker};
 
-use protosocket::{Decoder, Encoder, MessageReactor, ReactorStatus};
+use protosocket::{CloseReason, Decoder, Encoder, MessageReactor, ReactorStatus, Replies};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::client::call_table::CallTable;
@@ -26,11 +26,38 @@ pub(crate) enum CompletionSender<Resp> {
 }
 
 /// What a streaming call's completion receives. A channel that closes without
-/// `End` or `Cancelled` means the connection is gone.
+/// `End` or `Failed` means the connection is gone.
 pub(crate) enum StreamEvent<Resp> {
     Item(Resp),
     End,
-    Cancelled,
+    Failed(Error),
+}
+
+/// The outcome of a control code that ends a call without a response.
+fn control_error(code: ControlCode) -> Error {
+    match code {
+        ControlCode::Failed => Error::Failed,
+        ControlCode::Unavailable => Error::Unavailable,
+        _ => Error::Cancelled,
+    }
+}
+
+/// What the client's handles, calls and connection share.
+#[derive(Default)]
+pub(crate) struct ConnectionShared {
+    /// Cancellations that found the outbound lane full.
+    pub(crate) cancels: CancelQueue,
+    /// Why the connection ended, set before its calls are dropped.
+    pub(crate) closed: OnceLock<CloseReason>,
+}
+
+impl ConnectionShared {
+    /// The error of a call that the connection's end left without an outcome.
+    pub(crate) fn closed_error(&self) -> Error {
+        // Unset only when the connection was never built into a task that ended:
+        // its future was dropped without a poll, which is a drop too.
+        Error::ConnectionClosed(self.closed.get().cloned().unwrap_or(CloseReason::Dropped))
+    }
 }
 
 /// What an [`RpcClient`](crate::RpcClient) queues for its connection: a call to
@@ -122,14 +149,15 @@ impl CancelQueue {
 /// call's completion under that id, and
 /// hands each response to the completion of its id. Responses for ids it does not
 /// know (calls already cancelled or finished) are dropped. When the connection
-/// ends the reactor is dropped with it, and so is every completion it holds: each
-/// pending call then resolves with [`Error::ConnectionClosed`].
+/// ends the reactor records why and is dropped with it, and so is every completion
+/// it holds: each pending call then resolves with [`Error::ConnectionClosed`]
+/// carrying the connection's [`CloseReason`].
 pub struct RpcCompletionReactor<C>
 where
     C: Encoder + Decoder,
 {
     in_flight: CallTable<CompletionSender<<C as Decoder>::Message>>,
-    cancels: Arc<CancelQueue>,
+    shared: Arc<ConnectionShared>,
     /// Cancellations to send, from `cancels`.
     to_cancel: VecDeque<u64>,
     _codec: PhantomData<fn() -> C>,
@@ -141,10 +169,10 @@ where
     <C as Encoder>::Message: Message,
     <C as Decoder>::Message: Message,
 {
-    pub(crate) fn new(cancels: Arc<CancelQueue>) -> Self {
+    pub(crate) fn new(shared: Arc<ConnectionShared>) -> Self {
         Self {
             in_flight: CallTable::new(),
-            cancels,
+            shared,
             to_cancel: VecDeque::new(),
             _codec: PhantomData,
         }
@@ -170,7 +198,11 @@ where
     type Outbound = <C as Encoder>::Message;
     type LogicalOutbound = ClientOutbound<Self::Outbound, Self::Inbound>;
 
-    fn on_inbound_message(&mut self, response: Self::Inbound) -> ReactorStatus {
+    fn on_inbound_message(
+        &mut self,
+        response: Self::Inbound,
+        _replies: &mut Replies<Self::LogicalOutbound>,
+    ) -> ReactorStatus {
         let id = response.message_id();
         let code = response.control_code();
         let Some(completion) = self.in_flight.get(id) else {
@@ -194,11 +226,11 @@ where
                     (ControlCode::End, CompletionSender::Streaming(items)) => {
                         let _ = items.send(StreamEvent::End);
                     }
-                    (_, CompletionSender::Unary(slot)) => {
-                        let _ = slot.send(Err(Error::Cancelled));
+                    (code, CompletionSender::Unary(slot)) => {
+                        let _ = slot.send(Err(control_error(code)));
                     }
-                    (_, CompletionSender::Streaming(items)) => {
-                        let _ = items.send(StreamEvent::Cancelled);
+                    (code, CompletionSender::Streaming(items)) => {
+                        let _ = items.send(StreamEvent::Failed(control_error(code)));
                     }
                 }
             }
@@ -236,7 +268,7 @@ where
 
     fn poll(&mut self, cx: &mut Context<'_>) -> ReactorStatus {
         let before = self.to_cancel.len();
-        self.cancels.take(cx.waker(), &mut self.to_cancel);
+        self.shared.cancels.take(cx.waker(), &mut self.to_cancel);
         // Only calls still in flight need telling the server.
         let mut index = before;
         while index < self.to_cancel.len() {
@@ -255,6 +287,18 @@ where
                 .pop_front()
                 .map(<Self::Outbound as Message>::cancelled),
         )
+    }
+
+    /// Responses need no answer: they are read whatever the send queue holds, so a
+    /// client pipelining more requests than the server reads cannot deadlock.
+    fn answers_inbound(&self) -> bool {
+        false
+    }
+
+    fn on_closed(&mut self, reason: &CloseReason) {
+        // Published before the calls' completions are dropped (with the reactor),
+        // so each of them, and every call made later, reports it.
+        let _ = self.shared.closed.set(reason.clone());
     }
 }
 

@@ -1,17 +1,19 @@
 //! The server's reactor: starts rpcs, polls their work when there is room to
 //! send, and cancels them.
 
+use std::any::Any;
 use std::collections::hash_map::Entry;
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use futures_core::Stream;
-use protosocket::{Decoder, Encoder, MessageReactor, ReactorStatus};
+use protosocket::{Decoder, Encoder, MessageReactor, ReactorStatus, Replies};
 
 use crate::id_map::{id_map, IdMap};
 use crate::message::{ControlCode, Message};
@@ -45,7 +47,16 @@ struct SlotWaker {
 /// rejects it, when `max_in_flight` rpcs are already running, or when its id is
 /// already in flight). A `Cancel` drops that rpc's work and is answered `Cancel`;
 /// a cancel for an rpc not in flight (finished, or never started) is ignored.
-/// `End` from a client means nothing and is ignored.
+/// `End` (and any other code) from a client means nothing and is ignored.
+///
+/// A panic in the service (in `new_rpc`, a unary future or a response stream)
+/// fails that rpc alone: it is logged with the rpc's id, its work is dropped and
+/// the client is answered [`ControlCode::Failed`]; the connection and its other
+/// rpcs go on.
+///
+/// On a graceful close (a server shutting down) the rpcs in flight run to their
+/// end while new requests are answered [`ControlCode::Unavailable`]; the
+/// connection closes once none is left.
 ///
 /// A unary future is first polled as its request arrives (the connection hands
 /// over a request only when its send queue has room for the answer); after that,
@@ -67,11 +78,10 @@ pub struct RpcSubmitterReactor<Svc: ConnectionService, C> {
     ready: Arc<ReadyQueue>,
     /// Woken slots taken from `ready`, to poll in turn.
     woken: VecDeque<usize>,
-    /// Answers to send before any rpc's responses: cancellations, rejections and
-    /// unary responses that were ready on the rpc's first poll.
-    replies: VecDeque<Response<Svc>>,
     max_in_flight: usize,
     read_closed: bool,
+    /// Set by a graceful close: new requests are refused.
+    draining: bool,
     _codec: std::marker::PhantomData<fn() -> C>,
 }
 
@@ -97,9 +107,9 @@ where
             by_id: id_map(),
             ready: Arc::new(ReadyQueue::default()),
             woken: VecDeque::new(),
-            replies: VecDeque::new(),
             max_in_flight: max_in_flight.max(1),
             read_closed: false,
+            draining: false,
             _codec: std::marker::PhantomData,
         }
     }
@@ -132,19 +142,32 @@ where
     /// send queue has room for an answer, and most unary work is ready on its
     /// first poll, which then costs no slot, no id entry and no queueing. Other
     /// work is queued to be polled from `poll_outbound`.
-    fn start(&mut self, id: u64, work: Work<Svc::Unary, Svc::Streaming>) {
+    fn start(
+        &mut self,
+        id: u64,
+        work: Work<Svc::Unary, Svc::Streaming>,
+        replies: &mut Replies<Response<Svc>>,
+    ) {
         let slot = self.free_slot();
         let waker = &self.wakers[slot];
         match work {
             Work::Unary(mut future) => {
                 waker.state.queued.store(false, Ordering::Release);
                 let mut cx = Context::from_waker(&waker.waker);
-                if let Poll::Ready(mut response) = future.as_mut().poll(&mut cx) {
+                let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
+                let answer = match polled {
+                    Ok(Poll::Pending) => None,
+                    Ok(Poll::Ready(mut response)) => {
+                        response.set_message_id(id);
+                        Some(response)
+                    }
+                    Err(panic) => Some(failed(id, "unary future", &*panic)),
+                };
+                if let Some(answer) = answer {
                     // A wake during that poll may have queued the slot: a spurious
                     // poll of whatever holds it next is harmless.
                     self.free.push(slot);
-                    response.set_message_id(id);
-                    self.replies.push_back(response);
+                    replies.push(answer);
                     return;
                 }
                 self.slots[slot] = Some(InFlight {
@@ -172,9 +195,64 @@ where
         Some(rpc)
     }
 
+    /// No rpc in flight (answers already queued are the connection's to send).
     fn idle(&self) -> bool {
-        self.by_id.is_empty() && self.replies.is_empty()
+        self.by_id.is_empty()
     }
+
+    /// Starts the rpc of a `Normal` request, or answers why not.
+    fn on_request(&mut self, request: Request<Svc>, replies: &mut Replies<Response<Svc>>) {
+        let id = request.message_id();
+        if self.draining {
+            tracing::debug!(id, "request while shutting down; refused");
+            replies.push(Message::control(id, ControlCode::Unavailable));
+            return;
+        }
+        let full = self.by_id.len() >= self.max_in_flight;
+        match self.by_id.entry(id) {
+            Entry::Occupied(_) => {
+                tracing::warn!(id, "request for an id already in flight; rejected");
+                replies.push(Message::cancelled(id));
+            }
+            Entry::Vacant(_) if full => {
+                tracing::debug!(id, max = self.max_in_flight, "too many rpcs in flight");
+                replies.push(Message::cancelled(id));
+            }
+            Entry::Vacant(_) => {
+                let service = &mut self.service;
+                let work = match catch_unwind(AssertUnwindSafe(|| service.new_rpc(request))) {
+                    Ok(Rpc::Unary(future)) => Work::Unary(Box::pin(future)),
+                    Ok(Rpc::Streaming(stream)) => Work::Streaming(Box::pin(stream)),
+                    Ok(Rpc::Reject) => {
+                        replies.push(Message::cancelled(id));
+                        return;
+                    }
+                    Err(panic) => {
+                        replies.push(failed(id, "new_rpc", &*panic));
+                        return;
+                    }
+                };
+                self.start(id, work, replies);
+            }
+        }
+    }
+}
+
+/// Logs a panic in rpc `id`'s handler and builds the answer that fails it alone.
+#[cold]
+fn failed<M: Message>(id: u64, during: &str, panic: &(dyn Any + Send)) -> M {
+    let message = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(not a string)");
+    tracing::error!(
+        id,
+        during,
+        panic = message,
+        "rpc handler panicked; failing that rpc"
+    );
+    M::control(id, ControlCode::Failed)
 }
 
 // Nothing in the reactor is pinned in place: rpc work is boxed.
@@ -190,42 +268,23 @@ where
     type Outbound = Response<Svc>;
     type LogicalOutbound = Response<Svc>;
 
-    fn on_inbound_message(&mut self, request: Request<Svc>) -> ReactorStatus {
+    fn on_inbound_message(
+        &mut self,
+        request: Request<Svc>,
+        replies: &mut Replies<Response<Svc>>,
+    ) -> ReactorStatus {
         let id = request.message_id();
         match request.control_code() {
-            ControlCode::Normal => {
-                let full = self.by_id.len() >= self.max_in_flight;
-                match self.by_id.entry(id) {
-                    Entry::Occupied(_) => {
-                        tracing::warn!(id, "request for an id already in flight; rejected");
-                        self.replies.push_back(Message::cancelled(id));
-                    }
-                    Entry::Vacant(_) if full => {
-                        tracing::debug!(id, max = self.max_in_flight, "too many rpcs in flight");
-                        self.replies.push_back(Message::cancelled(id));
-                    }
-                    Entry::Vacant(_) => {
-                        let work = match self.service.new_rpc(request) {
-                            Rpc::Unary(future) => Work::Unary(Box::pin(future)),
-                            Rpc::Streaming(stream) => Work::Streaming(Box::pin(stream)),
-                            Rpc::Reject => {
-                                self.replies.push_back(Message::cancelled(id));
-                                return ReactorStatus::Continue;
-                            }
-                        };
-                        self.start(id, work);
-                    }
-                }
-            }
+            ControlCode::Normal => self.on_request(request, replies),
             ControlCode::Cancel => match self.by_id.get(&id).copied() {
                 Some(slot) => {
                     // Dropping the work is the cancellation.
                     drop(self.remove(slot));
-                    self.replies.push_back(Message::cancelled(id));
+                    replies.push(Message::cancelled(id));
                 }
                 None => tracing::debug!(id, "cancel for an rpc not in flight; ignored"),
             },
-            ControlCode::End => tracing::debug!(id, "end from a client; ignored"),
+            code => tracing::debug!(id, ?code, "control code from a client; ignored"),
         }
         ReactorStatus::Continue
     }
@@ -236,16 +295,13 @@ where
 
     fn poll(&mut self, cx: &mut Context<'_>) -> ReactorStatus {
         self.ready.register(cx.waker());
-        if self.read_closed && self.idle() {
+        if (self.read_closed || self.draining) && self.idle() {
             return ReactorStatus::Disconnect;
         }
         ReactorStatus::Continue
     }
 
     fn poll_outbound(&mut self, cx: &mut Context<'_>) -> Poll<Option<Response<Svc>>> {
-        if let Some(reply) = self.replies.pop_front() {
-            return Poll::Ready(Some(reply));
-        }
         // Take newly woken rpcs at most once per call: an rpc that wakes itself
         // while polled is polled again on the connection's next poll, not here.
         let mut refilled = false;
@@ -267,16 +323,28 @@ where
             slot_waker.state.queued.store(false, Ordering::Release);
             let id = rpc.id;
             let mut rpc_cx = Context::from_waker(&slot_waker.waker);
-            match &mut rpc.work {
-                Work::Unary(future) => {
-                    if let Poll::Ready(mut response) = future.as_mut().poll(&mut rpc_cx) {
-                        self.remove(slot);
-                        response.set_message_id(id);
-                        return Poll::Ready(Some(response));
-                    }
+            let polled = catch_unwind(AssertUnwindSafe(|| match &mut rpc.work {
+                Work::Unary(future) => future.as_mut().poll(&mut rpc_cx).map(Polled::Unary),
+                Work::Streaming(stream) => stream.as_mut().poll_next(&mut rpc_cx).map(Polled::Item),
+            }));
+            match polled {
+                Err(panic) => {
+                    let during = match rpc.work {
+                        Work::Unary(_) => "unary future",
+                        Work::Streaming(_) => "response stream",
+                    };
+                    let answer = failed(id, during, &*panic);
+                    self.remove(slot);
+                    return Poll::Ready(Some(answer));
                 }
-                Work::Streaming(stream) => match stream.as_mut().poll_next(&mut rpc_cx) {
-                    Poll::Ready(Some(mut response)) => {
+                Ok(Poll::Pending) => {}
+                Ok(Poll::Ready(Polled::Unary(mut response))) => {
+                    self.remove(slot);
+                    response.set_message_id(id);
+                    return Poll::Ready(Some(response));
+                }
+                Ok(Poll::Ready(Polled::Item(item))) => match item {
+                    Some(mut response) => {
                         // It may have more right away: poll it again in turn.
                         if !slot_waker.state.queued.swap(true, Ordering::AcqRel) {
                             self.woken.push_back(slot);
@@ -284,11 +352,10 @@ where
                         response.set_message_id(id);
                         return Poll::Ready(Some(response));
                     }
-                    Poll::Ready(None) => {
+                    None => {
                         self.remove(slot);
                         return Poll::Ready(Some(Message::ended(id)));
                     }
-                    Poll::Pending => {}
                 },
             }
         }
@@ -302,6 +369,25 @@ where
             ReactorStatus::Continue
         }
     }
+
+    fn on_close_requested(&mut self) -> ReactorStatus {
+        self.draining = true;
+        if self.idle() {
+            ReactorStatus::Disconnect
+        } else {
+            tracing::debug!(
+                in_flight = self.by_id.len(),
+                "draining: letting rpcs finish"
+            );
+            ReactorStatus::Continue
+        }
+    }
+}
+
+/// What one poll of an rpc's work produced.
+enum Polled<R> {
+    Unary(R),
+    Item(Option<R>),
 }
 
 impl<Svc: ConnectionService, C> fmt::Debug for RpcSubmitterReactor<Svc, C> {
@@ -309,8 +395,8 @@ impl<Svc: ConnectionService, C> fmt::Debug for RpcSubmitterReactor<Svc, C> {
         f.debug_struct("RpcSubmitterReactor")
             .field("in_flight", &self.by_id.len())
             .field("max_in_flight", &self.max_in_flight)
-            .field("replies", &self.replies.len())
             .field("read_closed", &self.read_closed)
+            .field("draining", &self.draining)
             .finish()
     }
 }

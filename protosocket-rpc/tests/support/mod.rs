@@ -247,14 +247,13 @@ pub async fn client(
     address: std::net::SocketAddr,
     config: &protosocket_rpc::Configuration,
 ) -> protosocket_rpc::RpcClient<Text, Text> {
-    let (client, connection) = tokio::time::timeout(
+    let client = tokio::time::timeout(
         WAIT,
         protosocket_rpc::RpcClient::connect_tcp(address, codec(), config),
     )
     .await
     .expect("connect in time")
     .expect("connect");
-    tokio::spawn(connection);
     client
 }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use protosocket::{
     spillway, Accepted, DecodeError, Decoder, MessageReactor, PooledEncoder, ReactorStatus,
-    Serialize,
+    Replies, Serialize,
 };
 use protosocket_server::{ServedConnection, ServerConnector};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, BufReader};
@@ -55,7 +55,8 @@ impl Decoder for Lines {
 /// Echoes each line and counts it.
 #[derive(Debug)]
 pub(crate) struct Echo {
-    outbound: spillway::Sender<Vec<u8>>,
+    /// Kept so the connection stays open: answers go through replies.
+    _outbound: spillway::Sender<Vec<u8>>,
     received: watch::Sender<usize>,
 }
 
@@ -65,12 +66,14 @@ impl MessageReactor for Echo {
     type Outbound = Vec<u8>;
     type LogicalOutbound = Vec<u8>;
 
-    fn on_inbound_message(&mut self, line: Vec<u8>) -> ReactorStatus {
+    fn on_inbound_message(
+        &mut self,
+        line: Vec<u8>,
+        replies: &mut Replies<Vec<u8>>,
+    ) -> ReactorStatus {
         self.received.send_modify(|count| *count += 1);
-        match self.outbound.send(line) {
-            Ok(()) => ReactorStatus::Continue,
-            Err(_) => ReactorStatus::Disconnect,
-        }
+        replies.push(line);
+        ReactorStatus::Continue
     }
 
     fn on_outbound_message(&mut self, line: Vec<u8>) -> Vec<u8> {
@@ -145,7 +148,7 @@ where
     fn new_reactor(&self, outbound: spillway::Sender<Vec<u8>>, _: &Accepted<S>) -> Echo {
         self.accepted.send_modify(|count| *count += 1);
         Echo {
-            outbound,
+            _outbound: outbound,
             received: self.received.clone(),
         }
     }

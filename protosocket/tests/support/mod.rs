@@ -66,7 +66,7 @@ where
     let (sender, outbound) = config.outbound_channel();
     let reactor = Echo::new(sender);
     let log = reactor.log();
-    let connection = Connection::new(stream, codec, reactor, outbound, config);
+    let connection = Connection::new(stream, codec, reactor, Some(outbound), config);
     (script, connection, log)
 }
 
@@ -86,7 +86,7 @@ where
     let (sender, outbound) = config.outbound_channel();
     let reactor = Sink::new();
     let log = reactor.log();
-    let connection = Connection::new(stream, codec, reactor, outbound, config);
+    let connection = Connection::new(stream, codec, reactor, Some(outbound), config);
     (script, connection, sender, log)
 }
 

@@ -5,27 +5,27 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Context;
 
-use protosocket::{Decoder, Encoder, MessageReactor, ReactorStatus};
+use protosocket::{Decoder, Encoder, MessageReactor, ReactorStatus, Replies};
 
 /// Every inbound message, in order, shared with the test.
 pub(crate) type Log = Arc<Mutex<Vec<Vec<u8>>>>;
 
-/// Echoes every message back through the connection's own outbound sender.
+/// Echoes every message back through its replies.
 ///
-/// The message `quit` is not echoed: it disconnects. A full outbound lane (the
-/// peer pipelines more than `max_queued_outbound_messages` it does not read)
-/// disconnects too, as DESIGN.md's reactors do with a peer that does not read.
+/// The message `quit` is not echoed: it disconnects. It keeps the connection's
+/// outbound sender, so the connection stays open while the test sends through
+/// clones of it too.
 pub(crate) struct Echo<C> {
-    replies: spillway::Sender<Vec<u8>>,
+    _outbound: spillway::Sender<Vec<u8>>,
     log: Log,
     polls: Arc<AtomicUsize>,
     codec: PhantomData<fn() -> C>,
 }
 
 impl<C> Echo<C> {
-    pub(crate) fn new(replies: spillway::Sender<Vec<u8>>) -> Self {
+    pub(crate) fn new(outbound: spillway::Sender<Vec<u8>>) -> Self {
         Self {
-            replies,
+            _outbound: outbound,
             log: Log::default(),
             polls: Arc::default(),
             codec: PhantomData,
@@ -37,8 +37,8 @@ impl<C> Echo<C> {
         Arc::clone(&self.log)
     }
 
-    /// How many times the connection polled this reactor (once per connection poll
-    /// while open).
+    /// How many times the connection polled this reactor (once per receive-send
+    /// round while open).
     pub(crate) fn polls(&self) -> Arc<AtomicUsize> {
         Arc::clone(&self.polls)
     }
@@ -53,15 +53,17 @@ where
     type Outbound = Vec<u8>;
     type LogicalOutbound = Vec<u8>;
 
-    fn on_inbound_message(&mut self, message: Vec<u8>) -> ReactorStatus {
+    fn on_inbound_message(
+        &mut self,
+        message: Vec<u8>,
+        replies: &mut Replies<Vec<u8>>,
+    ) -> ReactorStatus {
         lock(&self.log).push(message.clone());
         if message == b"quit" {
             return ReactorStatus::Disconnect;
         }
-        match self.replies.send(message) {
-            Ok(()) => ReactorStatus::Continue,
-            Err(_) => ReactorStatus::Disconnect,
-        }
+        replies.push(message);
+        ReactorStatus::Continue
     }
 
     fn on_outbound_message(&mut self, message: Vec<u8>) -> Vec<u8> {
@@ -103,7 +105,11 @@ where
     type Outbound = Vec<u8>;
     type LogicalOutbound = Vec<u8>;
 
-    fn on_inbound_message(&mut self, message: Vec<u8>) -> ReactorStatus {
+    fn on_inbound_message(
+        &mut self,
+        message: Vec<u8>,
+        _replies: &mut Replies<Vec<u8>>,
+    ) -> ReactorStatus {
         lock(&self.log).push(message);
         ReactorStatus::Continue
     }

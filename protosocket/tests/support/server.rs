@@ -73,8 +73,13 @@ impl Server {
                 };
                 let (sender, outbound) = config.outbound_channel();
                 let (codec, reactor) = make(sender);
-                let connection =
-                    Connection::new(stream.stream, codec, reactor, outbound, config.clone());
+                let connection = Connection::new(
+                    stream.stream,
+                    codec,
+                    reactor,
+                    Some(outbound),
+                    config.clone(),
+                );
                 let (done, ended) = oneshot::channel();
                 let side = ServerSide {
                     stats: connection.stats(),
