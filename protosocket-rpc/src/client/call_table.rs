@@ -194,3 +194,211 @@ mod tests {
         assert_eq!(table.len(), 1);
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    //! The table against a `HashMap` of the calls it should hold, over random runs of
+    //! inserts, lookups and removals, from the first id and across the counter's wrap.
+
+    use std::collections::HashMap;
+
+    use proptest::prelude::*;
+    use proptest::sample::Index;
+    use proptest::test_runner::TestCaseError;
+
+    use super::CallTable;
+    use crate::client::reactor::{ABANDONED, UNASSIGNED};
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert,
+        /// Many inserts in a row, so the table grows while it holds calls.
+        InsertMany(usize),
+        GetLive(Index),
+        GetAny(u64),
+        RemoveLive(Index),
+        RemoveAny(u64),
+    }
+
+    struct Run {
+        table: CallTable<usize>,
+        /// The calls the table should hold: id to value.
+        live: HashMap<u64, usize>,
+        /// Value of the next insert, so every value is distinct.
+        next_value: usize,
+        /// Where the id counter started; ids are checked by their distance from it.
+        start: u64,
+        /// Distance from `start` of the counter after the last insert.
+        cursor: u64,
+        /// Every id ever given, to check late lookups for finished calls.
+        given: Vec<u64>,
+    }
+
+    impl Run {
+        fn new(start: Option<u64>) -> Self {
+            let mut table = CallTable::new();
+            // The same hook as `ids_skip_the_reserved_values_when_the_counter_wraps`.
+            if let Some(start) = start {
+                table.next_id = start;
+            }
+            let start = table.next_id;
+            Self {
+                table,
+                live: HashMap::new(),
+                next_value: 0,
+                start,
+                cursor: 0,
+                given: Vec::new(),
+            }
+        }
+
+        /// A live id chosen by `index`, in a deterministic order so a failure replays.
+        fn live_id(&self, index: &Index) -> Option<u64> {
+            let mut ids: Vec<u64> = self.live.keys().copied().collect();
+            ids.sort_unstable();
+            (!ids.is_empty()).then(|| ids[index.index(ids.len())])
+        }
+
+        fn insert(&mut self) -> Result<(), TestCaseError> {
+            let value = self.next_value;
+            self.next_value += 1;
+            let len_before = self.table.len();
+            let id = self.table.insert(value);
+            prop_assert!(id != UNASSIGNED, "insert gave UNASSIGNED");
+            prop_assert!(id != ABANDONED, "insert gave ABANDONED");
+            prop_assert!(
+                !self.live.contains_key(&id),
+                "id {:#x} given while its call is in flight",
+                id
+            );
+            // Ids come from a counter: never an earlier one again before it wraps
+            // all the way, and at most one skip per call in the table plus the two
+            // reserved values, so they stay small.
+            let distance = id.wrapping_sub(self.start);
+            prop_assert!(
+                distance >= self.cursor,
+                "id {:#x} is behind the counter",
+                id
+            );
+            prop_assert!(
+                distance - self.cursor <= len_before as u64 + 2,
+                "id {:#x} skipped {} ids with {} calls in the table",
+                id,
+                distance - self.cursor,
+                len_before
+            );
+            self.cursor = distance + 1;
+            prop_assert_eq!(self.table.get(id), Some(&value));
+            self.live.insert(id, value);
+            self.given.push(id);
+            Ok(())
+        }
+
+        fn get(&self, id: u64) -> Result<(), TestCaseError> {
+            prop_assert_eq!(self.table.get(id), self.live.get(&id), "get({:#x})", id);
+            Ok(())
+        }
+
+        fn remove(&mut self, id: u64) -> Result<(), TestCaseError> {
+            let expected = self.live.remove(&id);
+            prop_assert_eq!(self.table.remove(id), expected, "remove({:#x})", id);
+            prop_assert_eq!(self.table.get(id), None, "get({:#x}) after remove", id);
+            Ok(())
+        }
+
+        fn apply(&mut self, op: &Op) -> Result<(), TestCaseError> {
+            match op {
+                Op::Insert => self.insert()?,
+                Op::InsertMany(count) => {
+                    for _ in 0..*count {
+                        self.insert()?;
+                    }
+                }
+                Op::GetLive(index) => {
+                    if let Some(id) = self.live_id(index) {
+                        self.get(id)?;
+                    }
+                }
+                Op::GetAny(id) => self.get(*id)?,
+                Op::RemoveLive(index) => {
+                    if let Some(id) = self.live_id(index) {
+                        self.remove(id)?;
+                    }
+                }
+                Op::RemoveAny(id) => self.remove(*id)?,
+            }
+            prop_assert_eq!(self.table.len(), self.live.len(), "len after {:?}", op);
+            Ok(())
+        }
+
+        /// Every live call is found and removed with its value; then no id ever
+        /// given finds anything.
+        fn finish(mut self) -> Result<(), TestCaseError> {
+            let mut live: Vec<(u64, usize)> = self.live.drain().collect();
+            live.sort_unstable();
+            for (id, value) in live {
+                prop_assert_eq!(self.table.get(id), Some(&value), "get({:#x})", id);
+                prop_assert_eq!(self.table.remove(id), Some(value), "remove({:#x})", id);
+            }
+            prop_assert_eq!(self.table.len(), 0);
+            for &id in &self.given {
+                prop_assert_eq!(self.table.get(id), None, "late get({:#x})", id);
+            }
+            Ok(())
+        }
+    }
+
+    fn run(start: Option<u64>, ops: &[Op]) -> Result<(), TestCaseError> {
+        let mut run = Run::new(start);
+        for op in ops {
+            run.apply(op)?;
+        }
+        run.finish()
+    }
+
+    /// Ids to look up or remove that the table may or may not hold: near the
+    /// counter at either end, the reserved values, and anything.
+    fn any_id() -> impl Strategy<Value = u64> {
+        prop_oneof![
+            0..4096u64,
+            (u64::MAX - 4096)..=u64::MAX,
+            Just(UNASSIGNED),
+            Just(ABANDONED),
+            any::<u64>(),
+        ]
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            8 => Just(Op::Insert),
+            1 => (1..=64usize).prop_map(Op::InsertMany),
+            3 => any::<Index>().prop_map(Op::GetLive),
+            3 => any_id().prop_map(Op::GetAny),
+            6 => any::<Index>().prop_map(Op::RemoveLive),
+            3 => any_id().prop_map(Op::RemoveAny),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// From a new table: ids unique among the calls in flight and never
+        /// reserved, lookups and removals agree with the map, and so does `len`.
+        #[test]
+        fn the_table_agrees_with_a_map_of_its_calls(
+            ops in prop::collection::vec(op(), 0..200),
+        ) {
+            run(None, &ops)?;
+        }
+
+        /// The same, with the counter starting just short of `u64::MAX`, so it
+        /// wraps past both reserved values while calls are in flight.
+        #[test]
+        fn the_table_agrees_with_a_map_across_the_counter_wrap(
+            back in 0..64u64,
+            ops in prop::collection::vec(op(), 0..200),
+        ) {
+            run(Some(u64::MAX - back), &ops)?;
+        }
+    }
+}
