@@ -13,7 +13,7 @@
 //! | a line over the limit (1024 bytes by default) | `error: line longer than N bytes`, then the connection closes |
 //!
 //! Each connection is greeted with [`GREETING`] first. The binary listens on its
-//! first argument, else `$HOST`, else `127.0.0.1:9001`; ctrl-c shuts it down
+//! first argument, else `$HOST`, else `127.0.0.1:9001`; ctrl-c or SIGTERM shuts it down
 //! gracefully.
 //!
 //! ```

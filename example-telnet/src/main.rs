@@ -38,12 +38,14 @@ async fn main() -> ExitCode {
     };
     let shutdown = server.shutdown_handle();
     tokio::spawn(async move {
-        match tokio::signal::ctrl_c().await {
-            Ok(()) => {
-                tracing::info!("ctrl-c: shutting down");
+        match protosocket_server::stop_requested().await {
+            Ok(signal) => {
+                tracing::info!(%signal, "shutting down");
                 shutdown.shutdown();
             }
-            Err(error) => tracing::warn!(%error, "cannot listen for ctrl-c"),
+            Err(error) => {
+                tracing::warn!(%error, "cannot wait for a stop signal; running until killed")
+            }
         }
     });
     server.await;

@@ -103,7 +103,7 @@
 //! - `config`: [`ProtosocketServerConfig`].
 //! - `server`: [`ProtosocketServer`], the accept loop.
 //! - `served`: [`ServedConnection`], one connection under the shutdown signal.
-//! - `shutdown`: [`ShutdownHandle`].
+//! - `shutdown`: [`ShutdownHandle`]; `signal`: [`stop_requested`], Ctrl-C or SIGTERM.
 //! - `tracker`: the live-connection count that gates accepting and shutdown.
 //! - `backoff`: the wait after failed accepts.
 
@@ -113,6 +113,7 @@ mod connector;
 mod served;
 mod server;
 mod shutdown;
+mod signal;
 mod tracker;
 
 pub use config::ProtosocketServerConfig;
@@ -120,3 +121,4 @@ pub use connector::{Outbound, ServerConnector};
 pub use served::ServedConnection;
 pub use server::ProtosocketServer;
 pub use shutdown::ShutdownHandle;
+pub use signal::{stop_requested, StopSignal};

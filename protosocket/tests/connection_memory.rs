@@ -10,7 +10,10 @@ mod support;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use protosocket::{Connection, ConnectionConfig, MessageReactor, ReactorStatus, Replies};
+use protosocket::{
+    CloseReason, Connection, ConnectionConfig, InboundMemory, MessageReactor, ReactorStatus,
+    Replies,
+};
 use support::{
     frame, lock, u32_codec, Driver, Echo, Script, ScriptedStream, U32Codec, WritePolicy,
 };
@@ -194,4 +197,90 @@ impl MessageReactor for Counter {
     fn on_outbound_message(&mut self, message: Vec<u8>) -> Vec<u8> {
         message
     }
+}
+
+/// A prefix that announces a large frame reserves nothing for it until its bytes
+/// come: 500 such peers must not reserve 16 GB between them.
+#[test]
+fn an_announced_frame_reserves_memory_only_as_its_bytes_arrive() {
+    const ANNOUNCED: usize = 32 * 1024 * 1024 - 4;
+    const SENT: usize = 100 * 1024;
+    let (script, stream) = Script::new();
+    script.record_nothing();
+    let config = ConnectionConfig::default().max_buffer_length(ANNOUNCED + 4);
+    let mut connection = Connection::new(stream, u32_codec(), Counter::default(), None, config);
+    let mut driver = Driver::new();
+    assert!(driver.run_until_idle(&mut connection).is_pending());
+    let prefix = (ANNOUNCED as u32).to_be_bytes().to_vec();
+    let body = vec![7; SENT];
+    let baseline = live();
+    reset_peak();
+    script.push_data(prefix);
+    assert!(driver.run_until_idle(&mut connection).is_pending());
+    let after_prefix = peak() - baseline;
+    assert!(
+        after_prefix <= 64 * 1024,
+        "the prefix alone reserved {after_prefix} bytes"
+    );
+    script.push_data(body);
+    assert!(driver.run_until_idle(&mut connection).is_pending());
+    let grew = peak() - baseline;
+    // The body's own bytes are in the script (counted): what the connection holds
+    // is within a doubling of what arrived.
+    assert!(
+        grew <= (SENT as isize) * 4 + 64 * 1024,
+        "{SENT} bytes of a {ANNOUNCED}-byte frame made the connection hold {grew}"
+    );
+    assert!(!connection.is_closed());
+}
+
+/// A shared budget: the connection whose buffer would take the total over it is
+/// closed with its own reason; the others go on; closing gives the budget back.
+#[test]
+fn an_inbound_memory_budget_closes_the_connection_that_would_exceed_it() {
+    const LIMIT: usize = 256 * 1024;
+    let budget = InboundMemory::new(LIMIT);
+    let config = ConnectionConfig::default()
+        .max_buffer_length(4 * 1024 * 1024)
+        .inbound_memory(Some(budget.clone()));
+    let (greedy_script, greedy_stream) = Script::new();
+    let (modest_script, modest_stream) = Script::new();
+    let mut greedy = Connection::new(
+        greedy_stream,
+        u32_codec(),
+        Counter::default(),
+        None,
+        config.clone(),
+    );
+    let mut modest = Connection::new(modest_stream, u32_codec(), Counter::default(), None, config);
+    let mut driver = Driver::new();
+    modest_script.push_data(frame(&[1; 100]));
+    assert!(driver.run_until_idle(&mut modest).is_pending());
+    assert_eq!(modest.reactor().0, 1);
+
+    // A 1 MiB frame, of which 512 KiB arrive: more than the whole budget.
+    let mut partial = (1024 * 1024u32).to_be_bytes().to_vec();
+    partial.extend(vec![9; 512 * 1024]);
+    greedy_script.push_data(partial);
+    assert!(driver.run_until_idle(&mut greedy).is_ready());
+    assert!(
+        matches!(
+            greedy.close_reason(),
+            Some(CloseReason::InboundMemoryExhausted { limit: LIMIT })
+        ),
+        "{:?}",
+        greedy.close_reason()
+    );
+    assert!(budget.in_use() <= LIMIT);
+
+    modest_script.push_data(frame(&[2; 100]));
+    assert!(driver.run_until_idle(&mut modest).is_pending());
+    assert_eq!(modest.reactor().0, 2, "the other connection goes on");
+    drop(greedy);
+    drop(modest);
+    assert_eq!(
+        budget.in_use(),
+        0,
+        "closed connections give their bytes back"
+    );
 }

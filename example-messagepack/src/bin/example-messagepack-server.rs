@@ -1,5 +1,5 @@
 //! The echo server over messagepack: listens on `HOST` (default `127.0.0.1:9002`)
-//! until Ctrl-C, then shuts down gracefully.
+//! until Ctrl-C or SIGTERM, then shuts down gracefully.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -26,10 +26,13 @@ async fn main() -> ExitCode {
     let shutdown = server.shutdown_handle();
     let running = tokio::spawn(server);
     println!("example-messagepack-server listening on {local}");
-    if let Err(error) = tokio::signal::ctrl_c().await {
-        eprintln!("cannot wait for Ctrl-C: {error}");
+    match protosocket_server::stop_requested().await {
+        Ok(signal) => println!("{signal}: shutting down"),
+        Err(error) => {
+            eprintln!("cannot wait for a stop signal ({error}); running until killed");
+            std::future::pending::<()>().await;
+        }
     }
-    println!("shutting down");
     shutdown.shutdown_and_wait().await;
     let _ = running.await;
     ExitCode::SUCCESS

@@ -1,5 +1,5 @@
 //! The echo server of DESIGN.md. Listens on `HOST` (default `127.0.0.1:9000`)
-//! until Ctrl-C, then shuts down gracefully. `RUST_LOG` sets the log filter.
+//! until Ctrl-C or SIGTERM, then shuts down gracefully. `RUST_LOG` sets the log filter.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -28,10 +28,13 @@ async fn main() -> ExitCode {
         }
     };
     println!("echo server listening on {}", server.local_addr());
-    if let Err(error) = tokio::signal::ctrl_c().await {
-        eprintln!("cannot wait for Ctrl-C: {error}");
+    match protosocket_server::stop_requested().await {
+        Ok(signal) => println!("{signal}: shutting down"),
+        Err(error) => {
+            eprintln!("cannot wait for a stop signal ({error}); running until killed");
+            std::future::pending::<()>().await;
+        }
     }
-    println!("shutting down");
     server.shutdown().await;
     ExitCode::SUCCESS
 }

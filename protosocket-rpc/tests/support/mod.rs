@@ -58,6 +58,13 @@ impl Message for Text {
             text: String::new(),
         }
     }
+    fn control(id: u64, code: ControlCode) -> Self {
+        Text {
+            id,
+            code: code.as_u32(),
+            text: String::new(),
+        }
+    }
 }
 
 /// Frames: a big-endian u32 length of the rest, u64 id, u32 code, UTF-8 text.
@@ -145,12 +152,33 @@ impl Drop for DropGuard {
 /// - `tick`: streams `tick` every 10 ms forever;
 /// - `hang`: never answers;
 /// - `sleep:<ms>`: answers `slept` after that long;
-/// - `reject`: rejected.
+/// - `reject`: rejected;
+/// - `panic:new`: panics in `new_rpc`; `panic:now`: a unary future that panics on
+///   its first poll; `panic:later`: one that panics after 20 ms; `panic:stream`: a
+///   stream that yields `0` then panics.
 ///
-/// Every rpc's work holds a guard of `drops`.
+/// Every rpc's work holds a guard of `drops`; `started` counts `new_rpc` calls.
 #[derive(Debug, Clone, Default)]
 pub struct TestService {
     pub drops: DropCounter,
+    pub started: Arc<AtomicUsize>,
+}
+
+impl TestService {
+    pub fn started(&self) -> usize {
+        self.started.load(Ordering::SeqCst)
+    }
+
+    /// Waits until `count` rpcs have reached the service.
+    pub async fn wait_for_started(&self, count: usize) {
+        tokio::time::timeout(WAIT, async {
+            while self.started() < count {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{} of {count} rpcs started after {WAIT:?}", self.started()));
+    }
 }
 
 pub type TestUnary = Pin<Box<dyn Future<Output = Text> + Send>>;
@@ -164,8 +192,37 @@ impl ConnectionService for TestService {
 
     fn new_rpc(&mut self, request: Text) -> Rpc<TestUnary, TestStream> {
         use futures::StreamExt;
+        self.started.fetch_add(1, Ordering::SeqCst);
         let guard = self.drops.guard();
         let text = request.text;
+        match text.as_str() {
+            "panic:new" => panic!("test panic in new_rpc"),
+            "panic:now" => {
+                return Rpc::Unary(Box::pin(async move {
+                    let _guard = guard;
+                    panic!("test panic on the first poll")
+                }))
+            }
+            "panic:later" => {
+                return Rpc::Unary(Box::pin(async move {
+                    let _guard = guard;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    panic!("test panic on a later poll")
+                }))
+            }
+            "panic:stream" => {
+                return Rpc::Streaming(
+                    futures::stream::iter(0..2)
+                        .map(move |i| {
+                            let _ = &guard;
+                            assert_eq!(i, 0, "test panic in a response stream");
+                            Text::new(i.to_string())
+                        })
+                        .boxed(),
+                )
+            }
+            _ => {}
+        }
         if let Some(echo) = text.strip_prefix("echo:") {
             let echo = echo.to_string();
             return Rpc::Unary(Box::pin(async move {

@@ -1,0 +1,51 @@
+//! A graceful shutdown lets the rpcs already running finish within the grace
+//! period, refuses new ones with `Error::Unavailable` (the caller knows they did
+//! not run), then closes.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use protosocket_rpc::{Configuration, Error, ProtosocketServerConfig, RpcServerConfig};
+use support::{client, serve, timed, TestService, Text};
+
+#[tokio::test]
+async fn shutdown_finishes_running_calls_and_refuses_new_ones() {
+    const RUNNING: usize = 20;
+    let grace = Duration::from_secs(5);
+    let config = RpcServerConfig::default()
+        .server_config(ProtosocketServerConfig::default().grace_period(grace));
+    let service = TestService::default();
+    let (address, shutdown, server) = serve(service.clone(), config);
+    let client = client(address, &Configuration::default()).await;
+
+    let running: Vec<_> = (0..RUNNING)
+        .map(|_| client.send_unary(Text::new("sleep:300")))
+        .collect();
+    service.wait_for_started(RUNNING).await;
+    let started = Instant::now();
+    shutdown.shutdown();
+
+    // The connection still reads: a call made now is refused, not left hanging.
+    let refused = timed(client.send_unary(Text::new("echo:late"))).await;
+    assert!(matches!(refused, Err(Error::Unavailable)), "{refused:?}");
+    assert_eq!(service.started(), RUNNING, "the refused call never ran");
+
+    for call in running {
+        assert_eq!(
+            timed(call).await.expect("a running call finishes").text,
+            "slept"
+        );
+    }
+    timed(server).await.expect("the server future");
+    assert!(
+        started.elapsed() < grace,
+        "closed once idle ({:?}), not at the end of the grace period",
+        started.elapsed()
+    );
+    let after = timed(client.send_unary(Text::new("echo:after"))).await;
+    assert!(
+        matches!(after, Err(Error::ConnectionClosed(_))),
+        "{after:?}"
+    );
+}
