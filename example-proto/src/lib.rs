@@ -32,10 +32,12 @@
 //!   [`protosocket_rpc::Message`] impls.
 //! - `service`: [`EchoService`], [`EchoConnection`], [`start_server`].
 //! - `load`: [`run_load`], [`LoadConfig`], [`Summary`].
+//! - [`soak`]: the mixed-load soak test behind `example-proto-soak`.
 
 mod load;
 mod schema;
 mod service;
+pub mod soak;
 
 pub use load::{
     run_load, run_load_with_progress, EchoClient, LoadConfig, Percentiles, Second, Summary,

@@ -28,9 +28,8 @@ async fn a_dropped_connection_fails_calls_with_its_reason_not_the_deadline() {
     let client = client_without_connection();
     assert!(client.is_closed());
     assert!(matches!(client.close_reason(), Some(CloseReason::Dropped)));
-    let outcome =
-        timed(client.send_unary_with_deadline(Text::new("echo:x"), Some(Duration::from_secs(3))))
-            .await;
+    let deadline = Some(Duration::from_secs(3));
+    let outcome = timed(client.send_unary_with_deadline(Text::new("echo:x"), deadline)).await;
     assert!(
         matches!(outcome, Err(Error::ConnectionClosed(CloseReason::Dropped))),
         "{outcome:?}"
@@ -100,4 +99,18 @@ async fn callers_retrying_on_a_closed_client_do_not_starve_the_runtime() {
             "a retrier spun {attempts} times without yielding"
         );
     }
+}
+
+/// The soak's case: the call's deadline lapses before its first poll, on a client
+/// already closed. The close explains the failure, not the deadline.
+#[tokio::test(start_paused = true)]
+async fn a_lapsed_deadline_on_a_closed_client_still_reports_the_close() {
+    let client = client_without_connection();
+    let call = client.send_unary_with_deadline(Text::new("echo:x"), Some(Duration::from_millis(1)));
+    tokio::time::advance(Duration::from_millis(10)).await;
+    let outcome = call.await;
+    assert!(
+        matches!(outcome, Err(Error::ConnectionClosed(CloseReason::Dropped))),
+        "{outcome:?}"
+    );
 }

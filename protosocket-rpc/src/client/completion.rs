@@ -31,6 +31,10 @@ pub(crate) enum Submit {
 }
 
 impl Submit {
+    fn is_closed(&self) -> bool {
+        matches!(self, Submit::Closed)
+    }
+
     /// Ready(true) once queued, Ready(false) if the connection is gone.
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
         match self {
@@ -166,7 +170,9 @@ impl<Req, Resp> Future for UnaryCompletion<Req, Resp> {
                 return Poll::Ready(outcome.unwrap_or_else(|_| Err(this.guard.closed_error())));
             }
         }
-        if this.deadline.expired(cx) {
+        // A call that found the connection gone fails with that on its next poll,
+        // whatever its deadline.
+        if !this.submit.is_closed() && this.deadline.expired(cx) {
             this.guard.cancel();
             return Poll::Ready(Err(Error::DeadlineExceeded));
         }
@@ -245,7 +251,9 @@ impl<Req, Resp> Stream for StreamingCompletion<Req, Resp> {
                 });
             }
         }
-        if this.deadline.expired(cx) {
+        // A call that found the connection gone fails with that on its next poll,
+        // whatever its deadline.
+        if !this.submit.is_closed() && this.deadline.expired(cx) {
             this.guard.cancel();
             return Poll::Ready(Some(Err(Error::DeadlineExceeded)));
         }
