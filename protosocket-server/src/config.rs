@@ -20,7 +20,7 @@ const DEFAULT_MAX_INBOUND_MEMORY: usize = 1024 * 1024 * 1024;
 /// | setting | default | what it does |
 /// |---|---|---|
 /// | `connection_config` | [`ConnectionConfig::default`] with a 30 s `write_stall_timeout` | each connection's buffers, queue depth, and how long a peer may take no bytes while some are queued for it (a server runs with tokio's timer anyway, so the stall timeout is on by default) |
-/// | `socket_options` | [`SocketOptions::default`] | listener and accepted-socket options (TCP) |
+/// | `socket_options` | [`SocketOptions::with_dead_peer_detection`] | listener and accepted-socket options (TCP); keepalive and `TCP_USER_TIMEOUT` drop a vanished client within about a minute |
 /// | `max_connections` | 10,000 | connections served at once; more wait in the kernel backlog |
 /// | `max_inbound_memory` | 1 GiB | receive-buffer bytes of all connections together; a connection whose buffer would take the total over it is closed |
 /// | `grace_period` | 5 s | how long a connection may flush on shutdown before it is dropped |
@@ -56,7 +56,7 @@ impl Default for ProtosocketServerConfig {
         Self {
             connection: ConnectionConfig::default()
                 .write_stall_timeout(Some(DEFAULT_WRITE_STALL_TIMEOUT)),
-            socket_options: SocketOptions::default(),
+            socket_options: SocketOptions::with_dead_peer_detection(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_inbound_memory: Some(DEFAULT_MAX_INBOUND_MEMORY),
             grace_period: Duration::from_secs(5),

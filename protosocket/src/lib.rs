@@ -84,7 +84,7 @@
 //!   other ready tasks.
 //! - `config`: [`ConnectionConfig`].
 //! - `stats`: [`ConnectionStats`].
-//! - `socket`: [`SocketOptions`].
+//! - `socket`: [`SocketOptions`], [`Keepalive`].
 //! - `listener`: [`Listener`], [`TcpListener`], [`UnixListener`], [`PeerAddress`].
 
 mod close;
@@ -113,7 +113,7 @@ pub use memory::InboundMemory;
 pub use pooled::{PooledBuffer, PooledEncoder, Serialize};
 pub use reactor::{MessageReactor, ReactorStatus};
 pub use replies::Replies;
-pub use socket::SocketOptions;
+pub use socket::{Keepalive, SocketOptions};
 pub use stats::ConnectionStats;
 
 pub use spillway;

@@ -6,12 +6,64 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
 
+/// TCP keepalive: probes that find a peer whose host vanished (powered off,
+/// partitioned) on a connection with nothing to send, which TCP alone would keep
+/// forever.
+///
+/// A peer is declared dead after `idle + retries * interval` without an answer;
+/// [`Keepalive::default`] takes 15 s + 4 x 5 s = 35 s. `interval` and `retries`
+/// apply on Linux and Android; elsewhere the system's values are used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keepalive {
+    /// Time without traffic before the first probe.
+    pub idle: Duration,
+    /// Time between unanswered probes.
+    pub interval: Duration,
+    /// Unanswered probes before the connection is dropped.
+    pub retries: u32,
+}
+
+impl Default for Keepalive {
+    fn default() -> Self {
+        Self {
+            idle: Duration::from_secs(15),
+            interval: Duration::from_secs(5),
+            retries: 4,
+        }
+    }
+}
+
+impl Keepalive {
+    /// Probes after `idle`, with the default interval and retries.
+    pub fn after(idle: Duration) -> Self {
+        Self {
+            idle,
+            ..Self::default()
+        }
+    }
+
+    /// How long a vanished peer goes unnoticed at most: `idle + retries * interval`.
+    pub fn detection_time(&self) -> Duration {
+        self.idle + self.interval * self.retries
+    }
+
+    fn to_socket2(self) -> TcpKeepalive {
+        let keepalive = TcpKeepalive::new().with_time(self.idle);
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let keepalive = keepalive
+            .with_interval(self.interval)
+            .with_retries(self.retries);
+        keepalive
+    }
+}
+
 /// Options for listening and accepted (or connected) TCP sockets.
 ///
 /// | option | default |
 /// |---|---|
 /// | `nodelay` | true: small messages leave at once |
-/// | `keepalive` | none |
+/// | `keepalive` | none (servers and rpc clients set [`Keepalive::default`]) |
+/// | `user_timeout` | none (servers and rpc clients set 30 s) |
 /// | `reuse_address` | true |
 /// | `reuse_port` | false |
 /// | `backlog` | 1024 |
@@ -19,7 +71,8 @@ use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
 #[derive(Debug, Clone)]
 pub struct SocketOptions {
     nodelay: bool,
-    keepalive: Option<Duration>,
+    keepalive: Option<Keepalive>,
+    user_timeout: Option<Duration>,
     reuse_address: bool,
     reuse_port: bool,
     backlog: u32,
@@ -32,6 +85,7 @@ impl Default for SocketOptions {
         Self {
             nodelay: true,
             keepalive: None,
+            user_timeout: None,
             reuse_address: true,
             reuse_port: false,
             backlog: 1024,
@@ -48,10 +102,31 @@ impl SocketOptions {
         self
     }
 
-    /// TCP keepalive on connections, probing after `idle` without traffic.
-    pub fn keepalive(mut self, idle: Option<Duration>) -> Self {
-        self.keepalive = idle;
+    /// TCP keepalive on connections (see [`Keepalive`]); `None` turns it off.
+    #[must_use]
+    pub fn keepalive(mut self, keepalive: Option<Keepalive>) -> Self {
+        self.keepalive = keepalive;
         self
+    }
+
+    /// `TCP_USER_TIMEOUT` on connections (Linux and Android; ignored elsewhere):
+    /// the connection is dropped when data it sent stays unacknowledged this long,
+    /// so a peer that vanished with calls in flight is noticed in that time rather
+    /// than at TCP's retransmission limit (about 15 minutes). `None` keeps the
+    /// system's behaviour.
+    #[must_use]
+    pub fn user_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.user_timeout = timeout;
+        self
+    }
+
+    /// The options servers and rpc clients use by default: these defaults, plus
+    /// [`Keepalive::default`] and a 30 s `user_timeout`, so a vanished peer is
+    /// dropped within about a minute whether or not data was in flight.
+    pub fn with_dead_peer_detection() -> Self {
+        Self::default()
+            .keepalive(Some(Keepalive::default()))
+            .user_timeout(Some(Duration::from_secs(30)))
     }
 
     /// `SO_REUSEADDR` on listeners.
@@ -94,8 +169,12 @@ impl SocketOptions {
     pub fn apply_to_stream(&self, stream: &tokio::net::TcpStream) -> io::Result<()> {
         stream.set_nodelay(self.nodelay)?;
         let socket = SockRef::from(stream);
-        if let Some(idle) = self.keepalive {
-            socket.set_tcp_keepalive(&TcpKeepalive::new().with_time(idle))?;
+        if let Some(keepalive) = self.keepalive {
+            socket.set_tcp_keepalive(&keepalive.to_socket2())?;
+        }
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if self.user_timeout.is_some() {
+            socket.set_tcp_user_timeout(self.user_timeout)?;
         }
         self.apply_buffer_sizes(&socket)
     }
@@ -147,5 +226,15 @@ impl SocketOptions {
     /// Whether `nodelay` is set.
     pub fn get_nodelay(&self) -> bool {
         self.nodelay
+    }
+
+    /// The configured keepalive.
+    pub fn get_keepalive(&self) -> Option<Keepalive> {
+        self.keepalive
+    }
+
+    /// The configured `TCP_USER_TIMEOUT`.
+    pub fn get_user_timeout(&self) -> Option<Duration> {
+        self.user_timeout
     }
 }

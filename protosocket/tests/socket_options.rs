@@ -9,7 +9,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use protosocket::{
-    Accepted, Connection, ConnectionConfig, Listener, PeerAddress, SocketOptions, TcpListener,
+    Accepted, Connection, ConnectionConfig, Keepalive, Listener, PeerAddress, SocketOptions,
+    TcpListener,
 };
 use socket2::SockRef;
 use support::{u32_codec, within, Echo, U32Codec, TIMEOUT};
@@ -66,7 +67,12 @@ async fn bind_tcp_applies_listener_options() {
 async fn accepted_streams_carry_the_connection_options() {
     let options = SocketOptions::default()
         .nodelay(true)
-        .keepalive(Some(Duration::from_secs(42)))
+        .keepalive(Some(Keepalive {
+            idle: Duration::from_secs(42),
+            interval: Duration::from_secs(3),
+            retries: 7,
+        }))
+        .user_timeout(Some(Duration::from_secs(9)))
         .send_buffer_size(Some(SEND_BUFFER))
         .receive_buffer_size(Some(RECEIVE_BUFFER));
     let mut listener = TcpListener::bind(LOOPBACK, options).expect("bind");
@@ -89,6 +95,15 @@ async fn accepted_streams_carry_the_connection_options() {
         socket.tcp_keepalive_time().unwrap(),
         Duration::from_secs(42)
     );
+    assert_eq!(
+        socket.tcp_keepalive_interval().unwrap(),
+        Duration::from_secs(3)
+    );
+    assert_eq!(socket.tcp_keepalive_retries().unwrap(), 7);
+    assert_eq!(
+        socket.tcp_user_timeout().unwrap(),
+        Some(Duration::from_secs(9))
+    );
     assert!(socket.send_buffer_size().unwrap() >= SEND_BUFFER);
     assert!(socket.recv_buffer_size().unwrap() >= RECEIVE_BUFFER);
 
@@ -108,7 +123,7 @@ async fn connect_tcp_applies_the_connection_options() {
     let listener = tokio::net::TcpListener::bind(LOOPBACK).await.unwrap();
     let options = SocketOptions::default()
         .nodelay(true)
-        .keepalive(Some(Duration::from_secs(77)))
+        .keepalive(Some(Keepalive::after(Duration::from_secs(77))))
         .receive_buffer_size(Some(RECEIVE_BUFFER));
     let stream = within(
         TIMEOUT,

@@ -9,7 +9,7 @@ use protosocket::{ConnectionConfig, SocketOptions};
 /// | setting | default | what it does |
 /// |---|---|---|
 /// | `connection_config` | [`ConnectionConfig::default`] | receive buffer sizes and the outbound queue depth: each client handle's lane holds at most `max_queued_outbound_messages` calls before sends wait |
-/// | `socket_options` | [`SocketOptions::default`] | options of TCP connections (nodelay, keepalive, buffer sizes) |
+/// | `socket_options` | [`SocketOptions::with_dead_peer_detection`] | options of TCP connections (nodelay, keepalive, `TCP_USER_TIMEOUT`, buffer sizes) |
 /// | `default_deadline` | none | the deadline of calls made without one |
 ///
 /// ```
@@ -21,11 +21,21 @@ use protosocket::{ConnectionConfig, SocketOptions};
 ///     .default_deadline(Some(Duration::from_secs(5)));
 /// assert_eq!(config.get_default_deadline(), Some(Duration::from_secs(5)));
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Configuration {
     pub(crate) connection: ConnectionConfig,
     pub(crate) socket_options: SocketOptions,
     pub(crate) default_deadline: Option<Duration>,
+}
+
+impl Default for Configuration {
+    fn default() -> Self {
+        Self {
+            connection: ConnectionConfig::default(),
+            socket_options: SocketOptions::with_dead_peer_detection(),
+            default_deadline: None,
+        }
+    }
 }
 
 impl Configuration {
