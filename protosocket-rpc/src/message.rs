@@ -9,11 +9,14 @@
 /// | [`End`](ControlCode::End) | 2 | a response stream is complete |
 /// | [`Failed`](ControlCode::Failed) | 3 | the server's handler for this rpc failed (panicked); the rpc is over |
 /// | [`Unavailable`](ControlCode::Unavailable) | 4 | the server refused this rpc without running it: it is shutting down |
+/// | [`Ping`](ControlCode::Ping) | 5 | id 0: are you there? (either side, on a quiet connection) |
+/// | [`Pong`](ControlCode::Pong) | 6 | id 0: the answer to a ping |
 ///
 /// Any other value is read as `Cancel`, so a peer speaking a newer protocol never
 /// leaves a call waiting. An upstream 2.x peer reads `Failed` and `Unavailable` as
 /// `Cancel` for the same reason, which is a correct outcome for it: the rpc ended
-/// without a response.
+/// without a response. It reads `Ping` and `Pong` (always id 0, which no call
+/// uses) as a `Cancel` for an rpc it does not know, and ignores them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ControlCode {
     /// A request, or one response.
@@ -29,6 +32,10 @@ pub enum ControlCode {
     /// The server refused this rpc without running it, because it is shutting
     /// down: the request may be sent again elsewhere. Sent by the server only.
     Unavailable = 4,
+    /// Liveness: the peer should answer `Pong`. Carries id 0.
+    Ping = 5,
+    /// Liveness: the answer to a `Ping`. Carries id 0.
+    Pong = 6,
 }
 
 impl ControlCode {
@@ -49,6 +56,8 @@ impl ControlCode {
             2 => ControlCode::End,
             3 => ControlCode::Failed,
             4 => ControlCode::Unavailable,
+            5 => ControlCode::Ping,
+            6 => ControlCode::Pong,
             _ => ControlCode::Cancel,
         }
     }

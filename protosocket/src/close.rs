@@ -42,6 +42,9 @@ pub enum CloseReason {
     },
     /// The peer took no bytes for `write_stall_timeout` while some were queued.
     WriteStalled(Duration),
+    /// The peer sent nothing for this long while it owed an answer (see
+    /// [`Liveness`](crate::Liveness)): hung, or cut off.
+    PeerUnresponsive(Duration),
     /// Reading or writing the stream failed.
     Io(Arc<io::Error>),
     /// The connection was dropped before it finished: its task was aborted, or its
@@ -63,7 +66,8 @@ impl CloseReason {
             CloseReason::InvalidFrame(_)
             | CloseReason::FrameTooLarge { .. }
             | CloseReason::InboundMemoryExhausted { .. }
-            | CloseReason::WriteStalled(_) => true,
+            | CloseReason::WriteStalled(_)
+            | CloseReason::PeerUnresponsive(_) => true,
             CloseReason::Requested
             | CloseReason::Reactor
             | CloseReason::PeerClosed
@@ -97,6 +101,10 @@ impl fmt::Display for CloseReason {
             CloseReason::WriteStalled(timeout) => write!(
                 f,
                 "the peer took no bytes for {timeout:?} (write stall timeout)"
+            ),
+            CloseReason::PeerUnresponsive(timeout) => write!(
+                f,
+                "the peer sent nothing for {timeout:?} while an answer was due (liveness timeout)"
             ),
             CloseReason::Io(error) => write!(f, "i/o error: {error}"),
             CloseReason::Dropped => f.write_str("the connection was dropped before it finished"),

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::coalesce::WriteCoalescing;
+use crate::liveness::Liveness;
 use crate::memory::InboundMemory;
 
 /// Settings of one [`Connection`](crate::Connection).
@@ -16,6 +17,7 @@ use crate::memory::InboundMemory;
 /// | `outbound_lanes` | 4 | lanes of the outbound channel (senders beyond this share lanes) |
 /// | `write_coalescing` | [`WriteCoalescing::Auto`] | whether a fresh write may wait for the runtime's other ready tasks to add to it |
 /// | `inbound_memory` | none | a budget of receive-buffer bytes shared with other connections |
+/// | `liveness` | none | when a quiet connection pings, and how long an awaited peer may stay silent |
 #[derive(Debug, Clone)]
 pub struct ConnectionConfig {
     pub(crate) max_buffer_length: usize,
@@ -25,6 +27,7 @@ pub struct ConnectionConfig {
     pub(crate) outbound_lanes: usize,
     pub(crate) write_coalescing: WriteCoalescing,
     pub(crate) inbound_memory: Option<InboundMemory>,
+    pub(crate) liveness: Option<Liveness>,
 }
 
 impl Default for ConnectionConfig {
@@ -37,6 +40,7 @@ impl Default for ConnectionConfig {
             outbound_lanes: 4,
             write_coalescing: WriteCoalescing::Auto,
             inbound_memory: None,
+            liveness: None,
         }
     }
 }
@@ -113,6 +117,24 @@ impl ConnectionConfig {
     pub fn inbound_memory(mut self, budget: Option<InboundMemory>) -> Self {
         self.inbound_memory = budget;
         self
+    }
+
+    /// Pings on a quiet connection and a close when an awaited peer stays silent
+    /// (see [`Liveness`]); `None` turns both off.
+    ///
+    /// # Panics
+    ///
+    /// With liveness set, the connection panics on its first poll if the tokio
+    /// runtime has no timer.
+    #[must_use]
+    pub fn liveness(mut self, liveness: Option<Liveness>) -> Self {
+        self.liveness = liveness;
+        self
+    }
+
+    /// The configured liveness.
+    pub fn get_liveness(&self) -> Option<Liveness> {
+        self.liveness
     }
 
     /// The configured shared inbound budget.

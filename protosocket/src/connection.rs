@@ -14,6 +14,7 @@ use crate::close::CloseReason;
 use crate::coalesce::Coalescer;
 use crate::codec::{DecodeError, Decoder, Encoder, InvalidFrame};
 use crate::config::ConnectionConfig;
+use crate::liveness::{Due, LivenessTimer};
 use crate::reactor::{MessageReactor, ReactorStatus};
 use crate::replies::Replies;
 use crate::send_queue::SendQueue;
@@ -109,6 +110,8 @@ pub struct Connection<S, R: MessageReactor> {
     stall_timer: Option<Pin<Box<tokio::time::Sleep>>>,
     /// Puts fresh writes off while other ready tasks may add to them.
     coalescer: Coalescer,
+    /// Pings and the silent-peer timeout, when configured.
+    liveness: Option<LivenessTimer>,
 }
 
 enum Phase {
@@ -178,6 +181,7 @@ where
             last_write: tokio::time::Instant::now(),
             stall_timer: None,
             coalescer: Coalescer::new(config.write_coalescing),
+            liveness: config.liveness.map(LivenessTimer::new),
             config,
         }
     }
@@ -716,6 +720,37 @@ where
         Poll::Ready(())
     }
 
+    /// Notes what arrived, pings a quiet peer, and closes on one that stays silent
+    /// while awaited.
+    fn poll_liveness(&mut self, cx: &mut Context<'_>, tally: &Tally) -> Poll<()> {
+        let Some(timer) = self.liveness.as_mut() else {
+            return Poll::Pending;
+        };
+        if !matches!(self.phase, Phase::Open) {
+            return Poll::Pending;
+        }
+        if tally.bytes_received > 0 {
+            timer.received();
+        }
+        timer.awaiting(self.reactor.awaits_peer());
+        match timer.poll(cx) {
+            Due::Nothing => Poll::Pending,
+            Due::Ping => {
+                timer.pinged();
+                if let Some(ping) = self.reactor.ping() {
+                    // One message past the queue bound at most: pings are spaced.
+                    self.send_queue.push_message(ping, &mut self.codec);
+                    cx.waker().wake_by_ref();
+                }
+                Poll::Pending
+            }
+            Due::GiveUp => {
+                let timeout = timer.timeout();
+                self.abort(CloseReason::PeerUnresponsive(timeout))
+            }
+        }
+    }
+
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let result = match Pin::new(&mut self.stream).poll_flush(cx) {
             Poll::Ready(Ok(())) => Pin::new(&mut self.stream).poll_shutdown(cx),
@@ -784,7 +819,10 @@ where
             return Poll::Ready(());
         }
         let mut tally = Tally::default();
-        let result = this.poll_connection(cx, &mut tally);
+        let mut result = this.poll_connection(cx, &mut tally);
+        if result.is_pending() {
+            result = this.poll_liveness(cx, &tally);
+        }
         this.stats.record(&tally, this.send_queue.len());
         result
     }

@@ -78,6 +78,7 @@
 //!   answers a reactor queues.
 //! - `connection`: [`Connection`], the event loop; `close`: [`CloseReason`].
 //! - `memory`: [`InboundMemory`], a receive-buffer budget shared by connections.
+//! - `liveness`: [`Liveness`], pings and the silent-peer timeout.
 //! - `send_queue`: encoded messages waiting for the stream; small ones are staged
 //!   into one buffer so a burst leaves in one write.
 //! - `coalesce`: [`WriteCoalescing`], when a fresh write waits for the runtime's
@@ -93,6 +94,7 @@ mod codec;
 mod config;
 mod connection;
 mod listener;
+mod liveness;
 mod memory;
 mod pooled;
 mod reactor;
@@ -109,6 +111,7 @@ pub use connection::Connection;
 #[cfg(unix)]
 pub use listener::UnixListener;
 pub use listener::{Accepted, Listener, PeerAddress, TcpListener};
+pub use liveness::Liveness;
 pub use memory::InboundMemory;
 pub use pooled::{PooledBuffer, PooledEncoder, Serialize};
 pub use reactor::{MessageReactor, ReactorStatus};

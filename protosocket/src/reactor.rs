@@ -163,6 +163,21 @@ pub trait MessageReactor: Unpin {
         true
     }
 
+    /// Whether the reactor waits on the peer now (an rpc client with calls in
+    /// flight): with [`Liveness`](crate::Liveness) configured, a peer that sends
+    /// nothing for its timeout while this is true closes the connection. The
+    /// default is false.
+    fn awaits_peer(&self) -> bool {
+        false
+    }
+
+    /// A message that makes the peer answer, sent when the connection has received
+    /// nothing for [`Liveness::ping_after`](crate::Liveness::ping_after). The
+    /// default has none.
+    fn ping(&mut self) -> Option<Self::Outbound> {
+        None
+    }
+
     /// The peer closed its side. The default disconnects (after sending what is
     /// queued); a reactor with work still owed to the peer returns `Continue` and
     /// disconnects later from [`poll`](Self::poll).

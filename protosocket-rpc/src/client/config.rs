@@ -2,13 +2,19 @@
 
 use std::time::Duration;
 
-use protosocket::{ConnectionConfig, SocketOptions};
+use protosocket::{ConnectionConfig, Liveness, SocketOptions};
+
+/// A quiet client connection pings its server after 1 s; a server that sends
+/// nothing for 5 s while calls wait on it is given up (the calls fail with
+/// `PeerUnresponsive`), so a hung server costs its calls 5 s, not their deadlines.
+const DEFAULT_LIVENESS: Liveness =
+    Liveness::new_const(Duration::from_secs(1), Duration::from_secs(5));
 
 /// Settings of an rpc client connection.
 ///
 /// | setting | default | what it does |
 /// |---|---|---|
-/// | `connection_config` | [`ConnectionConfig::default`] | receive buffer sizes and the outbound queue depth: each client handle's lane holds at most `max_queued_outbound_messages` calls before sends wait |
+/// | `connection_config` | [`ConnectionConfig::default`] with [`Liveness`] pinging after 1 s and giving up after 5 s | receive buffer sizes, the outbound queue depth (each client handle's lane holds at most `max_queued_outbound_messages` calls before sends wait), and when a silent server is given up |
 /// | `socket_options` | [`SocketOptions::with_dead_peer_detection`] | options of TCP connections (nodelay, keepalive, `TCP_USER_TIMEOUT`, buffer sizes) |
 /// | `default_deadline` | none | the deadline of calls made without one |
 ///
@@ -31,7 +37,7 @@ pub struct Configuration {
 impl Default for Configuration {
     fn default() -> Self {
         Self {
-            connection: ConnectionConfig::default(),
+            connection: ConnectionConfig::default().liveness(Some(DEFAULT_LIVENESS)),
             socket_options: SocketOptions::with_dead_peer_detection(),
             default_deadline: None,
         }

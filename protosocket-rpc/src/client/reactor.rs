@@ -74,6 +74,8 @@ enum OutboundKind<Req, Resp> {
         id: Arc<AtomicU64>,
     },
     Cancel(u64),
+    /// A liveness message (id 0).
+    Control(ControlCode),
 }
 
 impl<Req, Resp> ClientOutbound<Req, Resp> {
@@ -96,6 +98,12 @@ impl<Req, Resp> ClientOutbound<Req, Resp> {
             kind: OutboundKind::Cancel(id),
         }
     }
+
+    fn control(code: ControlCode) -> Self {
+        Self {
+            kind: OutboundKind::Control(code),
+        }
+    }
 }
 
 impl<Req, Resp> fmt::Debug for ClientOutbound<Req, Resp> {
@@ -103,6 +111,7 @@ impl<Req, Resp> fmt::Debug for ClientOutbound<Req, Resp> {
         match &self.kind {
             OutboundKind::Call { .. } => f.write_str("ClientOutbound::Call"),
             OutboundKind::Cancel(id) => write!(f, "ClientOutbound::Cancel({id})"),
+            OutboundKind::Control(code) => write!(f, "ClientOutbound::Control({code:?})"),
         }
     }
 }
@@ -160,6 +169,11 @@ where
     shared: Arc<ConnectionShared>,
     /// Cancellations to send, from `cancels`.
     to_cancel: VecDeque<u64>,
+    /// A ping went out and nothing has arrived since.
+    ping_outstanding: bool,
+    /// The server has answered a ping (or sent one): it speaks liveness, so an
+    /// unanswered ping means something.
+    peer_pongs: bool,
     _codec: PhantomData<fn() -> C>,
 }
 
@@ -174,6 +188,8 @@ where
             in_flight: CallTable::new(),
             shared,
             to_cancel: VecDeque::new(),
+            ping_outstanding: false,
+            peer_pongs: false,
             _codec: PhantomData,
         }
     }
@@ -201,10 +217,27 @@ where
     fn on_inbound_message(
         &mut self,
         response: Self::Inbound,
-        _replies: &mut Replies<Self::LogicalOutbound>,
+        replies: &mut Replies<Self::LogicalOutbound>,
     ) -> ReactorStatus {
         let id = response.message_id();
         let code = response.control_code();
+        self.ping_outstanding = false;
+        match code {
+            ControlCode::Ping => {
+                self.peer_pongs = true;
+                // One pong answers any number of pings: a peer that floods pings
+                // while not reading cannot grow the queue.
+                if replies.is_empty() {
+                    replies.push(ClientOutbound::control(ControlCode::Pong));
+                }
+                return ReactorStatus::Continue;
+            }
+            ControlCode::Pong => {
+                self.peer_pongs = true;
+                return ReactorStatus::Continue;
+            }
+            _ => {}
+        }
         let Some(completion) = self.in_flight.get(id) else {
             tracing::debug!(id, ?code, "response for an rpc not in flight; dropped");
             return ReactorStatus::Continue;
@@ -263,6 +296,7 @@ where
                 self.in_flight.remove(id);
                 <Self::Outbound as Message>::cancelled(id)
             }
+            OutboundKind::Control(code) => <Self::Outbound as Message>::control(0, code),
         }
     }
 
@@ -293,6 +327,16 @@ where
     /// client pipelining more requests than the server reads cannot deadlock.
     fn answers_inbound(&self) -> bool {
         false
+    }
+
+    /// Calls in flight, or a ping to a server known to answer pings.
+    fn awaits_peer(&self) -> bool {
+        self.in_flight.len() > 0 || (self.ping_outstanding && self.peer_pongs)
+    }
+
+    fn ping(&mut self) -> Option<Self::Outbound> {
+        self.ping_outstanding = true;
+        Some(<Self::Outbound as Message>::control(0, ControlCode::Ping))
     }
 
     fn on_closed(&mut self, reason: &CloseReason) {

@@ -54,6 +54,9 @@ struct SlotWaker {
 /// the client is answered [`ControlCode::Failed`]; the connection and its other
 /// rpcs go on.
 ///
+/// It answers a client's `Ping` with `Pong`, and pings a quiet client itself when
+/// the connection has [`Liveness`](protosocket::Liveness) configured.
+///
 /// On a graceful close (a server shutting down) the rpcs in flight run to their
 /// end while new requests are answered [`ControlCode::Unavailable`]; the
 /// connection closes once none is left.
@@ -82,6 +85,10 @@ pub struct RpcSubmitterReactor<Svc: ConnectionService, C> {
     read_closed: bool,
     /// Set by a graceful close: new requests are refused.
     draining: bool,
+    /// A ping went out and nothing has arrived since.
+    ping_outstanding: bool,
+    /// The client has sent or answered a ping: it speaks liveness.
+    peer_pongs: bool,
     _codec: std::marker::PhantomData<fn() -> C>,
 }
 
@@ -110,6 +117,8 @@ where
             max_in_flight: max_in_flight.max(1),
             read_closed: false,
             draining: false,
+            ping_outstanding: false,
+            peer_pongs: false,
             _codec: std::marker::PhantomData,
         }
     }
@@ -274,8 +283,14 @@ where
         replies: &mut Replies<Response<Svc>>,
     ) -> ReactorStatus {
         let id = request.message_id();
+        self.ping_outstanding = false;
         match request.control_code() {
             ControlCode::Normal => self.on_request(request, replies),
+            ControlCode::Ping => {
+                self.peer_pongs = true;
+                replies.push(Message::control(0, ControlCode::Pong));
+            }
+            ControlCode::Pong => self.peer_pongs = true,
             ControlCode::Cancel => match self.by_id.get(&id).copied() {
                 Some(slot) => {
                     // Dropping the work is the cancellation.
@@ -368,6 +383,17 @@ where
         } else {
             ReactorStatus::Continue
         }
+    }
+
+    /// Only a ping to a client known to answer pings: rpcs in flight are the
+    /// server's work, not the client's.
+    fn awaits_peer(&self) -> bool {
+        self.ping_outstanding && self.peer_pongs
+    }
+
+    fn ping(&mut self) -> Option<Response<Svc>> {
+        self.ping_outstanding = true;
+        Some(Message::control(0, ControlCode::Ping))
     }
 
     fn on_close_requested(&mut self) -> ReactorStatus {
