@@ -174,6 +174,7 @@ impl<Req, Resp> Future for UnaryCompletion<Req, Resp> {
         // whatever its deadline.
         if !this.submit.is_closed() && this.deadline.expired(cx) {
             this.guard.cancel();
+            this.guard.shared.connection.deadline_passed();
             return Poll::Ready(Err(Error::DeadlineExceeded));
         }
         Poll::Pending
@@ -255,6 +256,7 @@ impl<Req, Resp> Stream for StreamingCompletion<Req, Resp> {
         // whatever its deadline.
         if !this.submit.is_closed() && this.deadline.expired(cx) {
             this.guard.cancel();
+            this.guard.shared.connection.deadline_passed();
             return Poll::Ready(Some(Err(Error::DeadlineExceeded)));
         }
         Poll::Pending

@@ -271,6 +271,24 @@ impl<Req, Resp> RpcClient<Req, Resp> {
         self.sender.is_closed()
     }
 
+    /// Whether the server has sent anything on this connection yet (a pong, a
+    /// response): a connection accepted by a host whose server process is hung
+    /// never does.
+    pub(crate) fn has_received(&self) -> bool {
+        self.shared.connection.has_received()
+    }
+
+    /// Whether calls kept missing their deadlines with nothing received.
+    pub(crate) fn is_suspect(&self) -> bool {
+        self.shared.connection.is_suspect()
+    }
+
+    /// Calls in flight, roughly: every call holds a share of the handles' state,
+    /// as every handle does.
+    pub(crate) fn load(&self) -> usize {
+        Arc::strong_count(&self.shared)
+    }
+
     /// Why the connection ended; `None` while it runs.
     pub fn close_reason(&self) -> Option<CloseReason> {
         if !self.is_closed() {

@@ -252,6 +252,9 @@ enum State<Req, Resp> {
 
 type Attempt<Req, Resp> = Result<RpcClient<Req, Resp>, ConnectFailure>;
 
+/// Where a connect attempt publishes its outcome.
+type Publish<Req, Resp> = watch::Sender<Option<Attempt<Req, Resp>>>;
+
 /// A failed attempt, shared by everyone who waited on it (`io::Error` is not
 /// `Clone`).
 #[derive(Debug, Clone)]
@@ -341,22 +344,32 @@ where
     /// running; its connection is kept for later calls.
     pub async fn client(&self) -> Result<RpcClient<Req, Resp>, Error> {
         let slots = &self.shared.slots;
-        let picked = self.shared.next.fetch_add(1, Ordering::Relaxed) % slots.len();
-        let check = self.check(picked);
-        let attempt = match check {
-            Check::Ready(client) => return Ok(client),
-            Check::Connecting(attempt) => Some(attempt),
-            Check::BackingOff => None,
-        };
-        for offset in 1..slots.len() {
-            if let Some(client) = slots[(picked + offset) % slots.len()].connected() {
-                return Ok(client);
+        let start = self.shared.next.fetch_add(1, Ordering::Relaxed);
+        let mut best: Option<((bool, usize), RpcClient<Req, Resp>)> = None;
+        let mut attempt = None;
+        for offset in 0..slots.len() {
+            match self.check((start + offset) % slots.len()) {
+                Check::Ready(client) => {
+                    // Connections known to answer first, then the least loaded;
+                    // ties go to the earliest in this call's round-robin order.
+                    let rank = (!client.has_received(), client.load());
+                    if best.as_ref().is_none_or(|(best, _)| rank < *best) {
+                        best = Some((rank, client));
+                    }
+                }
+                Check::Connecting(waiting) => {
+                    attempt.get_or_insert(waiting);
+                }
+                Check::BackingOff => {}
             }
+        }
+        if let Some((_, client)) = best {
+            return Ok(client);
         }
         let Some(mut attempt) = attempt else {
             return Err(Error::Io(io::Error::new(
                 io::ErrorKind::NotConnected,
-                "no pool connection is up, and the picked one is backing off after a failed connect",
+                "no pool connection is up, and every slot is backing off after a failure",
             )));
         };
         let outcome = attempt
@@ -375,34 +388,77 @@ where
         }
     }
 
-    /// Sends a unary request on the next connection (see [`client`](Self::client))
-    /// with the configured default deadline, which starts once the connection is
-    /// picked.
+    /// A client as [`client`](Self::client) picks it, waiting for a connect at
+    /// most `deadline`.
+    async fn client_within(
+        &self,
+        deadline: Option<Duration>,
+    ) -> Result<RpcClient<Req, Resp>, Error> {
+        match deadline {
+            Some(deadline) => tokio::time::timeout(deadline, self.client())
+                .await
+                .unwrap_or(Err(Error::DeadlineExceeded)),
+            None => self.client().await,
+        }
+    }
+
+    /// Sends a unary request on a connection picked as [`client`](Self::client)
+    /// does, with the configured default deadline.
     ///
     /// # Errors
     ///
-    /// Those of [`client`](Self::client), then those of the call
-    /// ([`UnaryCompletion`](crate::UnaryCompletion)).
+    /// Those of [`send_unary_with_deadline`](Self::send_unary_with_deadline).
     ///
     /// # Cancel safety
     ///
     /// Dropping it after the request was sent cancels the call.
     pub async fn send_unary(&self, request: Req) -> Result<Resp, Error> {
-        self.client().await?.send_unary(request).await
+        self.send_unary_with_deadline(request, self.shared.config.default_deadline)
+            .await
     }
 
-    /// Sends a streaming request on the next connection (see
-    /// [`client`](Self::client)).
+    /// Sends a unary request that must be answered within `deadline`, counted
+    /// from now: a wait for a connect is part of it, so the call ends by its
+    /// deadline even when every connect hangs.
     ///
     /// # Errors
     ///
-    /// Those of [`client`](Self::client); the stream itself reports the errors of
-    /// the call ([`StreamingCompletion`]).
+    /// Those of [`client`](Self::client), [`Error::DeadlineExceeded`] when the
+    /// deadline passes while it waits for a connect, then those of the call
+    /// ([`UnaryCompletion`](crate::UnaryCompletion)).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping it after the request was sent cancels the call.
+    pub async fn send_unary_with_deadline(
+        &self,
+        request: Req,
+        deadline: Option<Duration>,
+    ) -> Result<Resp, Error> {
+        let started = Instant::now();
+        let client = self.client_within(deadline).await?;
+        let left = deadline.map(|deadline| deadline.saturating_sub(started.elapsed()));
+        client.send_unary_with_deadline(request, left).await
+    }
+
+    /// Sends a streaming request on a connection picked as
+    /// [`client`](Self::client) does; the configured default deadline covers the
+    /// wait for a connect and the whole stream.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`client`](Self::client), [`Error::DeadlineExceeded`] when the
+    /// deadline passes while it waits for a connect; the stream itself reports the
+    /// errors of the call ([`StreamingCompletion`]).
     pub async fn send_streaming(
         &self,
         request: Req,
     ) -> Result<StreamingCompletion<Req, Resp>, Error> {
-        Ok(self.client().await?.send_streaming(request))
+        let deadline = self.shared.config.default_deadline;
+        let started = Instant::now();
+        let client = self.client_within(deadline).await?;
+        let left = deadline.map(|deadline| deadline.saturating_sub(started.elapsed()));
+        Ok(client.send_streaming_with_deadline(request, left))
     }
 
     /// Looks at slot `index`, starting a connect attempt when it is due.
@@ -411,12 +467,17 @@ where
         let mut inner = slot.lock();
         let now = Instant::now();
         if let State::Connected(client) = &inner.state {
-            if !client.is_closed() {
+            if client.is_closed() {
+                // Its task is about to notice, back off and reconnect.
+                return Check::BackingOff;
+            }
+            if !client.is_suspect() {
                 return Check::Ready(client.clone());
             }
-            // Ended before its task noticed: back off from now.
-            inner.generation += 1;
-            inner.state = State::BackingOff(now + inner.backoff);
+            // Calls keep missing their deadlines with nothing received: route no
+            // new call here, and connect afresh (below). Calls in flight keep the
+            // old connection until they end.
+            tracing::info!(endpoint = ?slot.endpoint, "pool connection unresponsive; replacing it");
         }
         match &inner.state {
             State::Connecting(attempt) => Check::Connecting(attempt.clone()),
@@ -476,48 +537,88 @@ impl<Req, Resp> Slot<Req, Resp> {
         }
     }
 
-    fn failed(&self, generation: u64, config: &PoolConfig) {
+    /// Backs off after a failed attempt; returns the wait, if the slot is still
+    /// this attempt's.
+    fn failed(&self, generation: u64, config: &PoolConfig) -> Option<Duration> {
         let mut inner = self.lock();
-        if inner.generation == generation {
-            inner.state = State::BackingOff(Instant::now() + inner.backoff);
-            inner.backoff = inner.backoff.saturating_mul(2).min(config.max_backoff);
+        if inner.generation != generation {
+            return None;
         }
+        let wait = inner.backoff;
+        inner.state = State::BackingOff(Instant::now() + wait);
+        inner.backoff = inner.backoff.saturating_mul(2).min(config.max_backoff);
+        Some(wait)
     }
 
-    fn ended(&self, generation: u64) {
+    /// Backs off after a connection ended; returns the wait, if the slot is still
+    /// this connection's.
+    fn ended(&self, generation: u64) -> Option<Duration> {
         let mut inner = self.lock();
-        if inner.generation == generation {
-            inner.state = State::BackingOff(Instant::now() + inner.backoff);
+        if inner.generation != generation {
+            return None;
         }
+        let wait = inner.backoff;
+        inner.state = State::BackingOff(Instant::now() + wait);
+        Some(wait)
+    }
+
+    /// Starts the next attempt of the task that owns generation `generation`,
+    /// unless a call already started one (or the slot moved on).
+    fn retry(&self, generation: u64) -> Option<(u64, Publish<Req, Resp>)> {
+        let mut inner = self.lock();
+        if inner.generation != generation || !matches!(inner.state, State::BackingOff(_)) {
+            return None;
+        }
+        inner.generation += 1;
+        let (publish, attempt) = watch::channel(None);
+        inner.state = State::Connecting(attempt);
+        Some((inner.generation, publish))
     }
 }
 
-/// One connect attempt for slot `index`, then the life of its connection.
+/// The task of slot `index`: a connect attempt, then the life of its connection,
+/// then after the backoff another attempt, and so on in the background, for as
+/// long as the pool lives and the slot is still this task's (a newer attempt,
+/// started for a connection the pool gave up on, takes the slot over).
 async fn connect<Req, Resp, C>(
     shared: Weak<Shared<Req, Resp, C>>,
     index: usize,
-    generation: u64,
-    publish: watch::Sender<Option<Attempt<Req, Resp>>>,
+    mut generation: u64,
+    mut publish: Publish<Req, Resp>,
 ) where
     Req: Message + Send + 'static,
     Resp: Message + Send + 'static,
     C: Encoder<Message = Req> + Decoder<Message = Resp> + Send + 'static,
     <C as Encoder>::Serialized: Send,
 {
-    let Some(pool) = shared.upgrade() else {
-        return;
-    };
-    let endpoint = pool.slots[index].endpoint.clone();
-    let codec = (pool.codec)();
-    let config = pool.config.clone();
-    let timeout = pool.pool_config.connect_timeout;
-    // Holding the pool for the whole attempt would keep it alive past its users.
-    drop(pool);
-    let attempt = tokio::time::timeout(timeout, async {
-        let stream = endpoint.connect(&config).await?;
-        Ok(RpcClient::over_stream(stream, codec, &config))
-    });
-    run(shared, index, generation, publish, attempt.await).await;
+    loop {
+        let Some(pool) = shared.upgrade() else {
+            return;
+        };
+        let endpoint = pool.slots[index].endpoint.clone();
+        let codec = (pool.codec)();
+        let config = pool.config.clone();
+        let timeout = pool.pool_config.connect_timeout;
+        // Holding the pool for the whole attempt would keep it alive past its users.
+        drop(pool);
+        let attempt = tokio::time::timeout(timeout, async {
+            let stream = endpoint.connect(&config).await?;
+            Ok(RpcClient::over_stream(stream, codec, &config))
+        });
+        let Some(wait) = run(&shared, index, generation, publish, attempt.await).await else {
+            return;
+        };
+        tokio::time::sleep(wait).await;
+        let Some(pool) = shared.upgrade() else {
+            return;
+        };
+        let Some((next, sender)) = pool.slots[index].retry(generation) else {
+            return;
+        };
+        pool.connect_attempts.fetch_add(1, Ordering::Relaxed);
+        generation = next;
+        publish = sender;
+    }
 }
 
 type Connected<Req, Resp, S, C> = (RpcClient<Req, Resp>, ClientConnection<S, C>);
@@ -525,13 +626,17 @@ type Connected<Req, Resp, S, C> = (RpcClient<Req, Resp>, ClientConnection<S, C>)
 /// A connect under a timeout.
 type Timed<T> = Result<Result<T, Error>, tokio::time::error::Elapsed>;
 
+/// Publishes an attempt's outcome and, when it connected, runs the connection to
+/// its end. Returns the backoff before the next attempt, or `None` when the slot
+/// is no longer this attempt's (or the pool is gone).
 async fn run<Req, Resp, S, C>(
-    shared: Weak<Shared<Req, Resp, C>>,
+    shared: &Weak<Shared<Req, Resp, C>>,
     index: usize,
     generation: u64,
-    publish: watch::Sender<Option<Attempt<Req, Resp>>>,
+    publish: Publish<Req, Resp>,
     attempt: Timed<Connected<Req, Resp, S, C>>,
-) where
+) -> Option<Duration>
+where
     Req: Message,
     Resp: Message,
     S: AsyncRead + AsyncWrite + Unpin,
@@ -552,9 +657,7 @@ async fn run<Req, Resp, S, C>(
             message: "connect timed out".to_string(),
         }),
     };
-    let Some(pool) = shared.upgrade() else {
-        return;
-    };
+    let pool = shared.upgrade()?;
     let slot = &pool.slots[index];
     match attempt {
         Ok((client, connection)) => {
@@ -563,14 +666,13 @@ async fn run<Req, Resp, S, C>(
             drop(publish);
             drop(pool);
             connection.await;
-            if let Some(pool) = shared.upgrade() {
-                pool.slots[index].ended(generation);
-            }
+            shared.upgrade()?.slots[index].ended(generation)
         }
         Err(failure) => {
             tracing::debug!(endpoint = ?slot.endpoint, error = %failure.message, "pool connect failed");
-            slot.failed(generation, &pool.pool_config);
+            let wait = slot.failed(generation, &pool.pool_config);
             publish.send_replace(Some(Err(failure)));
+            wait
         }
     }
 }

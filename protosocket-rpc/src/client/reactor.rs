@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::task::{Context, Poll, Waker};
 
@@ -49,9 +49,51 @@ pub(crate) struct ConnectionShared {
     pub(crate) cancels: CancelQueue,
     /// Why the connection ended, set before its calls are dropped.
     pub(crate) closed: OnceLock<CloseReason>,
+    /// Messages received so far, published once per reactor round.
+    pub(crate) received: AtomicU64,
+    /// `received` when the last call's deadline passed.
+    received_at_deadline: AtomicU64,
+    /// Deadlines passed in a row with nothing received in between.
+    deadline_streak: AtomicU32,
+    /// Set when the streak reaches [`SUSPECT_AFTER_DEADLINES`]: the pool routes
+    /// no new call here.
+    suspect: AtomicBool,
 }
 
+/// Deadlines in a row, with nothing received, that make a connection suspect.
+pub(crate) const SUSPECT_AFTER_DEADLINES: u32 = 3;
+
 impl ConnectionShared {
+    /// A call's deadline passed: one more in a row if nothing arrived since the
+    /// last one.
+    #[cold]
+    pub(crate) fn deadline_passed(&self) {
+        let received = self.received.load(Ordering::Relaxed);
+        let before = self.received_at_deadline.swap(received, Ordering::Relaxed);
+        let streak = if before == received {
+            self.deadline_streak.fetch_add(1, Ordering::Relaxed) + 1
+        } else {
+            self.deadline_streak.store(1, Ordering::Relaxed);
+            1
+        };
+        if streak >= SUSPECT_AFTER_DEADLINES && !self.suspect.swap(true, Ordering::Relaxed) {
+            tracing::info!(
+                streak,
+                "calls keep missing their deadlines with nothing received"
+            );
+        }
+    }
+
+    /// Whether anything arrived on the connection: it is known to answer.
+    pub(crate) fn has_received(&self) -> bool {
+        self.received.load(Ordering::Relaxed) > 0
+    }
+
+    /// Whether calls kept missing their deadlines with nothing received.
+    pub(crate) fn is_suspect(&self) -> bool {
+        self.suspect.load(Ordering::Relaxed)
+    }
+
     /// The error of a call that the connection's end left without an outcome.
     pub(crate) fn closed_error(&self) -> Error {
         // Unset only when the connection was never built into a task that ended:
@@ -174,6 +216,8 @@ where
     /// The server has answered a ping (or sent one): it speaks liveness, so an
     /// unanswered ping means something.
     peer_pongs: bool,
+    /// Messages received; published to `shared.received` once per round.
+    received: u64,
     _codec: PhantomData<fn() -> C>,
 }
 
@@ -190,6 +234,7 @@ where
             to_cancel: VecDeque::new(),
             ping_outstanding: false,
             peer_pongs: false,
+            received: 0,
             _codec: PhantomData,
         }
     }
@@ -222,6 +267,7 @@ where
         let id = response.message_id();
         let code = response.control_code();
         self.ping_outstanding = false;
+        self.received += 1;
         match code {
             ControlCode::Ping => {
                 self.peer_pongs = true;
@@ -301,6 +347,8 @@ where
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> ReactorStatus {
+        // A plain store per round: the pool reads it to judge the connection.
+        self.shared.received.store(self.received, Ordering::Relaxed);
         let before = self.to_cancel.len();
         self.shared.cancels.take(cx.waker(), &mut self.to_cancel);
         // Only calls still in flight need telling the server.
