@@ -141,3 +141,87 @@ async fn a_call_never_waits_past_its_deadline_for_a_connect() {
         );
     }
 }
+
+/// Answers echoes until `hung` is set, then never answers again: a server that
+/// worked, then stopped.
+#[derive(Clone, Default)]
+struct Switch {
+    hung: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl protosocket_rpc::ConnectionService for Switch {
+    type Request = Text;
+    type Response = Text;
+    type Unary = std::pin::Pin<Box<dyn std::future::Future<Output = Text> + Send>>;
+    type Streaming = futures::stream::BoxStream<'static, Text>;
+
+    fn new_rpc(&mut self, request: Text) -> protosocket_rpc::Rpc<Self::Unary, Self::Streaming> {
+        if self.hung.load(std::sync::atomic::Ordering::SeqCst) {
+            return protosocket_rpc::Rpc::Unary(Box::pin(std::future::pending()));
+        }
+        protosocket_rpc::Rpc::Unary(Box::pin(std::future::ready(request)))
+    }
+}
+
+impl protosocket_rpc::SocketService for Switch {
+    type Codec = TextCodec;
+    type ConnectionService = Switch;
+    fn codec(&self) -> TextCodec {
+        codec()
+    }
+    fn new_connection_service(&self, _: &protosocket::PeerAddress) -> Switch {
+        self.clone()
+    }
+}
+
+/// Without liveness, a connection that answered before and then stopped
+/// answering calls (its handlers stuck; its loop still acknowledges cancels) is
+/// given up after three deadlines in a row with no answer, and its calls go to
+/// the other server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deadlines_in_a_row_with_no_answer_move_calls_elsewhere() {
+    let deadline = Duration::from_millis(100);
+    let switch = Switch::default();
+    let server = protosocket_rpc::RpcServer::bind_tcp(
+        "127.0.0.1:0".parse().unwrap(),
+        switch.clone(),
+        RpcServerConfig::default(),
+    )
+    .unwrap();
+    let switching = server.local_addr().unwrap();
+    tokio::spawn(server);
+    let (healthy, shutdown, _server) = serve(TestService::default(), RpcServerConfig::default());
+    let config = Configuration::default().connection_config(ConnectionConfig::default());
+    let pool: RpcPool<Text, Text, TextCodec> = RpcPool::new(
+        [switching, healthy],
+        codec,
+        config,
+        PoolConfig::default().connections(2),
+    );
+    // Both connections answer at first.
+    for _ in 0..20 {
+        timed(pool.send_unary_with_deadline(Text::new("echo:x"), Some(deadline)))
+            .await
+            .expect("both servers answer");
+    }
+    switch.hung.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut failures = 0;
+    let mut successes_after_last_failure = 0;
+    for _ in 0..200 {
+        match timed(pool.send_unary_with_deadline(Text::new("echo:x"), Some(deadline))).await {
+            Ok(_) => successes_after_last_failure += 1,
+            Err(error) => {
+                assert!(matches!(error, Error::DeadlineExceeded), "{error:?}");
+                failures += 1;
+                successes_after_last_failure = 0;
+            }
+        }
+    }
+    assert!(failures >= 1, "the switched server was never picked");
+    assert!(
+        failures <= 3,
+        "{failures} calls failed: the silent connection kept getting calls"
+    );
+    assert!(successes_after_last_failure >= 190);
+    timed(shutdown.shutdown_and_wait()).await;
+}

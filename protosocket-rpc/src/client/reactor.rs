@@ -51,26 +51,31 @@ pub(crate) struct ConnectionShared {
     pub(crate) closed: OnceLock<CloseReason>,
     /// Messages received so far, published once per reactor round.
     pub(crate) received: AtomicU64,
-    /// `received` when the last call's deadline passed.
-    received_at_deadline: AtomicU64,
-    /// Deadlines passed in a row with nothing received in between.
+    /// Answers to calls (responses, stream items and ends; not cancel
+    /// acknowledgements or pongs) received so far, published once per round.
+    pub(crate) answered: AtomicU64,
+    /// `answered` when the last call's deadline passed.
+    answered_at_deadline: AtomicU64,
+    /// Deadlines passed in a row with no answer received in between: a server
+    /// whose process or handlers are stuck (its loop may still acknowledge
+    /// cancels).
     deadline_streak: AtomicU32,
     /// Set when the streak reaches [`SUSPECT_AFTER_DEADLINES`]: the pool routes
     /// no new call here.
     suspect: AtomicBool,
 }
 
-/// Deadlines in a row, with nothing received, that make a connection suspect.
+/// Deadlines in a row, with no answer received, that make a connection suspect.
 pub(crate) const SUSPECT_AFTER_DEADLINES: u32 = 3;
 
 impl ConnectionShared {
-    /// A call's deadline passed: one more in a row if nothing arrived since the
-    /// last one.
+    /// A call's deadline passed: one more in a row if no answer arrived since
+    /// the last one.
     #[cold]
     pub(crate) fn deadline_passed(&self) {
-        let received = self.received.load(Ordering::Relaxed);
-        let before = self.received_at_deadline.swap(received, Ordering::Relaxed);
-        let streak = if before == received {
+        let answered = self.answered.load(Ordering::Relaxed);
+        let before = self.answered_at_deadline.swap(answered, Ordering::Relaxed);
+        let streak = if before == answered {
             self.deadline_streak.fetch_add(1, Ordering::Relaxed) + 1
         } else {
             self.deadline_streak.store(1, Ordering::Relaxed);
@@ -218,6 +223,8 @@ where
     peer_pongs: bool,
     /// Messages received; published to `shared.received` once per round.
     received: u64,
+    /// Answers to calls received; published to `shared.answered`.
+    answered: u64,
     _codec: PhantomData<fn() -> C>,
 }
 
@@ -235,6 +242,7 @@ where
             ping_outstanding: false,
             peer_pongs: false,
             received: 0,
+            answered: 0,
             _codec: PhantomData,
         }
     }
@@ -288,6 +296,9 @@ where
             tracing::debug!(id, ?code, "response for an rpc not in flight; dropped");
             return ReactorStatus::Continue;
         };
+        if matches!(code, ControlCode::Normal | ControlCode::End) {
+            self.answered += 1;
+        }
         match (code, completion) {
             (ControlCode::Normal, CompletionSender::Streaming(items)) => {
                 // A closed receiver means its completion was dropped and has
@@ -349,6 +360,7 @@ where
     fn poll(&mut self, cx: &mut Context<'_>) -> ReactorStatus {
         // A plain store per round: the pool reads it to judge the connection.
         self.shared.received.store(self.received, Ordering::Relaxed);
+        self.shared.answered.store(self.answered, Ordering::Relaxed);
         let before = self.to_cancel.len();
         self.shared.cancels.take(cx.waker(), &mut self.to_cancel);
         // Only calls still in flight need telling the server.
