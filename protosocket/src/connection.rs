@@ -426,23 +426,27 @@ where
         if self.frame_len > len {
             let needed = (self.frame_len - len).min(room).min(len.max(step));
             if spare < needed {
-                self.grow_receive(needed)?;
+                self.grow_receive_exactly(needed)?;
             }
             return Ok(());
         }
         // Else room for twice the last burst (so a steady stream of batches takes
         // one read each), within the growth step. Topping up only below half keeps
         // a small buffer from doubling just because a few bytes sit in it.
-        let target = (2 * self.read_hint).clamp(MIN_READ, step).min(room);
+        // An increment below the smallest read wins: it is the configured bound.
+        let target = (2 * self.read_hint).max(MIN_READ).min(step).min(room);
         if spare < target / 2 {
             self.grow_receive(target)?;
         }
         Ok(())
     }
 
-    /// Reserves `additional` bytes past what is buffered, charging the shared
-    /// inbound budget first: a growth it cannot afford closes this connection
-    /// instead of allocating.
+    /// Reserves `additional` bytes past what is buffered (a read buffer of at most
+    /// `buffer_allocation_increment`), charging the shared inbound budget first: a
+    /// growth it cannot afford closes this connection instead of allocating.
+    /// `reserve` may round the capacity up past what was charged (it can double a
+    /// buffer); the charge then follows the capacity, which can take the budget
+    /// past its limit by that rounding, one read buffer per connection at most.
     fn grow_receive(&mut self, additional: usize) -> Result<(), CloseReason> {
         if let Some(budget) = &self.config.inbound_memory {
             let after = self.receive.len() + additional;
@@ -456,6 +460,28 @@ where
             }
         }
         self.receive.reserve(additional);
+        self.sync_charge();
+        Ok(())
+    }
+
+    /// Grows the buffer toward a frame to exactly `len + additional` bytes: a new
+    /// allocation and a copy, so the capacity charged is the capacity held
+    /// (`reserve` may double a buffer, which the budget would see only after the
+    /// allocation). A frame being assembled grows at most by doubling, so the
+    /// copies add up to less than the frame.
+    fn grow_receive_exactly(&mut self, additional: usize) -> Result<(), CloseReason> {
+        let capacity = self.receive.len() + additional;
+        if let Some(budget) = &self.config.inbound_memory {
+            if capacity > self.charged && !budget.try_charge(capacity - self.charged) {
+                return Err(CloseReason::InboundMemoryExhausted {
+                    limit: budget.limit(),
+                });
+            }
+            self.charged = self.charged.max(capacity);
+        }
+        let mut grown = BytesMut::with_capacity(capacity);
+        grown.extend_from_slice(&self.receive);
+        self.receive = grown;
         self.sync_charge();
         Ok(())
     }

@@ -9,7 +9,10 @@ use std::sync::Arc;
 ///
 /// A connection charges the capacity of its receive buffer against the budget
 /// before it grows the buffer, and gives it back as the buffer shrinks or the
-/// connection ends. A growth that would take the total over the limit closes that
+/// connection ends. Buffers grown toward a frame are allocated at exactly the
+/// size charged; a small read buffer (at most `buffer_allocation_increment`)
+/// may come out larger than asked, and its real capacity is charged, so the total
+/// can pass the limit by that rounding. A growth that would take the total over the limit closes that
 /// connection ([`CloseReason::InboundMemoryExhausted`](crate::CloseReason)) instead
 /// of allocating: so a server under an address-space limit, or strict overcommit,
 /// sheds the peers that announce or send large frames rather than aborting on a
@@ -76,7 +79,8 @@ impl InboundMemory {
         }
     }
 
-    /// Charges `bytes` whatever the limit: an allocator rounding a checked growth up.
+    /// Charges `bytes` whatever the limit: a read buffer that came out larger than
+    /// the checked growth.
     pub(crate) fn force_charge(&self, bytes: usize) {
         self.inner.in_use.fetch_add(bytes, Ordering::Relaxed);
     }

@@ -284,3 +284,16 @@ fn an_inbound_memory_budget_closes_the_connection_that_would_exceed_it() {
         "closed connections give their bytes back"
     );
 }
+
+/// Found by the `connection` fuzz target: an allocation increment below the
+/// smallest read (4 KiB) panicked on the first read.
+#[test]
+fn an_allocation_increment_below_the_smallest_read_is_honoured() {
+    let (script, stream) = Script::new();
+    let config = ConnectionConfig::default().buffer_allocation_increment(1024);
+    let mut connection = Connection::new(stream, u32_codec(), Counter::default(), None, config);
+    script.push_data(frame(&[5; 3000]));
+    script.push_data(frame(&[6; 10]));
+    assert!(Driver::new().run_until_idle(&mut connection).is_pending());
+    assert_eq!(connection.reactor().0, 2);
+}
