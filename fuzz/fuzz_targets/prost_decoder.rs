@@ -1,0 +1,5 @@
+//! The `prost_decoder` fuzz target; the harness and its invariants are in
+//! `protosocket_fuzz::prost_decoder`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|input: &[u8]| protosocket_fuzz::prost_decoder::run(input));
