@@ -101,9 +101,27 @@ async fn load(pool: EchoPool, run: Duration, fault_at: Duration, fault: impl FnO
     log
 }
 
+/// The rate of the same load against one server alone, for comparison.
+async fn one_server_rate(address: SocketAddr) -> f64 {
+    let pool: EchoPool = RpcPool::new(
+        [address],
+        protosocket_prost::codec,
+        client_config(),
+        PoolConfig::default().connections(2),
+    );
+    let run = Duration::from_millis(1500);
+    let log = load(pool, run, run, || {}).await;
+    let counted = Duration::from_millis(500)..run;
+    let calls = log
+        .iter()
+        .filter(|e| !e.2 && counted.contains(&e.0))
+        .count();
+    calls as f64 / (counted.end - counted.start).as_secs_f64()
+}
+
 /// Prints and checks a run with a fault at `fault_at`: failures stop within twice
 /// the liveness timeout, and no call outlives its deadline by more than 50 ms.
-fn judge(case: &str, log: &Log, fault_at: Duration, run: Duration) {
+fn judge(case: &str, log: &Log, fault_at: Duration, run: Duration, one_server: f64) {
     let failed: Vec<_> = log.iter().filter(|entry| entry.2).collect();
     let last_failure = failed.iter().map(|entry| entry.0).max();
     let rate = |from: Duration, to: Duration| {
@@ -118,10 +136,11 @@ fn judge(case: &str, log: &Log, fault_at: Duration, run: Duration) {
     let noticed = last_failure.map(|at| at.saturating_sub(fault_at));
     println!(
         "{case}: {} of {} calls failed; failures stopped {noticed:?} after the fault \
-         (liveness timeout {LIVENESS:?}); rate {before:.0}/s before, {after:.0}/s in the last 2 s ({:.0}%)",
+         (liveness timeout {LIVENESS:?}); rate {before:.0}/s before, {after:.0}/s in the last 2 s, \
+         {:.0}% of the one-server rate ({one_server:.0}/s)",
         failed.len(),
         log.len(),
-        100.0 * after / before.max(1.0),
+        100.0 * after / one_server.max(1.0),
     );
     assert!(
         noticed.is_none_or(|noticed| noticed <= LIVENESS * 2),
@@ -152,12 +171,19 @@ async fn a_hung_server_of_two_is_routed_around() {
     let b = namespace_or_skip!();
     let (mut server_a, address_a) = server_in(&a);
     let (mut server_b, address_b) = server_in(&b);
+    let one_server = one_server_rate(address_a).await;
     let pool = two_server_pool(address_a, address_b);
     let run = Duration::from_secs(5);
     let fault_at = Duration::from_secs(1);
     let log = load(pool, run, fault_at, || netns::signal(&server_b, "STOP")).await;
     netns::signal(&server_b, "CONT");
-    judge("hung server (SIGSTOP) of two", &log, fault_at, run);
+    judge(
+        "hung server (SIGSTOP) of two",
+        &log,
+        fault_at,
+        run,
+        one_server,
+    );
     let _ = server_a.kill();
     let _ = server_b.kill();
     let _ = (server_a.wait(), server_b.wait());
@@ -170,6 +196,7 @@ async fn a_partitioned_link_of_two_is_routed_around() {
     let b = Arc::new(namespace_or_skip!());
     let (mut server_a, address_a) = server_in(&a);
     let (mut server_b, address_b) = server_in(&b);
+    let one_server = one_server_rate(address_a).await;
     let pool = two_server_pool(address_a, address_b);
     let run = Duration::from_secs(5);
     let fault_at = Duration::from_secs(1);
@@ -180,6 +207,7 @@ async fn a_partitioned_link_of_two_is_routed_around() {
         &log,
         fault_at,
         run,
+        one_server,
     );
     let _ = server_a.kill();
     let _ = server_b.kill();
