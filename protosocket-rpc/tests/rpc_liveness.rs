@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use protosocket::{CloseReason, ConnectionConfig, Liveness};
 use protosocket_rpc::{Configuration, Error, RpcServerConfig};
-use support::{client, serve, timed, TestService, Text};
+use support::{client, codec, serve, timed, TestService, Text};
 use tokio::io::AsyncReadExt;
 
 const PING_AFTER: Duration = Duration::from_millis(100);
@@ -68,4 +68,40 @@ async fn an_idle_connection_to_a_server_that_ignores_pings_stays_open() {
     let client = client(address, &quick_liveness()).await;
     tokio::time::sleep(TIMEOUT * 3).await;
     assert!(!client.is_closed(), "{:?}", client.close_reason());
+}
+
+/// The other direction: a server with liveness pings a quiet client, which answers
+/// `Pong`; the connection stays up, and calls still work, long after the timeout.
+#[tokio::test]
+async fn a_server_pings_a_quiet_client_which_answers() {
+    let liveness = ConnectionConfig::default().liveness(Some(Liveness::new(PING_AFTER, TIMEOUT)));
+    let config = RpcServerConfig::default().server_config(
+        protosocket_rpc::ProtosocketServerConfig::default().connection_config(liveness),
+    );
+    let (address, shutdown, _server) = serve(TestService::default(), config);
+    // The client sends no pings of its own: what keeps the server content is its
+    // answers to the server's.
+    let quiet = Configuration::default().connection_config(ConnectionConfig::default());
+    let stream = timed(tokio::net::TcpStream::connect(address))
+        .await
+        .unwrap();
+    let (client, connection) = protosocket_rpc::RpcClient::over_stream(stream, codec(), &quiet);
+    let stats = connection.connection().expect("running").stats();
+    tokio::spawn(connection);
+    tokio::time::sleep(TIMEOUT * 3).await;
+    assert!(!client.is_closed(), "{:?}", client.close_reason());
+    // Pings came in and pongs went out, with no call made.
+    assert!(
+        stats.messages_received() >= 2,
+        "{} pings",
+        stats.messages_received()
+    );
+    assert!(
+        stats.messages_sent() >= 2,
+        "{} pongs",
+        stats.messages_sent()
+    );
+    let outcome = timed(client.send_unary(Text::new("echo:still"))).await;
+    assert_eq!(outcome.expect("a call after the quiet").text, "still");
+    timed(shutdown.shutdown_and_wait()).await;
 }
