@@ -14,6 +14,10 @@ use protosocket_rpc::{Configuration, Error, PoolConfig, RpcPool, RpcServerConfig
 use support::{codec, serve, timed, TestService, Text, TextCodec};
 use tokio::io::AsyncReadExt;
 
+/// One case at a time: they time calls against deadlines, and on a 2-core
+/// machine one case's load would delay another's calls.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 const PING_AFTER: Duration = Duration::from_millis(100);
 const LIVENESS_TIMEOUT: Duration = Duration::from_millis(400);
 
@@ -46,6 +50,7 @@ async fn hung_server() -> SocketAddr {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_server_of_two_costs_calls_only_until_the_liveness_timeout() {
+    let _serial = SERIAL.lock().await;
     const TASKS: usize = 8;
     const MAX_CALLS_EACH: usize = 20_000;
     // Several liveness timeouts, so a pool that went back to the hung server
@@ -124,6 +129,7 @@ async fn blackhole() -> (
 
 #[tokio::test]
 async fn a_call_never_waits_past_its_deadline_for_a_connect() {
+    let _serial = SERIAL.lock().await;
     let (_listener, _fillers, address) = blackhole().await;
     let pool = pool(&[address], 1);
     for deadline in [Duration::from_millis(200), Duration::from_millis(300)] {
@@ -147,6 +153,8 @@ async fn a_call_never_waits_past_its_deadline_for_a_connect() {
 #[derive(Clone, Default)]
 struct Switch {
     hung: Arc<std::sync::atomic::AtomicBool>,
+    /// Calls that reached it while hung.
+    stuck: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl protosocket_rpc::ConnectionService for Switch {
@@ -157,6 +165,7 @@ impl protosocket_rpc::ConnectionService for Switch {
 
     fn new_rpc(&mut self, request: Text) -> protosocket_rpc::Rpc<Self::Unary, Self::Streaming> {
         if self.hung.load(std::sync::atomic::Ordering::SeqCst) {
+            self.stuck.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             return protosocket_rpc::Rpc::Unary(Box::pin(std::future::pending()));
         }
         protosocket_rpc::Rpc::Unary(Box::pin(std::future::ready(request)))
@@ -180,6 +189,7 @@ impl protosocket_rpc::SocketService for Switch {
 /// the other server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deadlines_in_a_row_with_no_answer_move_calls_elsewhere() {
+    let _serial = SERIAL.lock().await;
     let deadline = Duration::from_millis(100);
     let switch = Switch::default();
     let server = protosocket_rpc::RpcServer::bind_tcp(
@@ -205,23 +215,21 @@ async fn deadlines_in_a_row_with_no_answer_move_calls_elsewhere() {
             .expect("both servers answer");
     }
     switch.hung.store(true, std::sync::atomic::Ordering::SeqCst);
-    let mut failures = 0;
-    let mut successes_after_last_failure = 0;
     for _ in 0..200 {
-        match timed(pool.send_unary_with_deadline(Text::new("echo:x"), Some(deadline))).await {
-            Ok(_) => successes_after_last_failure += 1,
-            Err(error) => {
-                assert!(matches!(error, Error::DeadlineExceeded), "{error:?}");
-                failures += 1;
-                successes_after_last_failure = 0;
-            }
+        let outcome =
+            timed(pool.send_unary_with_deadline(Text::new("echo:x"), Some(deadline))).await;
+        if let Err(error) = outcome {
+            assert!(matches!(error, Error::DeadlineExceeded), "{error:?}");
         }
     }
-    assert!(failures >= 1, "the switched server was never picked");
+    // Calls to the healthy server may miss a deadline on a loaded machine too, so
+    // count what reached the stuck one: the three that made it suspect, give or
+    // take one that was picked as the third expired.
+    let stuck = switch.stuck.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(stuck >= 1, "the switched server was never picked");
     assert!(
-        failures <= 3,
-        "{failures} calls failed: the silent connection kept getting calls"
+        stuck <= 4,
+        "{stuck} calls reached the stuck server: its connection kept getting calls"
     );
-    assert!(successes_after_last_failure >= 190);
     timed(shutdown.shutdown_and_wait()).await;
 }
