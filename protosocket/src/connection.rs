@@ -74,7 +74,7 @@ pub struct Connection<S, R: MessageReactor> {
     /// `None` without a channel, and once the connection has ended, so senders see
     /// `Closed` at once.
     outbound: Option<spillway::Receiver<R::LogicalOutbound>>,
-    /// Answers the reactor queued; taken before the channel.
+    /// Answers the reactor queued; taken after the channel, before `poll_outbound`.
     replies: Replies<R::LogicalOutbound>,
     receive: BytesMut,
     /// Receive-buffer bytes charged to the config's shared `InboundMemory`.
