@@ -12,6 +12,15 @@ async fn main() -> ExitCode {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
 
+    // Before the server says it listens: a stop signal from then on shuts it down
+    // gracefully instead of killing it.
+    let mut stop = match protosocket_server::StopSignals::install() {
+        Ok(stop) => stop,
+        Err(error) => {
+            eprintln!("cannot install the stop signal handlers: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let address = std::env::args()
         .nth(1)
         .or_else(|| std::env::var("HOST").ok())
@@ -38,15 +47,9 @@ async fn main() -> ExitCode {
     };
     let shutdown = server.shutdown_handle();
     tokio::spawn(async move {
-        match protosocket_server::stop_requested().await {
-            Ok(signal) => {
-                tracing::info!(%signal, "shutting down");
-                shutdown.shutdown();
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot wait for a stop signal; running until killed")
-            }
-        }
+        let signal = stop.recv().await;
+        tracing::info!(%signal, "shutting down");
+        shutdown.shutdown();
     });
     server.await;
     ExitCode::SUCCESS

@@ -103,7 +103,7 @@
 //! - `config`: [`ProtosocketServerConfig`].
 //! - `server`: [`ProtosocketServer`], the accept loop.
 //! - `served`: [`ServedConnection`], one connection under the shutdown signal.
-//! - `shutdown`: [`ShutdownHandle`]; `signal`: [`stop_requested`], Ctrl-C or SIGTERM.
+//! - `shutdown`: [`ShutdownHandle`]; `signal`: [`StopSignals`], Ctrl-C or SIGTERM.
 //! - `tracker`: the live-connection count that gates accepting and shutdown.
 //! - `backoff`: the wait after failed accepts.
 
@@ -121,4 +121,4 @@ pub use connector::{Outbound, ServerConnector};
 pub use served::ServedConnection;
 pub use server::ProtosocketServer;
 pub use shutdown::ShutdownHandle;
-pub use signal::{stop_requested, StopSignal};
+pub use signal::{StopSignal, StopSignals};

@@ -21,36 +21,73 @@ impl fmt::Display for StopSignal {
     }
 }
 
-/// Waits until the process is asked to stop: Ctrl-C, or SIGTERM on Unix. Start a
-/// graceful shutdown when it returns, so a service manager's stop lets calls in
-/// flight finish as a terminal's Ctrl-C does.
+/// The handlers of the signals that ask the process to stop: Ctrl-C, and SIGTERM
+/// on Unix. From [`install`](Self::install) on, those signals no longer end the
+/// process; they wait here for [`recv`](Self::recv), so install before anything
+/// tells the world the server is up, and start a graceful shutdown when `recv`
+/// returns: a service manager's stop then lets calls in flight finish as a
+/// terminal's Ctrl-C does.
 ///
 /// ```no_run
 /// # async fn run(server: protosocket_server::ShutdownHandle) -> std::io::Result<()> {
-/// let signal = protosocket_server::stop_requested().await?;
+/// let mut stop = protosocket_server::StopSignals::install()?;
+/// // ... bind and spawn the server ...
+/// let signal = stop.recv().await;
 /// tracing::info!(%signal, "shutting down");
 /// server.shutdown_and_wait().await;
 /// # Ok(())
 /// # }
 /// ```
-///
-/// # Errors
-///
-/// The signal handlers could not be installed.
-pub async fn stop_requested() -> io::Result<StopSignal> {
+#[derive(Debug)]
+pub struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut terminate = signal(SignalKind::terminate())?;
-        tokio::select! {
-            interrupted = tokio::signal::ctrl_c() => interrupted.map(|()| StopSignal::Interrupt),
-            _ = terminate.recv() => Ok(StopSignal::Terminate),
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    /// Installs the handlers now. Must be called inside a tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// A handler could not be installed.
+    pub fn install() -> io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Self {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c()
-            .await
-            .map(|()| StopSignal::Interrupt)
+
+    /// Waits for the next stop signal.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a signal that arrives while nobody waits is kept for the next
+    /// call.
+    pub async fn recv(&mut self) -> StopSignal {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => StopSignal::Interrupt,
+                _ = self.terminate.recv() => StopSignal::Terminate,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            // Without a handler Ctrl-C cannot be waited for: wait forever.
+            match tokio::signal::ctrl_c().await {
+                Ok(()) => StopSignal::Interrupt,
+                Err(_) => std::future::pending().await,
+            }
+        }
     }
 }

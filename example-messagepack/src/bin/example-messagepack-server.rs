@@ -15,6 +15,15 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Before the server says it listens: a stop signal from then on shuts it down
+    // gracefully instead of killing it.
+    let mut stop = match protosocket_server::StopSignals::install() {
+        Ok(stop) => stop,
+        Err(error) => {
+            eprintln!("cannot install the stop signal handlers: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let server = match example_messagepack::serve(address) {
         Ok(server) => server,
         Err(error) => {
@@ -26,13 +35,8 @@ async fn main() -> ExitCode {
     let shutdown = server.shutdown_handle();
     let running = tokio::spawn(server);
     println!("example-messagepack-server listening on {local}");
-    match protosocket_server::stop_requested().await {
-        Ok(signal) => println!("{signal}: shutting down"),
-        Err(error) => {
-            eprintln!("cannot wait for a stop signal ({error}); running until killed");
-            std::future::pending::<()>().await;
-        }
-    }
+    let signal = stop.recv().await;
+    println!("{signal}: shutting down");
     shutdown.shutdown_and_wait().await;
     let _ = running.await;
     ExitCode::SUCCESS

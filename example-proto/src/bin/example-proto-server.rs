@@ -20,6 +20,15 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Before the server says it listens: a stop signal from then on shuts it down
+    // gracefully instead of killing it.
+    let mut stop = match protosocket_server::StopSignals::install() {
+        Ok(stop) => stop,
+        Err(error) => {
+            eprintln!("cannot install the stop signal handlers: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let server = match example_proto::start_server(address) {
         Ok(server) => server,
         Err(error) => {
@@ -28,13 +37,8 @@ async fn main() -> ExitCode {
         }
     };
     println!("echo server listening on {}", server.local_addr());
-    match protosocket_server::stop_requested().await {
-        Ok(signal) => println!("{signal}: shutting down"),
-        Err(error) => {
-            eprintln!("cannot wait for a stop signal ({error}); running until killed");
-            std::future::pending::<()>().await;
-        }
-    }
+    let signal = stop.recv().await;
+    println!("{signal}: shutting down");
     server.shutdown().await;
     ExitCode::SUCCESS
 }
