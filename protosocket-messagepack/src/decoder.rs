@@ -50,12 +50,14 @@ pub struct MessagePackDecoder<M> {
 
 impl<M> MessagePackDecoder<M> {
     /// A decoder accepting frames of up to [`DEFAULT_MAX_FRAME_LENGTH`] bytes.
+    #[must_use]
     pub fn new() -> Self {
         Self::with_max_frame_length(DEFAULT_MAX_FRAME_LENGTH)
     }
 
     /// A decoder accepting frames of up to `max_frame_length` bytes, header
     /// included. Match it to the connection's `max_buffer_length`.
+    #[must_use]
     pub fn with_max_frame_length(max_frame_length: usize) -> Self {
         Self {
             max_frame_length,
@@ -64,6 +66,7 @@ impl<M> MessagePackDecoder<M> {
     }
 
     /// The largest frame accepted, header included.
+    #[must_use]
     pub fn max_frame_length(&self) -> usize {
         self.max_frame_length
     }

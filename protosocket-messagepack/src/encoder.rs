@@ -45,6 +45,7 @@ pub struct MessagePackSerializer<M> {
 
 impl<M> MessagePackSerializer<M> {
     /// A serializer for messages of type `M`.
+    #[must_use]
     pub fn new() -> Self {
         Self {
             dropped: 0,
@@ -53,6 +54,7 @@ impl<M> MessagePackSerializer<M> {
     }
 
     /// How many messages could not be serialized and were not sent.
+    #[must_use]
     pub fn dropped(&self) -> u64 {
         self.dropped
     }

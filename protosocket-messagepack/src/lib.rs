@@ -54,6 +54,7 @@ pub type MessagePackCodec<Out, In> = (
 
 /// A [`MessagePackCodec`] with the default buffer pool and the default maximum
 /// frame length ([`DEFAULT_MAX_FRAME_LENGTH`]).
+#[must_use]
 pub fn codec<Out, In>() -> MessagePackCodec<Out, In> {
     (PooledEncoder::default(), MessagePackDecoder::new())
 }
@@ -61,6 +62,7 @@ pub fn codec<Out, In>() -> MessagePackCodec<Out, In> {
 /// A [`MessagePackCodec`] with the default buffer pool, accepting frames of up to
 /// `max_frame_length` bytes (header included): pass the connection's
 /// `max_buffer_length`.
+#[must_use]
 pub fn codec_with_max_frame_length<Out, In>(max_frame_length: usize) -> MessagePackCodec<Out, In> {
     (
         PooledEncoder::default(),

@@ -50,6 +50,7 @@ pub struct ProstDecoder<M> {
 
 impl<M> ProstDecoder<M> {
     /// A decoder accepting frames of up to [`DEFAULT_MAX_FRAME_LENGTH`] bytes.
+    #[must_use]
     pub fn new() -> Self {
         Self::with_max_frame_length(DEFAULT_MAX_FRAME_LENGTH)
     }
@@ -57,6 +58,7 @@ impl<M> ProstDecoder<M> {
     /// A decoder accepting frames of up to `max_frame_length` bytes, prefix
     /// included. Match it to the connection's `max_buffer_length`. No buffer holds
     /// more than `isize::MAX` bytes, so a larger maximum means `isize::MAX`.
+    #[must_use]
     pub fn with_max_frame_length(max_frame_length: usize) -> Self {
         Self {
             max_frame_length: max_frame_length.min(isize::MAX as usize),
@@ -65,6 +67,7 @@ impl<M> ProstDecoder<M> {
     }
 
     /// The largest frame accepted, prefix included.
+    #[must_use]
     pub fn max_frame_length(&self) -> usize {
         self.max_frame_length
     }

@@ -31,6 +31,7 @@ pub struct ProstSerializer<M> {
 
 impl<M> ProstSerializer<M> {
     /// A serializer for messages of type `M`.
+    #[must_use]
     pub fn new() -> Self {
         Self {
             message: PhantomData,

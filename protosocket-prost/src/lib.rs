@@ -50,6 +50,7 @@ pub type ProstCodec<Out, In> = (PooledEncoder<ProstSerializer<Out>>, ProstDecode
 
 /// A [`ProstCodec`] with the default buffer pool and the default maximum frame
 /// length ([`DEFAULT_MAX_FRAME_LENGTH`]).
+#[must_use]
 pub fn codec<Out, In>() -> ProstCodec<Out, In> {
     (PooledEncoder::default(), ProstDecoder::new())
 }
@@ -57,6 +58,7 @@ pub fn codec<Out, In>() -> ProstCodec<Out, In> {
 /// A [`ProstCodec`] with the default buffer pool, accepting frames of up to
 /// `max_frame_length` bytes (prefix included): pass the connection's
 /// `max_buffer_length`.
+#[must_use]
 pub fn codec_with_max_frame_length<Out, In>(max_frame_length: usize) -> ProstCodec<Out, In> {
     (
         PooledEncoder::default(),

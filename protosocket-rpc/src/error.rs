@@ -36,21 +36,25 @@ pub enum Error {
 
 impl Error {
     /// Whether this is [`Error::Cancelled`].
+    #[must_use]
     pub fn is_cancelled(&self) -> bool {
         matches!(self, Error::Cancelled)
     }
 
     /// Whether this is [`Error::ConnectionClosed`].
+    #[must_use]
     pub fn is_connection_closed(&self) -> bool {
         matches!(self, Error::ConnectionClosed(_))
     }
 
     /// Whether this is [`Error::DeadlineExceeded`].
+    #[must_use]
     pub fn is_deadline_exceeded(&self) -> bool {
         matches!(self, Error::DeadlineExceeded)
     }
 
     /// The reason of an [`Error::ConnectionClosed`].
+    #[must_use]
     pub fn close_reason(&self) -> Option<&CloseReason> {
         match self {
             Error::ConnectionClosed(reason) => Some(reason),

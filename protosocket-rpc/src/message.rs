@@ -50,6 +50,7 @@ impl ControlCode {
     /// assert_eq!(ControlCode::from_u32(77), ControlCode::Cancel);
     /// ```
     #[inline]
+    #[must_use]
     pub fn from_u32(value: u32) -> Self {
         match value {
             0 => ControlCode::Normal,
@@ -64,6 +65,7 @@ impl ControlCode {
 
     /// The wire value.
     #[inline]
+    #[must_use]
     pub fn as_u32(self) -> u32 {
         self as u32
     }
@@ -139,6 +141,7 @@ pub trait Message: Sized {
     /// `Cancel`, so it sends `Cancel` for [`Failed`](ControlCode::Failed) and
     /// [`Unavailable`](ControlCode::Unavailable), which the client then cannot
     /// tell from a plain cancellation.
+    #[must_use]
     fn control(id: u64, code: ControlCode) -> Self {
         match code {
             ControlCode::End => Self::ended(id),

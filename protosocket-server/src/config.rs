@@ -69,6 +69,7 @@ impl Default for ProtosocketServerConfig {
 impl ProtosocketServerConfig {
     /// The settings of every accepted connection, replacing any set before through
     /// [`max_buffer_length`](Self::max_buffer_length) and its siblings.
+    #[must_use]
     pub fn connection_config(mut self, config: ConnectionConfig) -> Self {
         self.connection = config;
         self
@@ -76,6 +77,7 @@ impl ProtosocketServerConfig {
 
     /// The largest inbound frame of a connection (see
     /// [`ConnectionConfig::max_buffer_length`]).
+    #[must_use]
     pub fn max_buffer_length(mut self, bytes: usize) -> Self {
         self.connection = self.connection.max_buffer_length(bytes);
         self
@@ -83,6 +85,7 @@ impl ProtosocketServerConfig {
 
     /// How much a connection's receive buffer grows by (see
     /// [`ConnectionConfig::buffer_allocation_increment`]).
+    #[must_use]
     pub fn buffer_allocation_increment(mut self, bytes: usize) -> Self {
         self.connection = self.connection.buffer_allocation_increment(bytes);
         self
@@ -90,6 +93,7 @@ impl ProtosocketServerConfig {
 
     /// The outbound queue depth of a connection (see
     /// [`ConnectionConfig::max_queued_outbound_messages`]).
+    #[must_use]
     pub fn max_queued_outbound_messages(mut self, messages: usize) -> Self {
         self.connection = self.connection.max_queued_outbound_messages(messages);
         self
@@ -98,6 +102,7 @@ impl ProtosocketServerConfig {
     /// Options for the TCP listener and the sockets it accepts. Only
     /// [`bind_tcp`](crate::ProtosocketServer::bind_tcp) uses them; a custom
     /// [`Listener`](protosocket::Listener) applies its own.
+    #[must_use]
     pub fn socket_options(mut self, options: SocketOptions) -> Self {
         self.socket_options = options;
         self
@@ -106,6 +111,7 @@ impl ProtosocketServerConfig {
     /// How many connections are served at once (at least 1). At the limit the
     /// server stops accepting, so new peers wait in the listen backlog, and resumes
     /// when a connection ends.
+    #[must_use]
     pub fn max_connections(mut self, connections: usize) -> Self {
         self.max_connections = connections.max(1);
         self
@@ -116,18 +122,21 @@ impl ProtosocketServerConfig {
     /// by its `max_buffer_length` alone. A connection config that already holds an
     /// [`InboundMemory`](protosocket::InboundMemory) (shared with other servers)
     /// keeps it, and this is ignored.
+    #[must_use]
     pub fn max_inbound_memory(mut self, bytes: Option<usize>) -> Self {
         self.max_inbound_memory = bytes;
         self
     }
 
     /// The configured bound on all connections' receive buffers.
+    #[must_use]
     pub fn get_max_inbound_memory(&self) -> Option<usize> {
         self.max_inbound_memory
     }
 
     /// How long, after a shutdown, a connection may take to send what it has
     /// queued before it is dropped unflushed.
+    #[must_use]
     pub fn grace_period(mut self, grace: Duration) -> Self {
         self.grace_period = grace;
         self
@@ -135,6 +144,7 @@ impl ProtosocketServerConfig {
 
     /// The wait after a failed accept: `min` (at least 1 ms), doubling with each
     /// failure in a row up to `max`, and back to `min` after an accept succeeds.
+    #[must_use]
     pub fn accept_backoff(mut self, min: Duration, max: Duration) -> Self {
         self.accept_backoff_min = min;
         self.accept_backoff_max = max;
@@ -142,16 +152,19 @@ impl ProtosocketServerConfig {
     }
 
     /// The settings each connection gets.
+    #[must_use]
     pub fn get_connection_config(&self) -> &ConnectionConfig {
         &self.connection
     }
 
     /// The configured connection limit.
+    #[must_use]
     pub fn get_max_connections(&self) -> usize {
         self.max_connections
     }
 
     /// The configured grace period.
+    #[must_use]
     pub fn get_grace_period(&self) -> Duration {
         self.grace_period
     }

@@ -31,11 +31,13 @@ impl ShutdownHandle {
     }
 
     /// Whether [`shutdown`](Self::shutdown) has been called.
+    #[must_use]
     pub fn is_shutdown(&self) -> bool {
         self.shutdown.is_cancelled()
     }
 
     /// Whether the server future has completed (or was dropped).
+    #[must_use]
     pub fn is_finished(&self) -> bool {
         self.finished.is_cancelled()
     }

@@ -55,6 +55,7 @@ pub enum CloseReason {
 impl CloseReason {
     /// Whether the close is worth more than a debug line: bad input or a stuck
     /// peer, but not a peer that simply reset its connection.
+    #[must_use]
     pub fn is_error(&self) -> bool {
         match self {
             CloseReason::Io(error) => !matches!(

@@ -233,6 +233,7 @@ impl InvalidFrame {
     }
 
     /// The decoder's reason.
+    #[must_use]
     pub fn reason(&self) -> &str {
         &self.reason
     }

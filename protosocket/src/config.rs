@@ -48,6 +48,7 @@ impl Default for ConnectionConfig {
 impl ConnectionConfig {
     /// The largest inbound frame, prefix included. A decoder that announces a larger
     /// frame closes the connection. At least 1 KiB.
+    #[must_use]
     pub fn max_buffer_length(mut self, bytes: usize) -> Self {
         self.max_buffer_length = bytes.max(1024);
         self
@@ -55,6 +56,7 @@ impl ConnectionConfig {
 
     /// How much the receive buffer grows by when a read needs room (at least 1 KiB).
     /// Larger means fewer reads per burst; an idle connection returns the memory.
+    #[must_use]
     pub fn buffer_allocation_increment(mut self, bytes: usize) -> Self {
         self.buffer_allocation_increment = bytes.max(1024);
         self
@@ -64,6 +66,7 @@ impl ConnectionConfig {
     /// stops reading, the connection stops taking from its outbound channel, whose
     /// lanes hold at most this many messages each, so senders see
     /// [`spillway::SendError::Full`] (or wait in `send_async`).
+    #[must_use]
     pub fn max_queued_outbound_messages(mut self, messages: usize) -> Self {
         self.max_queued_outbound_messages = messages.max(1);
         self
@@ -79,6 +82,7 @@ impl ConnectionConfig {
     ///
     /// With a timeout set, the connection panics on its first stall if the tokio
     /// runtime has no timer (`enable_time`/`enable_all` on the runtime builder).
+    #[must_use]
     pub fn write_stall_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.write_stall_timeout = timeout;
         self
@@ -89,6 +93,7 @@ impl ConnectionConfig {
     /// Each lane costs about 128 bytes per connection; senders beyond the lane count
     /// share lanes, which only costs when they send at the same moment. Raise it when
     /// many threads send to one connection at once.
+    #[must_use]
     pub fn outbound_lanes(mut self, lanes: usize) -> Self {
         self.outbound_lanes = lanes.clamp(1, spillway::MAX_LANES);
         self
@@ -106,6 +111,7 @@ impl ConnectionConfig {
     /// while deferrals gain nothing (one request at a time); it then pays an
     /// extra poll on at most one fresh write in 65. Answers to messages received
     /// in a poll always leave in that poll.
+    #[must_use]
     pub fn write_coalescing(mut self, coalescing: WriteCoalescing) -> Self {
         self.write_coalescing = coalescing;
         self
@@ -114,6 +120,7 @@ impl ConnectionConfig {
     /// A budget of receive-buffer bytes this connection shares with every other
     /// connection whose config holds a clone of it (see [`InboundMemory`]); `None`
     /// bounds each connection by `max_buffer_length` alone.
+    #[must_use]
     pub fn inbound_memory(mut self, budget: Option<InboundMemory>) -> Self {
         self.inbound_memory = budget;
         self
@@ -133,37 +140,44 @@ impl ConnectionConfig {
     }
 
     /// The configured liveness.
+    #[must_use]
     pub fn get_liveness(&self) -> Option<Liveness> {
         self.liveness
     }
 
     /// The configured shared inbound budget.
+    #[must_use]
     pub fn get_inbound_memory(&self) -> Option<&InboundMemory> {
         self.inbound_memory.as_ref()
     }
 
     /// The configured write coalescing.
+    #[must_use]
     pub fn get_write_coalescing(&self) -> WriteCoalescing {
         self.write_coalescing
     }
 
     /// The configured largest inbound frame.
+    #[must_use]
     pub fn get_max_buffer_length(&self) -> usize {
         self.max_buffer_length
     }
 
     /// The configured write stall timeout.
+    #[must_use]
     pub fn get_write_stall_timeout(&self) -> Option<Duration> {
         self.write_stall_timeout
     }
 
     /// The configured bound on queued outbound messages.
+    #[must_use]
     pub fn get_max_queued_outbound_messages(&self) -> usize {
         self.max_queued_outbound_messages
     }
 
     /// The outbound channel for a connection with these settings: `outbound_lanes`
     /// lanes, each holding at most `max_queued_outbound_messages`.
+    #[must_use]
     pub fn outbound_channel<T>(&self) -> (spillway::Sender<T>, spillway::Receiver<T>) {
         spillway::bounded_with_concurrency(self.outbound_lanes, self.max_queued_outbound_messages)
     }

@@ -38,11 +38,13 @@ pub struct Liveness {
 impl Liveness {
     /// Pings after `ping_after` of quiet (at least 1 ms), gives up after `timeout`
     /// (at least `ping_after`).
+    #[must_use]
     pub fn new(ping_after: Duration, timeout: Duration) -> Self {
         Self::new_const(ping_after, timeout)
     }
 
     /// [`new`](Self::new) for constants: the same clamping.
+    #[must_use]
     pub const fn new_const(ping_after: Duration, timeout: Duration) -> Self {
         let min = Duration::from_millis(1);
         let ping_after = if ping_after.as_nanos() < min.as_nanos() {
@@ -62,11 +64,13 @@ impl Liveness {
     }
 
     /// How long a quiet connection waits before it pings.
+    #[must_use]
     pub fn ping_after(&self) -> Duration {
         self.ping_after
     }
 
     /// How long an awaited peer may send nothing before the connection closes.
+    #[must_use]
     pub fn timeout(&self) -> Duration {
         self.timeout
     }

@@ -38,6 +38,7 @@ struct Budget {
 
 impl InboundMemory {
     /// A budget of `limit` bytes.
+    #[must_use]
     pub fn new(limit: usize) -> Self {
         Self {
             inner: Arc::new(Budget {
@@ -48,11 +49,13 @@ impl InboundMemory {
     }
 
     /// The bytes the budget allows.
+    #[must_use]
     pub fn limit(&self) -> usize {
         self.inner.limit
     }
 
     /// The bytes charged now, by all connections sharing the budget.
+    #[must_use]
     pub fn in_use(&self) -> usize {
         self.inner.in_use.load(Ordering::Relaxed)
     }

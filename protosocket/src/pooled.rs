@@ -137,6 +137,7 @@ pub struct PooledBuffer {
 
 impl PooledBuffer {
     /// The bytes not yet written.
+    #[must_use]
     pub fn as_slice(&self) -> &[u8] {
         &self.buffer[self.position..]
     }

@@ -20,6 +20,7 @@ pub struct Replies<T> {
 impl<T> Replies<T> {
     /// An empty queue. The connection owns one; make your own only to drive a
     /// reactor by hand (in a test).
+    #[must_use]
     pub fn new() -> Self {
         Self {
             queue: VecDeque::new(),
@@ -34,12 +35,14 @@ impl<T> Replies<T> {
 
     /// Answers waiting to be encoded.
     #[inline]
+    #[must_use]
     pub fn len(&self) -> usize {
         self.queue.len()
     }
 
     /// Whether no answer waits.
     #[inline]
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.queue.is_empty()
     }

@@ -35,6 +35,7 @@ impl Default for Keepalive {
 
 impl Keepalive {
     /// Probes after `idle`, with the default interval and retries.
+    #[must_use]
     pub fn after(idle: Duration) -> Self {
         Self {
             idle,
@@ -43,6 +44,7 @@ impl Keepalive {
     }
 
     /// How long a vanished peer goes unnoticed at most: `idle + retries * interval`.
+    #[must_use]
     pub fn detection_time(&self) -> Duration {
         self.idle + self.interval * self.retries
     }
@@ -97,6 +99,7 @@ impl Default for SocketOptions {
 
 impl SocketOptions {
     /// `TCP_NODELAY` on connections.
+    #[must_use]
     pub fn nodelay(mut self, nodelay: bool) -> Self {
         self.nodelay = nodelay;
         self
@@ -123,6 +126,7 @@ impl SocketOptions {
     /// The options servers and rpc clients use by default: these defaults, plus
     /// [`Keepalive::default`] and a 30 s `user_timeout`, so a vanished peer is
     /// dropped within about a minute whether or not data was in flight.
+    #[must_use]
     pub fn with_dead_peer_detection() -> Self {
         Self::default()
             .keepalive(Some(Keepalive::default()))
@@ -130,6 +134,7 @@ impl SocketOptions {
     }
 
     /// `SO_REUSEADDR` on listeners.
+    #[must_use]
     pub fn reuse_address(mut self, reuse: bool) -> Self {
         self.reuse_address = reuse;
         self
@@ -137,24 +142,28 @@ impl SocketOptions {
 
     /// `SO_REUSEPORT` on listeners (Unix only; ignored elsewhere), so several
     /// listeners can share a port.
+    #[must_use]
     pub fn reuse_port(mut self, reuse: bool) -> Self {
         self.reuse_port = reuse;
         self
     }
 
     /// The listen backlog.
+    #[must_use]
     pub fn backlog(mut self, backlog: u32) -> Self {
         self.backlog = backlog;
         self
     }
 
     /// `SO_SNDBUF`; `None` keeps the kernel's default.
+    #[must_use]
     pub fn send_buffer_size(mut self, bytes: Option<usize>) -> Self {
         self.send_buffer_size = bytes;
         self
     }
 
     /// `SO_RCVBUF`; `None` keeps the kernel's default.
+    #[must_use]
     pub fn receive_buffer_size(mut self, bytes: Option<usize>) -> Self {
         self.receive_buffer_size = bytes;
         self
@@ -224,16 +233,19 @@ impl SocketOptions {
     }
 
     /// Whether `nodelay` is set.
+    #[must_use]
     pub fn get_nodelay(&self) -> bool {
         self.nodelay
     }
 
     /// The configured keepalive.
+    #[must_use]
     pub fn get_keepalive(&self) -> Option<Keepalive> {
         self.keepalive
     }
 
     /// The configured `TCP_USER_TIMEOUT`.
+    #[must_use]
     pub fn get_user_timeout(&self) -> Option<Duration> {
         self.user_timeout
     }

@@ -75,6 +75,7 @@ pub const MAX_LANES: usize = signal::MAX_LANES;
 pub const DEFAULT_LANES: usize = 16;
 
 /// An unbounded channel with [`DEFAULT_LANES`] lanes.
+#[must_use]
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     channel_with_concurrency(DEFAULT_LANES)
 }
@@ -83,6 +84,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
 ///
 /// Use about as many lanes as senders that send at the same time: senders beyond
 /// the lane count share lanes, which costs only lock contention between them.
+#[must_use]
 pub fn channel_with_concurrency<T>(lanes: usize) -> (Sender<T>, Receiver<T>) {
     new_channel(lanes, usize::MAX)
 }
@@ -93,12 +95,14 @@ pub fn channel_with_concurrency<T>(lanes: usize) -> (Sender<T>, Receiver<T>) {
 /// The bound is per lane, so that checking it never touches a counter shared by all
 /// senders: a sender that finds its lane full gets [`SendError::Full`] even if other
 /// lanes have room, and the channel holds at most `capacity * lanes` messages.
+#[must_use]
 pub fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     bounded_with_concurrency(DEFAULT_LANES, capacity)
 }
 
 /// A bounded channel with `lanes` lanes (clamped to `1..=MAX_LANES`), each holding at
 /// most `capacity` messages (at least 1). See [`bounded`].
+#[must_use]
 pub fn bounded_with_concurrency<T>(lanes: usize, capacity: usize) -> (Sender<T>, Receiver<T>) {
     new_channel(lanes, capacity.max(1))
 }

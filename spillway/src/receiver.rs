@@ -139,6 +139,7 @@ impl<T> Receiver<T> {
     }
 
     /// The number of lanes; see [`channel_with_concurrency`](crate::channel_with_concurrency).
+    #[must_use]
     pub fn lanes(&self) -> usize {
         self.shared.lanes.len()
     }

@@ -119,12 +119,14 @@ impl<T> Sender<T> {
     }
 
     /// True once the receiver is gone: every send from now on fails.
+    #[must_use]
     pub fn is_closed(&self) -> bool {
         self.shared.lanes[self.lane].lock().closed
     }
 
     /// The number of messages queued in this sender's lane, not yet taken by the
     /// receiver. Senders sharing the lane are counted too.
+    #[must_use]
     pub fn lane_len(&self) -> usize {
         self.shared.lanes[self.lane].lock().queue.len()
     }

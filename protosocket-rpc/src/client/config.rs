@@ -47,12 +47,14 @@ impl Default for Configuration {
 impl Configuration {
     /// The connection's settings, replacing any set before through
     /// [`max_buffer_length`](Self::max_buffer_length) and its siblings.
+    #[must_use]
     pub fn connection_config(mut self, config: ConnectionConfig) -> Self {
         self.connection = config;
         self
     }
 
     /// The largest inbound frame (see [`ConnectionConfig::max_buffer_length`]).
+    #[must_use]
     pub fn max_buffer_length(mut self, bytes: usize) -> Self {
         self.connection = self.connection.max_buffer_length(bytes);
         self
@@ -60,6 +62,7 @@ impl Configuration {
 
     /// How much the receive buffer grows by (see
     /// [`ConnectionConfig::buffer_allocation_increment`]).
+    #[must_use]
     pub fn buffer_allocation_increment(mut self, bytes: usize) -> Self {
         self.connection = self.connection.buffer_allocation_increment(bytes);
         self
@@ -67,12 +70,14 @@ impl Configuration {
 
     /// The outbound queue depth (see
     /// [`ConnectionConfig::max_queued_outbound_messages`]).
+    #[must_use]
     pub fn max_queued_outbound_messages(mut self, messages: usize) -> Self {
         self.connection = self.connection.max_queued_outbound_messages(messages);
         self
     }
 
     /// Options for TCP connections.
+    #[must_use]
     pub fn socket_options(mut self, options: SocketOptions) -> Self {
         self.socket_options = options;
         self
@@ -80,17 +85,20 @@ impl Configuration {
 
     /// The deadline of calls made without one; `None` (the default) lets them wait
     /// for as long as the connection lives.
+    #[must_use]
     pub fn default_deadline(mut self, deadline: Option<Duration>) -> Self {
         self.default_deadline = deadline;
         self
     }
 
     /// The configured default deadline.
+    #[must_use]
     pub fn get_default_deadline(&self) -> Option<Duration> {
         self.default_deadline
     }
 
     /// The connection's settings.
+    #[must_use]
     pub fn get_connection_config(&self) -> &ConnectionConfig {
         &self.connection
     }

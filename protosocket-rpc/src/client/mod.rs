@@ -267,6 +267,7 @@ where
 impl<Req, Resp> RpcClient<Req, Resp> {
     /// Whether the connection has ended: every call from now on fails with
     /// [`Error::ConnectionClosed`].
+    #[must_use]
     pub fn is_closed(&self) -> bool {
         self.sender.is_closed()
     }
@@ -290,6 +291,7 @@ impl<Req, Resp> RpcClient<Req, Resp> {
     }
 
     /// Why the connection ended; `None` while it runs.
+    #[must_use]
     pub fn close_reason(&self) -> Option<CloseReason> {
         if !self.is_closed() {
             return None;

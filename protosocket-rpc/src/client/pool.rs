@@ -55,12 +55,14 @@ impl Default for PoolConfig {
 
 impl PoolConfig {
     /// The number of connections.
+    #[must_use]
     pub fn connections(mut self, connections: usize) -> Self {
         self.connections = connections;
         self
     }
 
     /// The time limit of one connect attempt.
+    #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
@@ -68,33 +70,39 @@ impl PoolConfig {
 
     /// The first backoff after a failure (and the backoff after a connection that
     /// was up ends).
+    #[must_use]
     pub fn min_backoff(mut self, backoff: Duration) -> Self {
         self.min_backoff = backoff;
         self
     }
 
     /// The longest backoff.
+    #[must_use]
     pub fn max_backoff(mut self, backoff: Duration) -> Self {
         self.max_backoff = backoff;
         self
     }
 
     /// The number of connections.
+    #[must_use]
     pub fn get_connections(&self) -> usize {
         self.connections
     }
 
     /// The time limit of one connect attempt.
+    #[must_use]
     pub fn get_connect_timeout(&self) -> Duration {
         self.connect_timeout
     }
 
     /// The first backoff.
+    #[must_use]
     pub fn get_min_backoff(&self) -> Duration {
         self.min_backoff
     }
 
     /// The longest backoff.
+    #[must_use]
     pub fn get_max_backoff(&self) -> Duration {
         self.max_backoff
     }
@@ -501,11 +509,13 @@ where
     }
 
     /// How many connect attempts the pool has started.
+    #[must_use]
     pub fn connect_attempts(&self) -> u64 {
         self.shared.connect_attempts.load(Ordering::Relaxed)
     }
 
     /// How many slots hold a connection that is up.
+    #[must_use]
     pub fn connected(&self) -> usize {
         self.shared
             .slots

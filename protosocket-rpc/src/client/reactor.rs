@@ -248,6 +248,7 @@ where
     }
 
     /// Calls registered and not yet finished.
+    #[must_use]
     pub fn in_flight(&self) -> usize {
         self.in_flight.len()
     }

@@ -45,6 +45,7 @@ impl Default for RpcServerConfig {
 
 impl RpcServerConfig {
     /// The accept loop's and every connection's settings.
+    #[must_use]
     pub fn server_config(mut self, config: ProtosocketServerConfig) -> Self {
         self.server = config;
         self
@@ -52,12 +53,14 @@ impl RpcServerConfig {
 
     /// Rpcs running at once on one connection (at least 1); requests over the
     /// limit are answered `Cancel`.
+    #[must_use]
     pub fn max_rpcs_in_flight(mut self, rpcs: usize) -> Self {
         self.max_rpcs_in_flight = rpcs.max(1);
         self
     }
 
     /// The configured limit of rpcs in flight per connection.
+    #[must_use]
     pub fn get_max_rpcs_in_flight(&self) -> usize {
         self.max_rpcs_in_flight
     }
