@@ -183,10 +183,10 @@ impl protosocket_rpc::SocketService for Switch {
     }
 }
 
-/// Without liveness, a connection that answered before and then stopped
-/// answering calls (its handlers stuck; its loop still acknowledges cancels) is
-/// given up after three deadlines in a row with no answer, and its calls go to
-/// the other server.
+/// A connection that answered before and then stopped answering calls (its
+/// handlers stuck; its loop still acknowledges cancels and answers pings) is given
+/// up after three deadlines in a row with no answer, its slot waits out a
+/// backoff before connecting again, and calls go to the other server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deadlines_in_a_row_with_no_answer_move_calls_elsewhere() {
     let _serial = SERIAL.lock().await;
@@ -201,13 +201,18 @@ async fn deadlines_in_a_row_with_no_answer_move_calls_elsewhere() {
     let switching = server.local_addr().unwrap();
     tokio::spawn(server);
     let (healthy, shutdown, _server) = serve(TestService::default(), RpcServerConfig::default());
-    let config = Configuration::default().connection_config(ConnectionConfig::default());
-    let pool: RpcPool<Text, Text, TextCodec> = RpcPool::new(
-        [switching, healthy],
-        codec,
-        config,
-        PoolConfig::default().connections(2),
-    );
+    // Pings verify both connections at once; their timeout is far beyond the
+    // test, so only the deadline streak can give the stuck connection up (the
+    // stuck server's connection loop still pongs).
+    let liveness = Liveness::new(Duration::from_millis(50), Duration::from_secs(30));
+    let config = Configuration::default()
+        .connection_config(ConnectionConfig::default().liveness(Some(liveness)));
+    // A long backoff: the replacement connection waits past the end of the test.
+    let pool_config = PoolConfig::default()
+        .connections(2)
+        .min_backoff(Duration::from_secs(5));
+    let pool: RpcPool<Text, Text, TextCodec> =
+        RpcPool::new([switching, healthy], codec, config, pool_config);
     // Both connections answer at first.
     for _ in 0..20 {
         timed(pool.send_unary_with_deadline(Text::new("echo:x"), Some(deadline)))

@@ -279,6 +279,11 @@ impl<Req, Resp> RpcClient<Req, Resp> {
         self.shared.connection.has_received()
     }
 
+    /// Whether the server has answered a call on this connection.
+    pub(crate) fn has_answered(&self) -> bool {
+        self.shared.connection.has_answered()
+    }
+
     /// Whether calls kept missing their deadlines with nothing received.
     pub(crate) fn is_suspect(&self) -> bool {
         self.shared.connection.is_suspect()

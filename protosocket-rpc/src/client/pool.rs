@@ -246,6 +246,11 @@ struct SlotInner<Req, Resp> {
     /// Which connect attempt the state belongs to: a task only updates the slot
     /// while its attempt is still the current one.
     generation: u64,
+    /// Connections of this slot given up in a row for missing deadlines: each
+    /// doubles the wait before the next, until one answers a call. A server whose
+    /// handlers hang but whose connections accept (and pong) would otherwise take
+    /// a few calls down with every fresh connection.
+    strikes: u32,
 }
 
 enum State<Req, Resp> {
@@ -319,6 +324,7 @@ where
                     state: State::Idle,
                     backoff: pool_config.min_backoff,
                     generation: 0,
+                    strikes: 0,
                 }),
             })
             .collect();
@@ -480,12 +486,27 @@ where
                 return Check::BackingOff;
             }
             if !client.is_suspect() {
-                return Check::Ready(client.clone());
+                let client = client.clone();
+                if inner.strikes > 0 && client.has_answered() {
+                    inner.strikes = 0;
+                }
+                return Check::Ready(client);
             }
-            // Calls keep missing their deadlines with nothing received: route no
-            // new call here, and connect afresh (below). Calls in flight keep the
-            // old connection until they end.
-            tracing::info!(endpoint = ?slot.endpoint, "pool connection unresponsive; replacing it");
+            // Calls keep missing their deadlines with no answer: route no new call
+            // here; connect afresh after a wait that doubles with each such
+            // connection in a row. Calls in flight keep the old connection until
+            // they end.
+            inner.strikes = inner.strikes.saturating_add(1);
+            let wait = self
+                .shared
+                .pool_config
+                .min_backoff
+                .saturating_mul(1 << inner.strikes.min(16))
+                .min(self.shared.pool_config.max_backoff);
+            tracing::info!(endpoint = ?slot.endpoint, ?wait, "pool connection unresponsive; replacing it");
+            inner.generation += 1;
+            inner.state = State::BackingOff(now + wait);
+            return Check::BackingOff;
         }
         match &inner.state {
             State::Connecting(attempt) => Check::Connecting(attempt.clone()),

@@ -94,6 +94,11 @@ impl ConnectionShared {
         self.received.load(Ordering::Relaxed) > 0
     }
 
+    /// Whether a call has been answered on the connection.
+    pub(crate) fn has_answered(&self) -> bool {
+        self.answered.load(Ordering::Relaxed) > 0
+    }
+
     /// Whether calls kept missing their deadlines with nothing received.
     pub(crate) fn is_suspect(&self) -> bool {
         self.suspect.load(Ordering::Relaxed)
