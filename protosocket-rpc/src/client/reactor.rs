@@ -60,6 +60,8 @@ pub(crate) struct ConnectionShared {
     /// whose process or handlers are stuck (its loop may still acknowledge
     /// cancels).
     deadline_streak: AtomicU32,
+    /// When the streak began, in milliseconds of [`clock_ms`].
+    streak_began: AtomicU64,
     /// Set when the streak reaches [`SUSPECT_AFTER_DEADLINES`]: the pool routes
     /// no new call here.
     suspect: AtomicBool,
@@ -68,6 +70,21 @@ pub(crate) struct ConnectionShared {
 /// Deadlines in a row, with no answer received, that make a connection suspect.
 pub(crate) const SUSPECT_AFTER_DEADLINES: u32 = 3;
 
+/// How long the streak must last, with no answer at all, before it counts: calls
+/// with deadlines of a millisecond or two miss them in bursts on a busy, healthy
+/// connection, whose answers a few microseconds later have not been published
+/// yet; a stuck server sends none for this long.
+const SUSPECT_SPAN_MS: u64 = 100;
+
+/// Milliseconds since the first call, for timing streaks in an atomic.
+fn clock_ms() -> u64 {
+    static START: OnceLock<std::time::Instant> = OnceLock::new();
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_millis() as u64
+}
+
 impl ConnectionShared {
     /// A call's deadline passed: one more in a row if no answer arrived since
     /// the last one.
@@ -75,13 +92,19 @@ impl ConnectionShared {
     pub(crate) fn deadline_passed(&self) {
         let answered = self.answered.load(Ordering::Relaxed);
         let before = self.answered_at_deadline.swap(answered, Ordering::Relaxed);
+        let now = clock_ms();
         let streak = if before == answered {
             self.deadline_streak.fetch_add(1, Ordering::Relaxed) + 1
         } else {
             self.deadline_streak.store(1, Ordering::Relaxed);
+            self.streak_began.store(now, Ordering::Relaxed);
             1
         };
-        if streak >= SUSPECT_AFTER_DEADLINES && !self.suspect.swap(true, Ordering::Relaxed) {
+        let lasted = now.saturating_sub(self.streak_began.load(Ordering::Relaxed));
+        if streak >= SUSPECT_AFTER_DEADLINES
+            && lasted >= SUSPECT_SPAN_MS
+            && !self.suspect.swap(true, Ordering::Relaxed)
+        {
             tracing::info!(
                 streak,
                 "calls keep missing their deadlines with nothing received"
