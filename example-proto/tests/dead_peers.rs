@@ -164,54 +164,58 @@ fn two_server_pool(a: SocketAddr, b: SocketAddr) -> EchoPool {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hung_server_of_two_is_routed_around() {
+/// Two servers in namespaces of their own behind a pool of two, under load;
+/// `fault` strikes server B (its process, its namespace) a second in, `heal`
+/// undoes it after the run.
+async fn one_of_two_fails(
+    case: &str,
+    fault: impl FnOnce(&Child, &netns::Namespace) + Send + 'static,
+    heal: impl FnOnce(&Child),
+) {
     let _serial = serial().await;
     let a = namespace_or_skip!();
-    let b = namespace_or_skip!();
+    let b = Arc::new(namespace_or_skip!());
     let (mut server_a, address_a) = server_in(&a);
-    let (mut server_b, address_b) = server_in(&b);
+    let (server_b, address_b) = server_in(&b);
+    let server_b = Arc::new(Mutex::new(server_b));
     let one_server = one_server_rate(address_a).await;
     let pool = two_server_pool(address_a, address_b);
     let run = Duration::from_secs(5);
     let fault_at = Duration::from_secs(1);
-    let log = load(pool, run, fault_at, || netns::signal(&server_b, "STOP")).await;
-    netns::signal(&server_b, "CONT");
-    judge(
-        "hung server (SIGSTOP) of two",
-        &log,
-        fault_at,
-        run,
-        one_server,
-    );
+    let (struck, namespace) = (Arc::clone(&server_b), Arc::clone(&b));
+    let log = load(pool, run, fault_at, move || {
+        fault(
+            &struck.lock().unwrap_or_else(PoisonError::into_inner),
+            &namespace,
+        )
+    })
+    .await;
+    let mut server_b = server_b.lock().unwrap_or_else(PoisonError::into_inner);
+    heal(&server_b);
+    judge(case, &log, fault_at, run, one_server);
     let _ = server_a.kill();
     let _ = server_b.kill();
     let _ = (server_a.wait(), server_b.wait());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_server_of_two_is_routed_around() {
+    one_of_two_fails(
+        "hung server (SIGSTOP) of two",
+        |server, _| netns::signal(server, "STOP"),
+        |server| netns::signal(server, "CONT"),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partitioned_link_of_two_is_routed_around() {
-    let _serial = serial().await;
-    let a = namespace_or_skip!();
-    let b = Arc::new(namespace_or_skip!());
-    let (mut server_a, address_a) = server_in(&a);
-    let (mut server_b, address_b) = server_in(&b);
-    let one_server = one_server_rate(address_a).await;
-    let pool = two_server_pool(address_a, address_b);
-    let run = Duration::from_secs(5);
-    let fault_at = Duration::from_secs(1);
-    let cut = Arc::clone(&b);
-    let log = load(pool, run, fault_at, move || cut.cut_off()).await;
-    judge(
+    one_of_two_fails(
         "partition (nftables drop) of one link of two",
-        &log,
-        fault_at,
-        run,
-        one_server,
-    );
-    let _ = server_a.kill();
-    let _ = server_b.kill();
-    let _ = (server_a.wait(), server_b.wait());
+        |_, namespace| namespace.cut_off(),
+        |_| {},
+    )
+    .await;
 }
 
 #[tokio::test]
