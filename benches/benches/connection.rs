@@ -35,7 +35,7 @@ use criterion::{
 use futures::{StreamExt, TryStreamExt};
 use protosocket::{
     Connection, ConnectionConfig, DecodeError, Decoder, MessageReactor, PooledEncoder,
-    ReactorStatus, Replies, Serialize,
+    ReactorStatus, Replies, SerializeInto,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -94,7 +94,7 @@ impl LengthDelimited {
     }
 }
 
-impl Serialize for LengthDelimited {
+impl SerializeInto for LengthDelimited {
     type Message = Bytes;
 
     #[inline]

@@ -55,7 +55,7 @@ use example_proto::{response, EchoRequest, EchoResponse, Request, Response, Resp
 use hdrhistogram::Histogram;
 use http::uri::PathAndQuery;
 use prost::Message as _;
-use protosocket_rpc::{Configuration, RpcClient};
+use protosocket_rpc::{RpcClient, RpcClientConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
@@ -136,7 +136,7 @@ async fn protosocket_callers(address: SocketAddr, tasks: usize) -> Vec<Protosock
     let client = RpcClient::connect_tcp(
         address,
         protosocket_prost::codec(),
-        &Configuration::default(),
+        &RpcClientConfig::default(),
     )
     .await
     .expect("connect");

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
 use protosocket_messagepack::MessagePackCodec;
-use protosocket_rpc::{Configuration, ControlCode, Error, Message, RpcClient};
+use protosocket_rpc::{ControlCode, Error, Message, RpcClient, RpcClientConfig};
 
 use crate::messages::{Request, Response, ResponseBehavior, ResponseKind};
 
@@ -26,7 +26,7 @@ const DESCRIBED_FAILURES: usize = 8;
 /// # Errors
 ///
 /// [`Error::Io`] when connecting fails.
-pub async fn connect(address: SocketAddr, config: &Configuration) -> Result<EchoClient, Error> {
+pub async fn connect(address: SocketAddr, config: &RpcClientConfig) -> Result<EchoClient, Error> {
     let client = RpcClient::connect_tcp(address, protosocket_messagepack::codec(), config).await?;
     Ok(client)
 }

@@ -9,7 +9,7 @@
 //! ```
 //! use std::time::Duration;
 //! use example_messagepack::{connect, run_alternating, serve, Limit};
-//! use protosocket_rpc::Configuration;
+//! use protosocket_rpc::RpcClientConfig;
 //!
 //! # let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
 //! # runtime.block_on(async {
@@ -18,7 +18,7 @@
 //! let shutdown = server.shutdown_handle();
 //! tokio::spawn(server);
 //!
-//! let client = connect(address, &Configuration::default()).await?;
+//! let client = connect(address, &RpcClientConfig::default()).await?;
 //! let summary = run_alternating(&client, Limit::Iterations(10), Duration::from_secs(5)).await;
 //! assert!(summary.is_clean(), "{summary}");
 //! assert_eq!((summary.unary_ok, summary.streaming_ok), (5, 5));

@@ -12,7 +12,7 @@ use example_messagepack::{
 use futures::stream::{Iter, Take};
 use protosocket::PeerAddress;
 use protosocket_rpc::{
-    Configuration, ConnectionService, Rpc, RpcServer, RpcServerConfig, SocketService,
+    ConnectionService, Rpc, RpcClientConfig, RpcServer, RpcServerConfig, SocketService,
 };
 use support::timed;
 
@@ -69,7 +69,7 @@ async fn alternating_client_counts_wrong_answers() {
     let address = server.local_addr().expect("address");
     let shutdown = server.shutdown_handle();
     let running = tokio::spawn(server);
-    let client = timed(connect(address, &Configuration::default()))
+    let client = timed(connect(address, &RpcClientConfig::default()))
         .await
         .expect("connect");
 

@@ -8,12 +8,12 @@
 //!
 //! ```
 //! use example_proto::{start_server, EchoClient, Request, ResponseBehavior};
-//! use protosocket_rpc::{Configuration, RpcClient};
+//! use protosocket_rpc::{RpcClientConfig, RpcClient};
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! let server = start_server("127.0.0.1:0".parse()?)?;
 //! let client: EchoClient =
-//!     RpcClient::connect_tcp(server.local_addr(), protosocket_prost::codec(), &Configuration::default())
+//!     RpcClient::connect_tcp(server.local_addr(), protosocket_prost::codec(), &RpcClientConfig::default())
 //!         .await?;
 //!
 //! let response = client.send_unary(Request::echo("hi", 7, ResponseBehavior::Unary)).await?;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
 use hdrhistogram::Histogram;
-use protosocket_rpc::{Configuration, Endpoint, Error, RpcClient};
+use protosocket_rpc::{Endpoint, Error, RpcClient, RpcClientConfig};
 
 use crate::schema::{response, Request, Response, ResponseBehavior};
 
@@ -234,7 +234,7 @@ pub async fn run_load_with_progress(
     mut progress: impl FnMut(&Second),
 ) -> Result<Summary, Error> {
     let endpoint = endpoint.into();
-    let client_config = Configuration::default();
+    let client_config = RpcClientConfig::default();
     let mut clients = Vec::with_capacity(config.connections);
     for _ in 0..config.connections.max(1) {
         let client =

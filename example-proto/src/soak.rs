@@ -52,7 +52,7 @@ use futures::{FutureExt, StreamExt};
 use hdrhistogram::Histogram;
 use protosocket_prost::ProstCodec;
 use protosocket_rpc::{
-    ClientConnection, ClientStream, Configuration, Endpoint, Error, PoolConfig, RpcPool,
+    ClientConnection, ClientStream, Endpoint, Error, PoolConfig, RpcClientConfig, RpcPool,
     StreamingCompletion, UnaryCompletion,
 };
 use tokio::sync::oneshot;
@@ -465,7 +465,7 @@ pub async fn run(
     mut progress: impl FnMut(&Tick),
 ) -> Report {
     let endpoint = Endpoint::from(server);
-    let client_config = Configuration::default();
+    let client_config = RpcClientConfig::default();
     if let Err(error) = first_echo(&endpoint, &client_config).await {
         let check = Check::new("the server answers an echo", false, error);
         return Report::aborted(config.seed, vec![check]);
@@ -695,7 +695,7 @@ async fn descriptor_checks(pid: u32, baseline: usize, groups: Vec<Arc<Group>>) -
 
 /// One echo on a connection of its own, to know the server answers before the
 /// load starts.
-async fn first_echo(endpoint: &Endpoint, config: &Configuration) -> Result<(), String> {
+async fn first_echo(endpoint: &Endpoint, config: &RpcClientConfig) -> Result<(), String> {
     let client = match timeout(
         CONNECT_TIMEOUT,
         EchoClient::connect(endpoint.clone(), protosocket_prost::codec(), config),
@@ -729,7 +729,7 @@ async fn first_echo(endpoint: &Endpoint, config: &Configuration) -> Result<(), S
 /// The load's groups: all but the last share a client each, the last a pool.
 async fn open_groups(
     endpoint: &Endpoint,
-    config: &Configuration,
+    config: &RpcClientConfig,
     connections: usize,
 ) -> Result<Vec<Arc<Group>>, String> {
     let connections = connections.max(1);
@@ -746,7 +746,7 @@ async fn open_groups(
 }
 
 /// A connected client, or why there is none.
-async fn connect(endpoint: &Endpoint, config: &Configuration) -> Result<EchoClient, String> {
+async fn connect(endpoint: &Endpoint, config: &RpcClientConfig) -> Result<EchoClient, String> {
     match timeout(
         CONNECT_TIMEOUT,
         EchoClient::connect(endpoint.clone(), protosocket_prost::codec(), config),
@@ -761,7 +761,7 @@ async fn connect(endpoint: &Endpoint, config: &Configuration) -> Result<EchoClie
     }
 }
 
-fn new_pool(endpoint: &Endpoint, config: &Configuration) -> EchoPool {
+fn new_pool(endpoint: &Endpoint, config: &RpcClientConfig) -> EchoPool {
     RpcPool::new(
         [endpoint.clone()],
         protosocket_prost::codec::<Request, Response>,
@@ -1324,7 +1324,7 @@ impl Worker {
         mut self,
         group: Arc<Group>,
         endpoint: Endpoint,
-        config: Configuration,
+        config: RpcClientConfig,
     ) -> Latency {
         let (mut generation, mut source) = group.snapshot();
         let mut next_replace = Instant::now() + self.replace_pause();
@@ -1376,7 +1376,7 @@ impl Worker {
 
     /// Swaps the group's client for a newly connected one, or its pool for a new
     /// pool. Calls on the old one go on; none of them may fail for it.
-    async fn replace(&mut self, group: &Group, endpoint: &Endpoint, config: &Configuration) {
+    async fn replace(&mut self, group: &Group, endpoint: &Endpoint, config: &RpcClientConfig) {
         match group.snapshot().1 {
             Source::Client(_) => match connect(endpoint, config).await {
                 Ok(client) => {
@@ -1533,7 +1533,7 @@ impl Worker {
     /// aborts the connection's task or closes it gracefully. Every call must end,
     /// answered or with the connection's close; a call made afterwards must fail
     /// at once with it.
-    async fn break_connection(&mut self, endpoint: &Endpoint, config: &Configuration) {
+    async fn break_connection(&mut self, endpoint: &Endpoint, config: &RpcClientConfig) {
         let stream = match timeout(CONNECT_TIMEOUT, endpoint.connect(config)).await {
             Ok(Ok(stream)) => stream,
             Ok(Err(error)) => {

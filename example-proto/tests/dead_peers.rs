@@ -16,15 +16,16 @@ use std::time::{Duration, Instant};
 use example_proto::{start_server_with_config, EchoClient, Request, ResponseBehavior};
 use protosocket::{CloseReason, ConnectionConfig, Keepalive, Liveness, SocketOptions};
 use protosocket_rpc::{
-    Configuration, Error, PoolConfig, ProtosocketServerConfig, RpcClient, RpcPool, RpcServerConfig,
+    Error, PoolConfig, ProtosocketServerConfig, RpcClient, RpcClientConfig, RpcPool,
+    RpcServerConfig,
 };
 
 const PORT: u16 = 9000;
 const LIVENESS: Duration = Duration::from_secs(1);
 const DEADLINE: Duration = Duration::from_millis(500);
 
-fn client_config() -> Configuration {
-    Configuration::default().connection_config(
+fn client_config() -> RpcClientConfig {
+    RpcClientConfig::default().connection_config(
         ConnectionConfig::default()
             .liveness(Some(Liveness::new(Duration::from_millis(200), LIVENESS))),
     )

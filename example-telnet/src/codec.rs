@@ -1,6 +1,6 @@
 //! One line is one message.
 
-use protosocket::{DecodeError, Decoder, Serialize};
+use protosocket::{DecodeError, Decoder, SerializeInto};
 
 /// What the decoder finds in the stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +56,7 @@ impl Decoder for LineDecoder {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LineSerializer;
 
-impl Serialize for LineSerializer {
+impl SerializeInto for LineSerializer {
     type Message = String;
 
     fn serialize_into(&mut self, line: String, buffer: &mut Vec<u8>) {

@@ -19,7 +19,7 @@
 //! written back with `LineSerializer` reads as the same line.
 
 use example_telnet::{Inbound, LineDecoder, LineSerializer};
-use protosocket::{DecodeError, Decoder, Serialize};
+use protosocket::{DecodeError, Decoder, SerializeInto};
 
 /// The limits the first byte picks from (its low 3 bits): none at all, tiny ones,
 /// the server's default (1024), and the largest, where `reach` saturates.

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use protosocket::Serialize;
+use protosocket::SerializeInto;
 
 use crate::header::{HEADER_LEN, MARKER};
 
@@ -16,16 +16,16 @@ use crate::header::{HEADER_LEN, MARKER};
 ///
 /// # Messages that cannot be sent
 ///
-/// [`serialize_into`](Serialize::serialize_into) cannot report an error, so a
+/// [`serialize_into`](SerializeInto::serialize_into) cannot report an error, so a
 /// message that cannot be framed is not sent: the buffer is left exactly as it was
 /// and [`dropped`](Self::dropped) counts it. That happens when the message's
-/// `Serialize` impl fails (rmp-serde itself never fails writing into a `Vec`) and
+/// `SerializeInto` impl fails (rmp-serde itself never fails writing into a `Vec`) and
 /// when its body would be 4 GiB or more, which the u32 length cannot announce.
 /// Keep messages well under that (a peer's default limit is 32 MiB). Either way a
 /// warning is logged with `tracing`.
 ///
 /// ```
-/// use protosocket::Serialize;
+/// use protosocket::SerializeInto;
 /// use protosocket_messagepack::MessagePackSerializer;
 ///
 /// #[derive(serde::Serialize)]
@@ -74,7 +74,7 @@ impl<M> fmt::Debug for MessagePackSerializer<M> {
     }
 }
 
-impl<M: serde::Serialize> Serialize for MessagePackSerializer<M> {
+impl<M: serde::Serialize> SerializeInto for MessagePackSerializer<M> {
     type Message = M;
 
     #[inline]

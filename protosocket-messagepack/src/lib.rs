@@ -33,7 +33,7 @@
 //!
 //! Layout:
 //! - `header`: the frame header's marker and length.
-//! - `encoder`: [`MessagePackSerializer`], the [`Serialize`](protosocket::Serialize)
+//! - `encoder`: [`MessagePackSerializer`], the [`SerializeInto`](protosocket::SerializeInto)
 //!   half, for a [`PooledEncoder`].
 //! - `decoder`: [`MessagePackDecoder`], the [`Decoder`](protosocket::Decoder) half.
 

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use protosocket::Serialize;
+use protosocket::SerializeInto;
 
 /// Appends each message as one frame: its protobuf varint length, then its
 /// encoding, exactly what [`prost::Message::encode_length_delimited`] writes.
@@ -12,7 +12,7 @@ use protosocket::Serialize;
 /// [`Encoder`](protosocket::Encoder).
 ///
 /// ```
-/// use protosocket::Serialize;
+/// use protosocket::SerializeInto;
 /// use protosocket_prost::ProstSerializer;
 ///
 /// #[derive(Clone, PartialEq, prost::Message)]
@@ -57,7 +57,7 @@ impl<M> fmt::Debug for ProstSerializer<M> {
     }
 }
 
-impl<M: prost::Message> Serialize for ProstSerializer<M> {
+impl<M: prost::Message> SerializeInto for ProstSerializer<M> {
     type Message = M;
 
     #[inline]

@@ -32,7 +32,7 @@
 //! ```
 //!
 //! Layout:
-//! - `encoder`: [`ProstSerializer`], the [`Serialize`](protosocket::Serialize)
+//! - `encoder`: [`ProstSerializer`], the [`SerializeInto`](protosocket::SerializeInto)
 //!   half, for a [`PooledEncoder`].
 //! - `decoder`: [`ProstDecoder`], the [`Decoder`](protosocket::Decoder) half, and
 //!   the varint prefix checks.

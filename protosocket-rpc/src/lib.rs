@@ -47,7 +47,7 @@
 //! # }
 //! use std::future::{ready, Ready};
 //! use protosocket_rpc::{
-//!     Configuration, ConnectionService, Rpc, RpcClient, RpcServer, RpcServerConfig, SocketService,
+//!     RpcClientConfig, ConnectionService, Rpc, RpcClient, RpcServer, RpcServerConfig, SocketService,
 //! };
 //!
 //! /// Answers each request with its text reversed.
@@ -84,7 +84,7 @@
 //! let shutdown = server.shutdown_handle();
 //! tokio::spawn(server);
 //!
-//! let client = RpcClient::connect_tcp(address, TextCodec, &Configuration::default()).await?;
+//! let client = RpcClient::connect_tcp(address, TextCodec, &RpcClientConfig::default()).await?;
 //! let response = client.send_unary(Text::new("hello")).await?;
 //! assert_eq!(response.text, "olleh");
 //!
@@ -96,13 +96,13 @@
 //! Layout:
 //! - `message`: [`Message`], [`ControlCode`].
 //! - `error`: [`Error`], how a call fails.
-//! - `client`: [`RpcClient`], [`Configuration`], [`ClientConnection`], the
+//! - `client`: [`RpcClient`], [`RpcClientConfig`], [`ClientConnection`], the
 //!   completions ([`UnaryCompletion`], [`StreamingCompletion`]) and the
-//!   [`RpcCompletionReactor`] that routes responses to them; `client::endpoint`:
+//!   [`RpcClientReactor`] that routes responses to them; `client::endpoint`:
 //!   [`Endpoint`] (TCP or Unix) and [`ClientStream`]; `client::pool`: [`RpcPool`],
 //!   N lazily connected connections with reconnect backoff ([`PoolConfig`]).
 //! - `server`: [`SocketService`], [`ConnectionService`], [`Rpc`],
-//!   [`RpcServer`] and its config and connector, and the [`RpcSubmitterReactor`]
+//!   [`RpcServer`] and its config and connector, and the [`RpcServerReactor`]
 //!   that runs rpcs (with `ready`, the queue of woken rpcs).
 
 mod client;
@@ -112,8 +112,8 @@ mod message;
 mod server;
 
 pub use client::{
-    ClientConnection, ClientOutbound, ClientStream, Configuration, Endpoint, ParseEndpointError,
-    PoolConfig, RpcClient, RpcCompletionReactor, RpcPool, StreamingCompletion, UnaryCompletion,
+    ClientConnection, ClientOutbound, ClientStream, Endpoint, ParseEndpointError, PoolConfig,
+    RpcClient, RpcClientConfig, RpcClientReactor, RpcPool, StreamingCompletion, UnaryCompletion,
 };
 pub use error::Error;
 pub use message::{ControlCode, Message};
@@ -121,6 +121,6 @@ pub use message::{ControlCode, Message};
 // dependency to name it.
 pub use protosocket_server::ProtosocketServerConfig;
 pub use server::{
-    ConnectionService, LocalSpawn, Rpc, RpcConnector, RpcServer, RpcServerConfig,
-    RpcSubmitterReactor, ServerReactor, SocketService, TokioSpawn,
+    ConnectionService, LocalSpawn, Rpc, RpcConnector, RpcServer, RpcServerConfig, RpcServerReactor,
+    SocketService, TokioSpawn,
 };

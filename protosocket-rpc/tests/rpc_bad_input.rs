@@ -2,7 +2,7 @@
 //! duplicate in-flight ids.
 mod support;
 
-use protosocket_rpc::{Configuration, ControlCode, Error, RpcServerConfig};
+use protosocket_rpc::{ControlCode, Error, RpcClientConfig, RpcServerConfig};
 use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -52,7 +52,7 @@ async fn an_unknown_control_code_is_read_as_cancel() {
         send(&mut stream, request.id, 0, "fine").await;
         let _ = stream.read_u8().await;
     });
-    let client = client(address, &Configuration::default()).await;
+    let client = client(address, &RpcClientConfig::default()).await;
     let outcome = timed(client.send_unary(Text::new("anything"))).await;
     assert!(matches!(outcome, Err(Error::Cancelled)), "{outcome:?}");
     assert_eq!(

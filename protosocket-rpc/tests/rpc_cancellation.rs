@@ -4,7 +4,7 @@ mod support;
 use std::time::Duration;
 
 use futures::StreamExt;
-use protosocket_rpc::{Configuration, RpcServerConfig};
+use protosocket_rpc::{RpcClientConfig, RpcServerConfig};
 use support::*;
 
 #[tokio::test]
@@ -12,7 +12,7 @@ async fn dropping_a_unary_completion_drops_the_servers_work() {
     let service = TestService::default();
     let drops = service.drops.clone();
     let (address, shutdown, _server) = serve(service, RpcServerConfig::default());
-    let client = client(address, &Configuration::default()).await;
+    let client = client(address, &RpcClientConfig::default()).await;
 
     let call = client.send_unary(Text::new("hang"));
     // Let the request reach the server before giving up on it.
@@ -37,7 +37,7 @@ async fn dropping_a_stream_drops_the_servers_work() {
     let service = TestService::default();
     let drops = service.drops.clone();
     let (address, shutdown, _server) = serve(service, RpcServerConfig::default());
-    let client = client(address, &Configuration::default()).await;
+    let client = client(address, &RpcClientConfig::default()).await;
 
     let mut ticks = client.send_streaming(Text::new("tick"));
     for _ in 0..3 {

@@ -4,7 +4,7 @@ mod support;
 use std::time::Duration;
 
 use futures::StreamExt;
-use protosocket_rpc::{Configuration, RpcClient, RpcServerConfig};
+use protosocket_rpc::{RpcClient, RpcClientConfig, RpcServerConfig};
 use support::*;
 
 #[tokio::test]
@@ -15,7 +15,7 @@ async fn the_server_drops_every_rpc_of_a_client_that_disappears() {
     let stream = timed(tokio::net::TcpStream::connect(address))
         .await
         .unwrap();
-    let (client, connection) = RpcClient::over_stream(stream, codec(), &Configuration::default());
+    let (client, connection) = RpcClient::over_stream(stream, codec(), &RpcClientConfig::default());
     let connection = tokio::spawn(connection);
 
     let _hangs: Vec<_> = (0..3)

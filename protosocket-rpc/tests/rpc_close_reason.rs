@@ -4,14 +4,14 @@
 mod support;
 
 use protosocket::{CloseReason, ConnectionConfig};
-use protosocket_rpc::{Configuration, Error, RpcServerConfig};
+use protosocket_rpc::{Error, RpcClientConfig, RpcServerConfig};
 use support::{client, encode, serve, timed, TestService, Text};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[tokio::test]
 async fn a_response_over_the_limit_ends_the_calls_with_frame_too_large() {
     let (address, shutdown, _server) = serve(TestService::default(), RpcServerConfig::default());
-    let config = Configuration::default()
+    let config = RpcClientConfig::default()
         .connection_config(ConnectionConfig::default().max_buffer_length(1024));
     let client = client(address, &config).await;
     let waiting = client.send_unary(Text::new("sleep:200"));
@@ -49,7 +49,7 @@ async fn a_peer_that_sends_garbage_ends_the_calls_with_invalid_frame() {
         stream.write_all(&[0, 0, 0, 1, 0xff]).await.unwrap();
         let _ = stream.read(&mut request).await;
     });
-    let client = client(address, &Configuration::default()).await;
+    let client = client(address, &RpcClientConfig::default()).await;
     let outcome = timed(client.send_unary(Text::new("echo:x"))).await;
     match outcome {
         Err(Error::ConnectionClosed(CloseReason::InvalidFrame(invalid))) => {
@@ -72,7 +72,7 @@ async fn a_server_that_closes_ends_the_calls_with_peer_closed() {
         // Reads until the client closes too, so its close is not a reset.
         let _ = stream.read_to_end(&mut request).await;
     });
-    let client = client(address, &Configuration::default()).await;
+    let client = client(address, &RpcClientConfig::default()).await;
     let outcome = timed(client.send_unary(Text::new("hang"))).await;
     assert!(
         matches!(

@@ -12,13 +12,13 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use protosocket::CloseReason;
-use protosocket_rpc::{Configuration, Error, RpcClient};
+use protosocket_rpc::{Error, RpcClient, RpcClientConfig};
 use support::{codec, timed, Text};
 
 /// A client whose connection future was dropped without running.
 fn client_without_connection() -> RpcClient<Text, Text> {
     let (ours, _theirs) = tokio::io::duplex(1024);
-    let (client, connection) = RpcClient::over_stream(ours, codec(), &Configuration::default());
+    let (client, connection) = RpcClient::over_stream(ours, codec(), &RpcClientConfig::default());
     drop(connection);
     client
 }

@@ -1,14 +1,14 @@
 //! Many concurrent calls on one connection, each completing exactly once.
 mod support;
 
-use protosocket_rpc::{Configuration, RpcServerConfig};
+use protosocket_rpc::{RpcClientConfig, RpcServerConfig};
 use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_concurrent_calls_each_complete_once() {
     let config = RpcServerConfig::default().max_rpcs_in_flight(20_000);
     let (address, shutdown, _server) = serve(TestService::default(), config);
-    let client = client(address, &Configuration::default()).await;
+    let client = client(address, &RpcClientConfig::default()).await;
 
     let calls: Vec<_> = (0..10_000)
         .map(|i| {

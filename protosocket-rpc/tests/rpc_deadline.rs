@@ -4,7 +4,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use protosocket_rpc::{Configuration, Error, RpcServerConfig};
+use protosocket_rpc::{Error, RpcClientConfig, RpcServerConfig};
 use support::*;
 
 #[tokio::test]
@@ -12,7 +12,7 @@ async fn a_passed_deadline_fails_the_call_and_cancels_it_upstream() {
     let service = TestService::default();
     let drops = service.drops.clone();
     let (address, shutdown, _server) = serve(service, RpcServerConfig::default());
-    let client = client(address, &Configuration::default()).await;
+    let client = client(address, &RpcClientConfig::default()).await;
 
     let start = Instant::now();
     let outcome =
@@ -42,7 +42,7 @@ async fn a_passed_deadline_fails_the_call_and_cancels_it_upstream() {
 #[tokio::test]
 async fn the_default_deadline_applies_to_calls_without_one() {
     let (address, shutdown, _server) = serve(TestService::default(), RpcServerConfig::default());
-    let config = Configuration::default().default_deadline(Some(Duration::from_millis(50)));
+    let config = RpcClientConfig::default().default_deadline(Some(Duration::from_millis(50)));
     let client = client(address, &config).await;
     let outcome = timed(client.send_unary(Text::new("hang"))).await;
     assert!(

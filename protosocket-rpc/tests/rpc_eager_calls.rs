@@ -3,14 +3,14 @@
 
 mod support;
 
-use protosocket_rpc::{Configuration, RpcServerConfig};
+use protosocket_rpc::{RpcClientConfig, RpcServerConfig};
 use support::{client, serve, timed, TestService, Text};
 
 #[tokio::test]
 async fn a_call_is_sent_before_its_future_is_polled() {
     let service = TestService::default();
     let (address, shutdown, _server) = serve(service.clone(), RpcServerConfig::default());
-    let client = client(address, &Configuration::default()).await;
+    let client = client(address, &RpcClientConfig::default()).await;
 
     let unpolled = client.send_unary(Text::new("echo:eager"));
     let stream = client.send_streaming(Text::new("stream:1"));

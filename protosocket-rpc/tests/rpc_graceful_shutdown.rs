@@ -6,7 +6,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use protosocket_rpc::{Configuration, Error, ProtosocketServerConfig, RpcServerConfig};
+use protosocket_rpc::{Error, ProtosocketServerConfig, RpcClientConfig, RpcServerConfig};
 use support::{client, serve, timed, TestService, Text};
 
 #[tokio::test]
@@ -17,7 +17,7 @@ async fn shutdown_finishes_running_calls_and_refuses_new_ones() {
         .server_config(ProtosocketServerConfig::default().grace_period(grace));
     let service = TestService::default();
     let (address, shutdown, server) = serve(service.clone(), config);
-    let client = client(address, &Configuration::default()).await;
+    let client = client(address, &RpcClientConfig::default()).await;
 
     let running: Vec<_> = (0..RUNNING)
         .map(|_| client.send_unary(Text::new("sleep:300")))

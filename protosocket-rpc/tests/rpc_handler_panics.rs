@@ -5,14 +5,14 @@
 mod support;
 
 use futures::StreamExt;
-use protosocket_rpc::{Configuration, Error, RpcServerConfig};
+use protosocket_rpc::{Error, RpcClientConfig, RpcServerConfig};
 use support::{client, serve, timed, TestService, Text};
 
 #[tokio::test]
 async fn a_panicking_handler_fails_only_its_own_call() {
     let service = TestService::default();
     let (address, shutdown, _server) = serve(service.clone(), RpcServerConfig::default());
-    let client = client(address, &Configuration::default()).await;
+    let client = client(address, &RpcClientConfig::default()).await;
 
     // A call in flight beside the panics, answered after all of them.
     let bystander = client.send_unary(Text::new("sleep:100"));

@@ -3,14 +3,14 @@ mod support;
 
 use std::time::Duration;
 
-use protosocket_rpc::{Configuration, Error, RpcServerConfig};
+use protosocket_rpc::{Error, RpcClientConfig, RpcServerConfig};
 use support::*;
 
 #[tokio::test]
 async fn requests_over_the_in_flight_limit_are_cancelled() {
     let config = RpcServerConfig::default().max_rpcs_in_flight(2);
     let (address, shutdown, _server) = serve(TestService::default(), config);
-    let client = client(address, &Configuration::default()).await;
+    let client = client(address, &RpcClientConfig::default()).await;
 
     // One client handle queues in order: the two slow calls are in flight first.
     let first = client.send_unary(Text::new("sleep:300"));

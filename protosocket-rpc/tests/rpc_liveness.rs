@@ -8,15 +8,15 @@ mod support;
 use std::time::{Duration, Instant};
 
 use protosocket::{CloseReason, ConnectionConfig, Liveness};
-use protosocket_rpc::{Configuration, Error, RpcServerConfig};
+use protosocket_rpc::{Error, RpcClientConfig, RpcServerConfig};
 use support::{client, codec, serve, timed, TestService, Text};
 use tokio::io::AsyncReadExt;
 
 const PING_AFTER: Duration = Duration::from_millis(100);
 const TIMEOUT: Duration = Duration::from_millis(400);
 
-fn quick_liveness() -> Configuration {
-    Configuration::default().connection_config(
+fn quick_liveness() -> RpcClientConfig {
+    RpcClientConfig::default().connection_config(
         ConnectionConfig::default().liveness(Some(Liveness::new(PING_AFTER, TIMEOUT))),
     )
 }
@@ -81,7 +81,7 @@ async fn a_server_pings_a_quiet_client_which_answers() {
     let (address, shutdown, _server) = serve(TestService::default(), config);
     // The client sends no pings of its own: what keeps the server content is its
     // answers to the server's.
-    let quiet = Configuration::default().connection_config(ConnectionConfig::default());
+    let quiet = RpcClientConfig::default().connection_config(ConnectionConfig::default());
     let stream = timed(tokio::net::TcpStream::connect(address))
         .await
         .unwrap();

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use futures::StreamExt;
 use protosocket::PeerAddress;
 use protosocket_rpc::{
-    Configuration, ConnectionService, LocalSpawn, Rpc, RpcServer, RpcServerConfig, SocketService,
+    ConnectionService, LocalSpawn, Rpc, RpcClientConfig, RpcServer, RpcServerConfig, SocketService,
 };
 use support::*;
 
@@ -75,7 +75,7 @@ async fn a_not_send_service_runs_on_a_local_set() {
             let shutdown = server.shutdown_handle();
             tokio::task::spawn_local(server);
 
-            let client = client(address, &Configuration::default()).await;
+            let client = client(address, &RpcClientConfig::default()).await;
             assert_eq!(
                 timed(client.send_unary(Text::new("a"))).await.unwrap().text,
                 "1"

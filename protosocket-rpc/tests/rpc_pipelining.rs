@@ -8,7 +8,7 @@ mod support;
 
 use std::time::Duration;
 
-use protosocket_rpc::{Configuration, RpcServerConfig};
+use protosocket_rpc::{RpcClientConfig, RpcServerConfig};
 use support::{client, serve, TestService, Text};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -18,7 +18,7 @@ async fn pipelining_more_than_the_queues_and_buffers_hold_keeps_flowing() {
     const PAYLOAD: usize = 64 * 1024;
     let server_config = RpcServerConfig::default().max_rpcs_in_flight(TASKS);
     let (address, shutdown, _server) = serve(TestService::default(), server_config);
-    let client = client(address, &Configuration::default()).await;
+    let client = client(address, &RpcClientConfig::default()).await;
 
     // Closed loop, as a load generator runs: each task calls again as soon as its
     // call returns, so 1024 calls of 64 KiB stay in flight each way.

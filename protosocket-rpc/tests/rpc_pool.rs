@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures::StreamExt;
-use protosocket_rpc::{Configuration, Error, PoolConfig, RpcPool, RpcServerConfig};
+use protosocket_rpc::{Error, PoolConfig, RpcClientConfig, RpcPool, RpcServerConfig};
 use protosocket_server::ProtosocketServerConfig;
 use support::*;
 
@@ -19,7 +19,7 @@ fn pool(addresses: &[SocketAddr], config: PoolConfig) -> Pool {
     RpcPool::new(
         addresses.iter().copied(),
         codec,
-        Configuration::default(),
+        RpcClientConfig::default(),
         config,
     )
 }
@@ -278,7 +278,7 @@ async fn pool_over_a_unix_socket() {
     let pool: Pool = RpcPool::new(
         [path.clone()],
         codec,
-        Configuration::default(),
+        RpcClientConfig::default(),
         PoolConfig::default().connections(2),
     );
     for i in 0..4 {

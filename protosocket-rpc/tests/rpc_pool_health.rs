@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use protosocket::{ConnectionConfig, Liveness};
-use protosocket_rpc::{Configuration, Error, PoolConfig, RpcPool, RpcServerConfig};
+use protosocket_rpc::{Error, PoolConfig, RpcClientConfig, RpcPool, RpcServerConfig};
 use support::{codec, serve, timed, TestService, Text, TextCodec};
 use tokio::io::AsyncReadExt;
 
@@ -22,7 +22,7 @@ const PING_AFTER: Duration = Duration::from_millis(100);
 const LIVENESS_TIMEOUT: Duration = Duration::from_millis(400);
 
 fn pool(addresses: &[SocketAddr], connections: usize) -> RpcPool<Text, Text, TextCodec> {
-    let config = Configuration::default().connection_config(
+    let config = RpcClientConfig::default().connection_config(
         ConnectionConfig::default().liveness(Some(Liveness::new(PING_AFTER, LIVENESS_TIMEOUT))),
     );
     RpcPool::new(
@@ -205,7 +205,7 @@ async fn deadlines_in_a_row_with_no_answer_move_calls_elsewhere() {
     // test, so only the deadline streak can give the stuck connection up (the
     // stuck server's connection loop still pongs).
     let liveness = Liveness::new(Duration::from_millis(50), Duration::from_secs(30));
-    let config = Configuration::default()
+    let config = RpcClientConfig::default()
         .connection_config(ConnectionConfig::default().liveness(Some(liveness)));
     // A long backoff: the replacement connection waits past the end of the test.
     let pool_config = PoolConfig::default()

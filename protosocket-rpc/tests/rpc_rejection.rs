@@ -2,13 +2,13 @@
 mod support;
 
 use futures::StreamExt;
-use protosocket_rpc::{Configuration, Error, RpcServerConfig};
+use protosocket_rpc::{Error, RpcClientConfig, RpcServerConfig};
 use support::*;
 
 #[tokio::test]
 async fn a_rejected_request_fails_with_cancelled() {
     let (address, shutdown, _server) = serve(TestService::default(), RpcServerConfig::default());
-    let client = client(address, &Configuration::default()).await;
+    let client = client(address, &RpcClientConfig::default()).await;
     let outcome = timed(client.send_unary(Text::new("reject"))).await;
     assert!(matches!(outcome, Err(Error::Cancelled)), "{outcome:?}");
 

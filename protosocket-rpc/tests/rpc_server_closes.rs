@@ -4,7 +4,7 @@ mod support;
 use std::time::Duration;
 
 use futures::StreamExt;
-use protosocket_rpc::{Configuration, Error, RpcServerConfig};
+use protosocket_rpc::{Error, RpcClientConfig, RpcServerConfig};
 use protosocket_server::ProtosocketServerConfig;
 use support::*;
 
@@ -13,7 +13,7 @@ async fn pending_calls_fail_with_connection_closed_when_the_server_goes() {
     let config = RpcServerConfig::default()
         .server_config(ProtosocketServerConfig::default().grace_period(Duration::from_millis(50)));
     let (address, shutdown, _server) = serve(TestService::default(), config);
-    let client = client(address, &Configuration::default()).await;
+    let client = client(address, &RpcClientConfig::default()).await;
 
     let unary: Vec<_> = (0..20)
         .map(|_| client.send_unary(Text::new("hang")))

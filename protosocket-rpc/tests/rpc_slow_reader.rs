@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use protosocket::{ConnectionStats, Decoder, PeerAddress, SocketOptions};
 use protosocket_rpc::{
-    Configuration, ProtosocketServerConfig, RpcServer, RpcServerConfig, SocketService, TokioSpawn,
+    ProtosocketServerConfig, RpcClientConfig, RpcServer, RpcServerConfig, SocketService, TokioSpawn,
 };
 use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -103,7 +103,7 @@ async fn stalled_reader_keeps_the_server_queue_bounded_and_gets_everything() {
 
     // Stalled: the queue stays at its bound and the stream's work stays paused,
     // while another client is served call after call.
-    let other = client(address, &Configuration::default()).await;
+    let other = client(address, &RpcClientConfig::default()).await;
     for i in 0..50 {
         let answer = timed(other.send_unary(Text::new(format!("echo:{i}")))).await;
         assert_eq!(answer.expect("answered").text, i.to_string());

@@ -2,13 +2,13 @@
 mod support;
 
 use futures::StreamExt;
-use protosocket_rpc::{Configuration, RpcServerConfig};
+use protosocket_rpc::{RpcClientConfig, RpcServerConfig};
 use support::*;
 
 #[tokio::test]
 async fn stream_arrives_in_order_and_ends_after_end() {
     let (address, shutdown, _server) = serve(TestService::default(), RpcServerConfig::default());
-    let client = client(address, &Configuration::default()).await;
+    let client = client(address, &RpcClientConfig::default()).await;
     let stream = client.send_streaming(Text::new("stream:100"));
     let items: Vec<_> = timed(stream.collect::<Vec<_>>()).await;
     let texts: Vec<String> = items.into_iter().map(|item| item.unwrap().text).collect();

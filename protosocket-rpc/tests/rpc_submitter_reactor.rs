@@ -6,7 +6,7 @@ mod support;
 use std::task::{Context, Poll, Waker};
 
 use protosocket::{MessageReactor, ReactorStatus, Replies};
-use protosocket_rpc::{ControlCode, Message, RpcSubmitterReactor};
+use protosocket_rpc::{ControlCode, Message, RpcServerReactor};
 use support::{TestService, Text, TextCodec};
 
 fn request(id: u64, text: &str) -> Text {
@@ -18,7 +18,7 @@ fn request(id: u64, text: &str) -> Text {
 
 /// The reactor and its replies, taken in the order the connection takes them.
 struct Harness {
-    reactor: RpcSubmitterReactor<TestService, TextCodec>,
+    reactor: RpcServerReactor<TestService, TextCodec>,
     replies: Replies<Text>,
 }
 
@@ -26,7 +26,7 @@ impl Harness {
     fn new() -> Self {
         let (outbound, _receiver) = spillway::channel();
         Self {
-            reactor: RpcSubmitterReactor::new(TestService::default(), outbound, 16),
+            reactor: RpcServerReactor::new(TestService::default(), outbound, 16),
             replies: Replies::new(),
         }
     }

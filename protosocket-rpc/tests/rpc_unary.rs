@@ -2,14 +2,14 @@
 mod support;
 
 use protosocket_rpc::{
-    ClientStream, Configuration, Endpoint, RpcClient, RpcServer, RpcServerConfig,
+    ClientStream, Endpoint, RpcClient, RpcClientConfig, RpcServer, RpcServerConfig,
 };
 use support::*;
 
 #[tokio::test]
 async fn unary_call_gets_its_response() {
     let (address, shutdown, _server) = serve(TestService::default(), RpcServerConfig::default());
-    let client = client(address, &Configuration::default()).await;
+    let client = client(address, &RpcClientConfig::default()).await;
     for i in 0..10 {
         let response = timed(client.send_unary(Text::new(format!("echo:{i}"))))
             .await
@@ -32,7 +32,7 @@ async fn unary_call_over_a_unix_socket() {
     let client = timed(RpcClient::connect_unix(
         &path,
         codec(),
-        &Configuration::default(),
+        &RpcClientConfig::default(),
     ))
     .await
     .unwrap();
@@ -69,7 +69,7 @@ async fn connect_takes_tcp_and_unix_endpoints_from_text() {
     for text in endpoints {
         let endpoint: Endpoint = text.parse().unwrap();
         assert_eq!(endpoint.to_string(), text, "display round-trips");
-        let config = Configuration::default();
+        let config = RpcClientConfig::default();
         let stream = timed(endpoint.connect(&config)).await.unwrap();
         let (client, connection) = RpcClient::over_stream(stream, codec(), &config);
         let stream = connection.connection().map(|c| c.stream());
@@ -103,7 +103,7 @@ async fn connect_reports_a_refused_endpoint_as_io() {
     let outcome = timed(RpcClient::<Text, Text>::connect(
         address,
         codec(),
-        &Configuration::default(),
+        &RpcClientConfig::default(),
     ))
     .await;
     assert!(

@@ -27,14 +27,14 @@ pub type Outbound<R> = spillway::Sender<<R as MessageReactor>::LogicalOutbound>;
 /// ```
 /// use protosocket::{
 ///     spillway, Accepted, DecodeError, Decoder, MessageReactor, PooledEncoder,
-///     ReactorStatus, Replies, Serialize,
+///     ReactorStatus, Replies, SerializeInto,
 /// };
 /// use protosocket_server::{ServedConnection, ServerConnector};
 ///
 /// #[derive(Default)]
 /// struct Lines;
 ///
-/// impl Serialize for Lines {
+/// impl SerializeInto for Lines {
 ///     type Message = String;
 ///     fn serialize_into(&mut self, line: String, buffer: &mut Vec<u8>) {
 ///         buffer.extend_from_slice(line.as_bytes());

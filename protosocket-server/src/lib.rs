@@ -11,7 +11,7 @@
 //! ```
 //! use protosocket::{
 //!     spillway, Accepted, DecodeError, Decoder, MessageReactor, PooledEncoder,
-//!     ReactorStatus, Replies, Serialize,
+//!     ReactorStatus, Replies, SerializeInto,
 //! };
 //! use protosocket_server::{
 //!     ProtosocketServer, ProtosocketServerConfig, ServedConnection, ServerConnector,
@@ -21,7 +21,7 @@
 //! #[derive(Default)]
 //! struct Byte;
 //!
-//! impl Serialize for Byte {
+//! impl SerializeInto for Byte {
 //!     type Message = u8;
 //!     fn serialize_into(&mut self, byte: u8, buffer: &mut Vec<u8>) {
 //!         buffer.push(byte);

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use protosocket::{
     Connection, ConnectionConfig, DecodeError, Decoder, MessageReactor, PooledEncoder,
-    ReactorStatus, Replies, Serialize,
+    ReactorStatus, Replies, SerializeInto,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -18,7 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 #[derive(Default)]
 struct Short;
 
-impl Serialize for Short {
+impl SerializeInto for Short {
     type Message = Vec<u8>;
     fn serialize_into(&mut self, message: Vec<u8>, buffer: &mut Vec<u8>) {
         buffer.push(message.len() as u8);

@@ -65,7 +65,7 @@ impl ConnectionConfig {
     /// How many encoded messages may wait for the socket (at least 1). When the peer
     /// stops reading, the connection stops taking from its outbound channel, whose
     /// lanes hold at most this many messages each, so senders see
-    /// [`spillway::SendError::Full`] (or wait in `send_async`).
+    /// [`spillway::TrySendError::Full`] (or wait in `send_async`).
     #[must_use]
     pub fn max_queued_outbound_messages(mut self, messages: usize) -> Self {
         self.max_queued_outbound_messages = messages.max(1);

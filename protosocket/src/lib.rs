@@ -11,14 +11,14 @@
 //! ```
 //! use protosocket::{
 //!     Connection, ConnectionConfig, DecodeError, Decoder, MessageReactor, PooledEncoder,
-//!     ReactorStatus, Replies, Serialize,
+//!     ReactorStatus, Replies, SerializeInto,
 //! };
 //!
 //! /// Frames: one length byte, then that many bytes.
 //! #[derive(Default)]
 //! struct Bytes255;
 //!
-//! impl Serialize for Bytes255 {
+//! impl SerializeInto for Bytes255 {
 //!     type Message = Vec<u8>;
 //!     fn serialize_into(&mut self, message: Vec<u8>, buffer: &mut Vec<u8>) {
 //!         buffer.push(message.len() as u8);
@@ -73,7 +73,7 @@
 //!
 //! Layout:
 //! - `codec`: [`Encoder`], [`Decoder`], [`Codec`], [`DecodeError`].
-//! - `pooled`: [`PooledEncoder`] and its [`Serialize`] trait.
+//! - `pooled`: [`PooledEncoder`] and its [`SerializeInto`] trait.
 //! - `reactor`: [`MessageReactor`], [`ReactorStatus`]; `replies`: [`Replies`], the
 //!   answers a reactor queues.
 //! - `connection`: [`Connection`], the event loop; `close`: [`CloseReason`].
@@ -113,7 +113,7 @@ pub use listener::UnixListener;
 pub use listener::{Accepted, Listener, PeerAddress, TcpListener};
 pub use liveness::Liveness;
 pub use memory::InboundMemory;
-pub use pooled::{PooledBuffer, PooledEncoder, Serialize};
+pub use pooled::{PooledBuffer, PooledEncoder, SerializeInto};
 pub use reactor::{MessageReactor, ReactorStatus};
 pub use replies::Replies;
 pub use socket::{Keepalive, SocketOptions};

@@ -9,12 +9,12 @@ use crate::codec::Encoder;
 /// [`PooledEncoder`] to get an [`Encoder`] that reuses its buffers.
 ///
 /// ```
-/// use protosocket::{Encoder, PooledEncoder, Serialize};
+/// use protosocket::{Encoder, PooledEncoder, SerializeInto};
 ///
 /// #[derive(Default)]
 /// struct Lines;
 ///
-/// impl Serialize for Lines {
+/// impl SerializeInto for Lines {
 ///     type Message = String;
 ///
 ///     fn serialize_into(&mut self, message: String, buffer: &mut Vec<u8>) {
@@ -29,7 +29,7 @@ use crate::codec::Encoder;
 /// encoder.return_buffer(buffer);
 /// assert_eq!(encoder.pooled(), 1);
 /// ```
-pub trait Serialize {
+pub trait SerializeInto {
     /// What is serialized.
     type Message;
 
@@ -39,7 +39,7 @@ pub trait Serialize {
     fn serialize_into(&mut self, message: Self::Message, buffer: &mut Vec<u8>);
 }
 
-/// An [`Encoder`] over a [`Serialize`] that keeps written buffers for the next
+/// An [`Encoder`] over a [`SerializeInto`] that keeps written buffers for the next
 /// messages, so steady traffic allocates nothing.
 ///
 /// The pool holds at most [`max_pooled`](Self::with_limits) buffers, and a buffer
@@ -88,7 +88,7 @@ impl<S: Default> Default for PooledEncoder<S> {
     }
 }
 
-impl<S: Serialize> Encoder for PooledEncoder<S> {
+impl<S: SerializeInto> Encoder for PooledEncoder<S> {
     type Message = S::Message;
     type Serialized = PooledBuffer;
 

@@ -1,5 +1,5 @@
 //! A peer that stops reading: the connection's send queue stays within
-//! `max_queued_outbound_messages`, producers see `SendError::Full` instead of
+//! `max_queued_outbound_messages`, producers see `TrySendError::Full` instead of
 //! growing memory, and everything they were allowed to send still arrives.
 
 mod support;

@@ -25,7 +25,7 @@
 //! # });
 //! ```
 //!
-//! A bounded channel caps each lane; `send` says [`SendError::Full`] and
+//! A bounded channel caps each lane; `send` says [`TrySendError::Full`] and
 //! [`Sender::send_async`] waits for room:
 //!
 //! ```
@@ -44,7 +44,7 @@
 //! - `lane`: one sender's queue and its lock.
 //! - `signal`: the ready-lanes word and the wake protocol (its docs hold the table).
 //! - `shared`: what senders and the receiver share.
-//! - `error`: [`SendError`], [`ClosedError`], [`TryRecvError`].
+//! - `error`: [`TrySendError`], [`SendError`], [`TryRecvError`].
 //! - `loom`: the atomics and locks, swapped for loom's in the model tests.
 //!
 //! The lane lock is `k_lock::Mutex` (the default `k-lock` feature), which measured
@@ -61,7 +61,7 @@ mod sender;
 mod shared;
 mod signal;
 
-pub use error::{ClosedError, SendError, TryRecvError};
+pub use error::{SendError, TryRecvError, TrySendError};
 pub use receiver::Receiver;
 pub use sender::{SendAsync, Sender};
 
@@ -93,7 +93,7 @@ pub fn channel_with_concurrency<T>(lanes: usize) -> (Sender<T>, Receiver<T>) {
 /// messages (at least 1).
 ///
 /// The bound is per lane, so that checking it never touches a counter shared by all
-/// senders: a sender that finds its lane full gets [`SendError::Full`] even if other
+/// senders: a sender that finds its lane full gets [`TrySendError::Full`] even if other
 /// lanes have room, and the channel holds at most `capacity * lanes` messages.
 #[must_use]
 pub fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {

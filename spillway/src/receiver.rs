@@ -128,11 +128,12 @@ impl<T> Receiver<T> {
     /// Tells senders the receiver is awake, so that sends stop waking it until it
     /// next finds the channel empty and parks again.
     ///
-    /// For a task that sends to its own channel while it runs and polls the
+    /// A hook for protosocket's connection, not part of the channel's API: for a task that sends to its own channel while it runs and polls the
     /// receiver later in the same poll (a connection whose reactor queues replies):
     /// without this, the first such send wakes the task that is already running,
     /// which costs a spurious poll. Calling it is only correct if the receiver
     /// will be polled (or the task woken some other way) before the task waits.
+    #[doc(hidden)]
     #[inline]
     pub fn unpark(&self) {
         self.shared.signal.unpark();

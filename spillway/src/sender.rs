@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::error::{ClosedError, SendError};
+use crate::error::{SendError, TrySendError};
 use crate::loom::{Arc, Ordering};
 use crate::shared::Shared;
 
@@ -32,19 +32,19 @@ impl<T> Sender<T> {
     ///
     /// # Errors
     ///
-    /// [`SendError::Closed`] with the value if the receiver is gone;
-    /// [`SendError::Full`] with the value if this sender's lane of a bounded channel
+    /// [`TrySendError::Closed`] with the value if the receiver is gone;
+    /// [`TrySendError::Full`] with the value if this sender's lane of a bounded channel
     /// is at capacity (see [`send_async`](Self::send_async) to wait for room).
     #[inline]
-    pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+    pub fn send(&self, value: T) -> Result<(), TrySendError<T>> {
         let lane = &self.shared.lanes[self.lane];
         let was_empty = {
             let mut state = lane.lock();
             if state.closed {
-                return Err(SendError::Closed(value));
+                return Err(TrySendError::Closed(value));
             }
             if state.queue.len() >= self.shared.capacity {
-                return Err(SendError::Full(value));
+                return Err(TrySendError::Full(value));
             }
             let was_empty = state.queue.is_empty();
             state.queue.push_back(value);
@@ -64,10 +64,10 @@ impl<T> Sender<T> {
     ///
     /// # Errors
     ///
-    /// [`SendError::Closed`] if the receiver is gone, [`SendError::Full`] if the
+    /// [`TrySendError::Closed`] if the receiver is gone, [`TrySendError::Full`] if the
     /// lane of a bounded channel lacks room for all of them (a batch larger than
     /// the capacity can never be sent whole). Either way every item comes back.
-    pub fn send_many<I>(&self, items: I) -> Result<(), SendError<Vec<T>>>
+    pub fn send_many<I>(&self, items: I) -> Result<(), TrySendError<Vec<T>>>
     where
         I: IntoIterator<Item = T>,
     {
@@ -77,7 +77,7 @@ impl<T> Sender<T> {
             let mut state = lane.lock();
             if state.closed {
                 drop(state);
-                return Err(SendError::Closed(items.collect()));
+                return Err(TrySendError::Closed(items.collect()));
             }
             let before = state.queue.len();
             let mut rollback = Rollback {
@@ -90,7 +90,7 @@ impl<T> Sender<T> {
             drop(rollback);
             let queue = &mut state.queue;
             if queue.len() > self.shared.capacity {
-                return Err(SendError::Full(queue.drain(before..).collect()));
+                return Err(TrySendError::Full(queue.drain(before..).collect()));
             }
             before == 0 && !queue.is_empty()
         };
@@ -105,7 +105,7 @@ impl<T> Sender<T> {
     ///
     /// # Errors
     ///
-    /// [`ClosedError`] with the value if the receiver is gone, before or while waiting.
+    /// [`SendError`] with the value if the receiver is gone, before or while waiting.
     ///
     /// # Cancel safety
     ///
@@ -135,7 +135,7 @@ impl<T> Sender<T> {
         &self,
         cx: &mut Context<'_>,
         value: &mut Option<T>,
-    ) -> Poll<Result<(), ClosedError<T>>> {
+    ) -> Poll<Result<(), SendError<T>>> {
         let lane = &self.shared.lanes[self.lane];
         let was_empty = {
             let mut state = lane.lock();
@@ -144,7 +144,7 @@ impl<T> Sender<T> {
                 return Poll::Ready(Ok(()));
             };
             if state.closed {
-                return Poll::Ready(Err(ClosedError(item)));
+                return Poll::Ready(Err(SendError(item)));
             }
             if state.queue.len() >= self.shared.capacity {
                 *value = Some(item);
@@ -204,7 +204,7 @@ pub struct SendAsync<'a, T> {
 impl<T> Unpin for SendAsync<'_, T> {}
 
 impl<T> Future for SendAsync<'_, T> {
-    type Output = Result<(), ClosedError<T>>;
+    type Output = Result<(), SendError<T>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();

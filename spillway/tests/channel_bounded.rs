@@ -10,7 +10,7 @@ fn full_lane_hands_the_value_back() {
     sender.send(1).expect("room");
     sender.send(2).expect("room");
     match sender.send(3) {
-        Err(spillway::SendError::Full(value)) => assert_eq!(value, 3),
+        Err(spillway::TrySendError::Full(value)) => assert_eq!(value, 3),
         other => panic!("expected Full(3), got {other:?}"),
     }
     assert_eq!(sender.lane_len(), 2);
@@ -35,7 +35,7 @@ fn send_many_is_all_or_nothing() {
     let (sender, mut receiver) = spillway::bounded(4);
     sender.send_many([1, 2, 3]).expect("room");
     match sender.send_many(vec![4, 5]) {
-        Err(spillway::SendError::Full(values)) => assert_eq!(values, [4, 5]),
+        Err(spillway::TrySendError::Full(values)) => assert_eq!(values, [4, 5]),
         other => panic!("expected Full([4, 5]), got {other:?}"),
     }
     assert_eq!(
@@ -104,7 +104,7 @@ async fn send_async_fails_when_the_receiver_goes_while_waiting() {
         .await
         .expect("waiter woken by the close")
         .expect("task");
-    assert_eq!(result.map_err(spillway::ClosedError::into_inner), Err(2));
+    assert_eq!(result.map_err(spillway::SendError::into_inner), Err(2));
 }
 
 #[tokio::test]

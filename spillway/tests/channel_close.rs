@@ -21,11 +21,11 @@ fn send_after_receiver_dropped_hands_the_value_back() {
     drop(receiver);
     assert!(sender.is_closed());
     match sender.send(7) {
-        Err(spillway::SendError::Closed(value)) => assert_eq!(value, 7),
+        Err(spillway::TrySendError::Closed(value)) => assert_eq!(value, 7),
         other => panic!("expected Closed(7), got {other:?}"),
     }
     match sender.send_many(vec![1, 2]) {
-        Err(spillway::SendError::Closed(values)) => assert_eq!(values, [1, 2]),
+        Err(spillway::TrySendError::Closed(values)) => assert_eq!(values, [1, 2]),
         other => panic!("expected Closed([1, 2]), got {other:?}"),
     }
     let error = sender.send(1).unwrap_err();
@@ -108,7 +108,7 @@ fn receiver_dropped_while_senders_send_loses_nothing_silently() {
                             Ok(()) => {
                                 accepted.fetch_add(1, Ordering::SeqCst);
                             }
-                            Err(spillway::SendError::Closed(value)) => {
+                            Err(spillway::TrySendError::Closed(value)) => {
                                 drop(value);
                                 returned.fetch_add(1, Ordering::SeqCst);
                                 assert!(sender
@@ -118,7 +118,7 @@ fn receiver_dropped_while_senders_send_loses_nothing_silently() {
                                 returned.fetch_add(1, Ordering::SeqCst);
                                 return;
                             }
-                            Err(spillway::SendError::Full(_)) => {
+                            Err(spillway::TrySendError::Full(_)) => {
                                 panic!("unbounded channel reported Full")
                             }
                         }

@@ -16,7 +16,7 @@ use std::task::{Context, Poll, Waker};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::TestCaseError;
-use spillway::{Receiver, SendError, Sender, TryRecvError};
+use spillway::{Receiver, Sender, TryRecvError, TrySendError};
 
 /// Which sender sent a message and its place in that sender's sequence.
 type MessageId = (usize, u64);
@@ -213,12 +213,12 @@ impl Run {
             }
         }
 
-        let result: Result<(), SendError<Vec<Message>>> = if count == 1 {
+        let result: Result<(), TrySendError<Vec<Message>>> = if count == 1 {
             let mut messages = messages;
             match messages.pop() {
                 Some(message) => handle.send(message).map_err(|e| match e {
-                    SendError::Full(m) => SendError::Full(vec![m]),
-                    SendError::Closed(m) => SendError::Closed(vec![m]),
+                    TrySendError::Full(m) => TrySendError::Full(vec![m]),
+                    TrySendError::Closed(m) => TrySendError::Closed(vec![m]),
                 }),
                 None => return Err(TestCaseError::fail("made no message")),
             }
@@ -243,12 +243,12 @@ impl Run {
                     .in_flight
                     .extend(ids.iter().map(|&(_, sequence)| sequence));
             }
-            Err(SendError::Closed(back)) => {
+            Err(TrySendError::Closed(back)) => {
                 prop_assert!(closed, "Closed while the receiver is alive");
                 let back: Vec<MessageId> = back.iter().map(|m| m.id).collect();
                 prop_assert_eq!(back, ids, "Closed hands every value back, in order");
             }
-            Err(SendError::Full(back)) => {
+            Err(TrySendError::Full(back)) => {
                 prop_assert!(!closed, "Full after the receiver was dropped");
                 prop_assert!(
                     full,

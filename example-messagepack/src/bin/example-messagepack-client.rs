@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use example_messagepack::{connect, parse_flag, run_alternating, Limit};
-use protosocket_rpc::Configuration;
+use protosocket_rpc::RpcClientConfig;
 
 const CALL_DEADLINE: Duration = Duration::from_secs(5);
 
@@ -32,7 +32,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let config = Configuration::default().default_deadline(Some(CALL_DEADLINE));
+    let config = RpcClientConfig::default().default_deadline(Some(CALL_DEADLINE));
     let connecting = tokio::time::timeout(CALL_DEADLINE, connect(address, &config));
     let client = match connecting.await {
         Ok(Ok(client)) => client,

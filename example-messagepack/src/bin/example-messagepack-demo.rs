@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use example_messagepack::{connect, parse_flag, run_alternating, serve, Limit};
-use protosocket_rpc::Configuration;
+use protosocket_rpc::RpcClientConfig;
 
 const CALL_DEADLINE: Duration = Duration::from_secs(5);
 const USAGE: &str = "usage: example-messagepack-demo [--iterations N | --seconds S]";
@@ -51,7 +51,7 @@ async fn main() -> ExitCode {
     let running = tokio::spawn(server);
     println!("server listening on {address}; running the alternating client ({limit:?})");
 
-    let config = Configuration::default().default_deadline(Some(CALL_DEADLINE));
+    let config = RpcClientConfig::default().default_deadline(Some(CALL_DEADLINE));
     let clean = match connect(address, &config).await {
         Ok(client) => {
             let summary = run_alternating(&client, limit, CALL_DEADLINE).await;

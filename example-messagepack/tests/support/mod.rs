@@ -6,7 +6,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use example_messagepack::{connect, serve, EchoClient};
-use protosocket_rpc::Configuration;
+use protosocket_rpc::RpcClientConfig;
 use protosocket_server::ShutdownHandle;
 
 /// Every network wait in the tests is bounded by this.
@@ -26,7 +26,7 @@ impl Harness {
         let address = server.local_addr().expect("address");
         let shutdown = server.shutdown_handle();
         let server = tokio::spawn(server);
-        let client = timed(connect(address, &Configuration::default()))
+        let client = timed(connect(address, &RpcClientConfig::default()))
             .await
             .expect("connect");
         Harness {

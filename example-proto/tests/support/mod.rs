@@ -6,7 +6,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use example_proto::{start_server, EchoClient, RunningServer};
-use protosocket_rpc::{Configuration, RpcClient};
+use protosocket_rpc::{RpcClient, RpcClientConfig};
 
 /// Every network wait in the tests is bounded by this.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -21,7 +21,7 @@ pub async fn client(server: &RunningServer) -> EchoClient {
     let client = timed(RpcClient::connect_tcp(
         server.local_addr(),
         protosocket_prost::codec(),
-        &Configuration::default(),
+        &RpcClientConfig::default(),
     ))
     .await
     .expect("connect");

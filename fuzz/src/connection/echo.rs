@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use protosocket::{
     CloseReason, DecodeError, Decoder, Encoder, InboundMemory, MessageReactor, ReactorStatus,
-    Replies, Serialize,
+    Replies, SerializeInto,
 };
 
 use crate::framing::append;
@@ -142,7 +142,7 @@ pub fn check_memory(memory: &InboundMemory, bound: usize) {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct LengthPrefixed;
 
-impl Serialize for LengthPrefixed {
+impl SerializeInto for LengthPrefixed {
     type Message = Vec<u8>;
 
     fn serialize_into(&mut self, message: Vec<u8>, buffer: &mut Vec<u8>) {

@@ -81,7 +81,7 @@ impl<Req, Resp> CallGuard<Req, Resp> {
             // Not sent yet: the reactor will see ABANDONED and skip it.
             return;
         }
-        if let Err(spillway::SendError::Full(_)) =
+        if let Err(spillway::TrySendError::Full(_)) =
             self.shared.sender.send(ClientOutbound::cancel(id))
         {
             self.shared.connection.cancels.push(id);

@@ -20,21 +20,21 @@ const DEFAULT_LIVENESS: Liveness =
 ///
 /// ```
 /// use std::time::Duration;
-/// use protosocket_rpc::Configuration;
+/// use protosocket_rpc::RpcClientConfig;
 ///
-/// let config = Configuration::default()
+/// let config = RpcClientConfig::default()
 ///     .max_queued_outbound_messages(64)
 ///     .default_deadline(Some(Duration::from_secs(5)));
 /// assert_eq!(config.get_default_deadline(), Some(Duration::from_secs(5)));
 /// ```
 #[derive(Debug, Clone)]
-pub struct Configuration {
+pub struct RpcClientConfig {
     pub(crate) connection: ConnectionConfig,
     pub(crate) socket_options: SocketOptions,
     pub(crate) default_deadline: Option<Duration>,
 }
 
-impl Default for Configuration {
+impl Default for RpcClientConfig {
     fn default() -> Self {
         Self {
             connection: ConnectionConfig::default().liveness(Some(DEFAULT_LIVENESS)),
@@ -44,7 +44,7 @@ impl Default for Configuration {
     }
 }
 
-impl Configuration {
+impl RpcClientConfig {
     /// The connection's settings, replacing any set before through
     /// [`max_buffer_length`](Self::max_buffer_length) and its siblings.
     #[must_use]

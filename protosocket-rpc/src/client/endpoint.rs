@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::client::Configuration;
+use crate::client::RpcClientConfig;
 
 /// A server address: TCP or (on Unix) a Unix socket path.
 ///
@@ -42,7 +42,7 @@ impl Endpoint {
     /// # Errors
     ///
     /// The i/o error of the failed connect.
-    pub async fn connect(&self, config: &Configuration) -> io::Result<ClientStream> {
+    pub async fn connect(&self, config: &RpcClientConfig) -> io::Result<ClientStream> {
         match self {
             Endpoint::Tcp(address) => config
                 .socket_options

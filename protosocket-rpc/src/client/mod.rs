@@ -8,10 +8,10 @@ mod pool;
 mod reactor;
 
 pub use completion::{StreamingCompletion, UnaryCompletion};
-pub use config::Configuration;
+pub use config::RpcClientConfig;
 pub use endpoint::{ClientStream, Endpoint, ParseEndpointError};
 pub use pool::{PoolConfig, RpcPool};
-pub use reactor::{ClientOutbound, RpcCompletionReactor};
+pub use reactor::{ClientOutbound, RpcClientReactor};
 
 use std::fmt;
 use std::future::Future;
@@ -63,7 +63,7 @@ where
     pub fn over_stream<S, C>(
         stream: S,
         codec: C,
-        config: &Configuration,
+        config: &RpcClientConfig,
     ) -> (Self, ClientConnection<S, C>)
     where
         S: AsyncRead + AsyncWrite + Unpin,
@@ -71,7 +71,7 @@ where
     {
         let (sender, outbound) = config.connection.outbound_channel();
         let connection_shared = Arc::new(ConnectionShared::default());
-        let reactor = RpcCompletionReactor::new(Arc::clone(&connection_shared));
+        let reactor = RpcClientReactor::new(Arc::clone(&connection_shared));
         let connection = Connection::new(
             stream,
             codec,
@@ -115,7 +115,7 @@ where
     pub async fn connect<C>(
         endpoint: impl Into<Endpoint>,
         codec: C,
-        config: &Configuration,
+        config: &RpcClientConfig,
     ) -> Result<Self, Error>
     where
         C: Encoder<Message = Req> + Decoder<Message = Resp> + Send + 'static,
@@ -138,7 +138,7 @@ where
     pub async fn connect_tcp<C>(
         address: SocketAddr,
         codec: C,
-        config: &Configuration,
+        config: &RpcClientConfig,
     ) -> Result<Self, Error>
     where
         C: Encoder<Message = Req> + Decoder<Message = Resp> + Send + 'static,
@@ -162,7 +162,7 @@ where
     pub async fn connect_unix<C>(
         path: impl AsRef<std::path::Path>,
         codec: C,
-        config: &Configuration,
+        config: &RpcClientConfig,
     ) -> Result<Self, Error>
     where
         C: Encoder<Message = Req> + Decoder<Message = Resp> + Send + 'static,
@@ -174,7 +174,7 @@ where
 
     /// A client over `stream` whose connection runs in a task of its own, so no
     /// caller can forget to run it.
-    fn spawned<S, C>(stream: S, codec: C, config: &Configuration) -> Self
+    fn spawned<S, C>(stream: S, codec: C, config: &RpcClientConfig) -> Self
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
         C: Encoder<Message = Req> + Decoder<Message = Resp> + Send + 'static,
@@ -247,13 +247,13 @@ where
         let outbound = ClientOutbound::call(request, completion, Arc::clone(&id));
         let submit = match self.sender.send(outbound) {
             Ok(()) => Submit::Queued,
-            Err(spillway::SendError::Full(outbound)) => {
+            Err(spillway::TrySendError::Full(outbound)) => {
                 let sender = self.sender.clone();
                 Submit::Waiting(Box::pin(async move {
                     sender.send_async(outbound).await.is_ok()
                 }))
             }
-            Err(spillway::SendError::Closed(_)) => Submit::ClosedAtStart,
+            Err(spillway::TrySendError::Closed(_)) => Submit::ClosedAtStart,
         };
         let guard = CallGuard {
             id,
@@ -345,7 +345,7 @@ where
     <C as Encoder>::Message: Message,
     <C as Decoder>::Message: Message,
 {
-    connection: Option<Connection<S, RpcCompletionReactor<C>>>,
+    connection: Option<Connection<S, RpcClientReactor<C>>>,
 }
 
 impl<S, C> ClientConnection<S, C>
@@ -355,13 +355,13 @@ where
     <C as Decoder>::Message: Message,
 {
     /// The connection, until it has ended (for its stats, or to close it).
-    pub fn connection(&self) -> Option<&Connection<S, RpcCompletionReactor<C>>> {
+    pub fn connection(&self) -> Option<&Connection<S, RpcClientReactor<C>>> {
         self.connection.as_ref()
     }
 
     /// The connection, mutably, until it has ended; [`Connection::close`] starts
     /// a graceful close.
-    pub fn connection_mut(&mut self) -> Option<&mut Connection<S, RpcCompletionReactor<C>>> {
+    pub fn connection_mut(&mut self) -> Option<&mut Connection<S, RpcClientReactor<C>>> {
         self.connection.as_mut()
     }
 }

@@ -11,7 +11,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::client::{ClientConnection, Configuration, Endpoint, RpcClient, StreamingCompletion};
+use crate::client::{ClientConnection, Endpoint, RpcClient, RpcClientConfig, StreamingCompletion};
 use crate::error::Error;
 use crate::message::Message;
 
@@ -200,7 +200,7 @@ impl PoolConfig {
 /// #     fn codec(&self) -> TextCodec { TextCodec }
 /// #     fn new_connection_service(&self, _: &protosocket::PeerAddress) -> Echo { Echo }
 /// # }
-/// use protosocket_rpc::{Configuration, PoolConfig, RpcPool};
+/// use protosocket_rpc::{RpcClientConfig, PoolConfig, RpcPool};
 ///
 /// # let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
 /// # runtime.block_on(async {
@@ -210,7 +210,7 @@ impl PoolConfig {
 /// let pool = RpcPool::new(
 ///     [address],
 ///     || TextCodec,
-///     Configuration::default(),
+///     RpcClientConfig::default(),
 ///     PoolConfig::default().connections(4),
 /// );
 /// let response = pool.send_unary(Text { text: "hello".into(), ..Default::default() }).await?;
@@ -229,7 +229,7 @@ struct Shared<Req, Resp, C> {
     /// The round-robin cursor.
     next: AtomicUsize,
     codec: Box<CodecFactory<C>>,
-    config: Configuration,
+    config: RpcClientConfig,
     pool_config: PoolConfig,
     connect_attempts: AtomicU64,
 }
@@ -305,7 +305,7 @@ where
     pub fn new<E>(
         endpoints: impl IntoIterator<Item = E>,
         codec: impl Fn() -> C + Send + Sync + 'static,
-        config: Configuration,
+        config: RpcClientConfig,
         pool_config: PoolConfig,
     ) -> Self
     where

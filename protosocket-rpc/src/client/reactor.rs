@@ -236,7 +236,7 @@ impl CancelQueue {
 /// ends the reactor records why and is dropped with it, and so is every completion
 /// it holds: each pending call then resolves with [`Error::ConnectionClosed`]
 /// carrying the connection's [`CloseReason`].
-pub struct RpcCompletionReactor<C>
+pub struct RpcClientReactor<C>
 where
     C: Encoder + Decoder,
 {
@@ -256,7 +256,7 @@ where
     _codec: PhantomData<fn() -> C>,
 }
 
-impl<C> RpcCompletionReactor<C>
+impl<C> RpcClientReactor<C>
 where
     C: Encoder + Decoder,
     <C as Encoder>::Message: Message,
@@ -283,9 +283,9 @@ where
 }
 
 // Nothing in the reactor is pinned in place.
-impl<C: Encoder + Decoder> Unpin for RpcCompletionReactor<C> {}
+impl<C: Encoder + Decoder> Unpin for RpcClientReactor<C> {}
 
-impl<C> MessageReactor for RpcCompletionReactor<C>
+impl<C> MessageReactor for RpcClientReactor<C>
 where
     C: Encoder + Decoder,
     <C as Encoder>::Message: Message,
@@ -435,12 +435,12 @@ where
     }
 }
 
-impl<C> fmt::Debug for RpcCompletionReactor<C>
+impl<C> fmt::Debug for RpcClientReactor<C>
 where
     C: Encoder + Decoder,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RpcCompletionReactor")
+        f.debug_struct("RpcClientReactor")
             .field("in_flight", &self.in_flight.len())
             .finish()
     }

@@ -4,7 +4,7 @@ mod reactor;
 mod ready;
 mod service;
 
-pub use reactor::RpcSubmitterReactor;
+pub use reactor::RpcServerReactor;
 pub use service::{ConnectionService, Rpc, SocketService};
 
 use std::fmt;
@@ -77,8 +77,8 @@ pub struct TokioSpawn;
 pub struct LocalSpawn;
 
 /// The reactor of a server connection of `Svc`.
-pub type ServerReactor<Svc> =
-    RpcSubmitterReactor<<Svc as SocketService>::ConnectionService, <Svc as SocketService>::Codec>;
+pub(crate) type ServiceReactor<Svc> =
+    RpcServerReactor<<Svc as SocketService>::ConnectionService, <Svc as SocketService>::Codec>;
 
 /// The [`ServerConnector`] of an [`RpcServer`]: a [`SocketService`], the
 /// per-connection rpc limit, and where connections run (`Sp`).
@@ -100,18 +100,18 @@ impl<Svc, S, Sp> RpcConnector<Svc, S, Sp> {
 
     fn reactor(
         &self,
-        outbound: Outbound<ServerReactor<Svc>>,
+        outbound: Outbound<ServiceReactor<Svc>>,
         peer: &Accepted<S>,
-    ) -> ServerReactor<Svc>
+    ) -> ServiceReactor<Svc>
     where
         Svc: SocketService,
     {
         let service = self.service.new_connection_service(&peer.peer);
-        RpcSubmitterReactor::new(service, outbound, self.max_rpcs_in_flight)
+        RpcServerReactor::new(service, outbound, self.max_rpcs_in_flight)
     }
 
     /// Tells the service a connection is about to run.
-    fn started(&self, connection: &ServedConnection<S, ServerReactor<Svc>>)
+    fn started(&self, connection: &ServedConnection<S, ServiceReactor<Svc>>)
     where
         Svc: SocketService,
         S: AsyncRead + AsyncWrite + Unpin,
@@ -125,10 +125,10 @@ impl<Svc, S> ServerConnector for RpcConnector<Svc, S, TokioSpawn>
 where
     Svc: SocketService,
     S: AsyncRead + AsyncWrite + Unpin,
-    ServedConnection<S, ServerReactor<Svc>>: Send + 'static,
+    ServedConnection<S, ServiceReactor<Svc>>: Send + 'static,
 {
     type Stream = S;
-    type Reactor = ServerReactor<Svc>;
+    type Reactor = ServiceReactor<Svc>;
 
     fn codec(&self) -> <Self::Reactor as MessageReactor>::Codec {
         self.service.codec()
@@ -152,10 +152,10 @@ impl<Svc, S> ServerConnector for RpcConnector<Svc, S, LocalSpawn>
 where
     Svc: SocketService,
     S: AsyncRead + AsyncWrite + Unpin,
-    ServedConnection<S, ServerReactor<Svc>>: 'static,
+    ServedConnection<S, ServiceReactor<Svc>>: 'static,
 {
     type Stream = S;
-    type Reactor = ServerReactor<Svc>;
+    type Reactor = ServiceReactor<Svc>;
 
     fn codec(&self) -> <Self::Reactor as MessageReactor>::Codec {
         self.service.codec()

@@ -68,7 +68,7 @@ struct SlotWaker {
 /// only while its send queue has room, and only the rpcs whose wakers fired are
 /// polled, in the order they woke. After the peer closes
 /// its side, the connection stays open until the rpcs in flight have answered.
-pub struct RpcSubmitterReactor<Svc: ConnectionService, C> {
+pub struct RpcServerReactor<Svc: ConnectionService, C> {
     service: Svc,
     /// Kept so the connection does not close for lack of senders: this reactor
     /// sends through `poll_outbound` only.
@@ -92,7 +92,7 @@ pub struct RpcSubmitterReactor<Svc: ConnectionService, C> {
     _codec: std::marker::PhantomData<fn() -> C>,
 }
 
-impl<Svc, C> RpcSubmitterReactor<Svc, C>
+impl<Svc, C> RpcServerReactor<Svc, C>
 where
     Svc: ConnectionService,
     C: Encoder<Message = Response<Svc>> + Decoder<Message = Request<Svc>>,
@@ -265,9 +265,9 @@ fn failed<M: Message>(id: u64, during: &str, panic: &(dyn Any + Send)) -> M {
 }
 
 // Nothing in the reactor is pinned in place: rpc work is boxed.
-impl<Svc: ConnectionService, C> Unpin for RpcSubmitterReactor<Svc, C> {}
+impl<Svc: ConnectionService, C> Unpin for RpcServerReactor<Svc, C> {}
 
-impl<Svc, C> MessageReactor for RpcSubmitterReactor<Svc, C>
+impl<Svc, C> MessageReactor for RpcServerReactor<Svc, C>
 where
     Svc: ConnectionService,
     C: Encoder<Message = Response<Svc>> + Decoder<Message = Request<Svc>>,
@@ -416,9 +416,9 @@ enum Polled<R> {
     Item(Option<R>),
 }
 
-impl<Svc: ConnectionService, C> fmt::Debug for RpcSubmitterReactor<Svc, C> {
+impl<Svc: ConnectionService, C> fmt::Debug for RpcServerReactor<Svc, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RpcSubmitterReactor")
+        f.debug_struct("RpcServerReactor")
             .field("in_flight", &self.by_id.len())
             .field("max_in_flight", &self.max_in_flight)
             .field("read_closed", &self.read_closed)

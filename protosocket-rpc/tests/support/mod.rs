@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::stream::LocalBoxStream;
-use protosocket::{DecodeError, Decoder, PeerAddress, PooledEncoder, Serialize};
+use protosocket::{DecodeError, Decoder, PeerAddress, PooledEncoder, SerializeInto};
 use protosocket_rpc::{
     ConnectionService, ControlCode, Message, Rpc, RpcServer, RpcServerConfig, SocketService,
     TokioSpawn,
@@ -71,7 +71,7 @@ impl Message for Text {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct TextSerializer;
 
-impl Serialize for TextSerializer {
+impl SerializeInto for TextSerializer {
     type Message = Text;
     fn serialize_into(&mut self, message: Text, buffer: &mut Vec<u8>) {
         buffer.extend_from_slice(&((12 + message.text.len()) as u32).to_be_bytes());
@@ -302,7 +302,7 @@ pub fn serve(
 /// A connected client, its connection spawned.
 pub async fn client(
     address: std::net::SocketAddr,
-    config: &protosocket_rpc::Configuration,
+    config: &protosocket_rpc::RpcClientConfig,
 ) -> protosocket_rpc::RpcClient<Text, Text> {
     let client = tokio::time::timeout(
         WAIT,

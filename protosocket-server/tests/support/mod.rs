@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use protosocket::{
     spillway, Accepted, DecodeError, Decoder, MessageReactor, PooledEncoder, ReactorStatus,
-    Replies, Serialize,
+    Replies, SerializeInto,
 };
 use protosocket_server::{ServedConnection, ServerConnector};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, BufReader};
@@ -32,7 +32,7 @@ pub(crate) async fn bounded<F: Future>(what: &str, future: F) -> F::Output {
 #[derive(Debug, Default)]
 pub(crate) struct Lines;
 
-impl Serialize for Lines {
+impl SerializeInto for Lines {
     type Message = Vec<u8>;
 
     fn serialize_into(&mut self, line: Vec<u8>, buffer: &mut Vec<u8>) {

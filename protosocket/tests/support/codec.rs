@@ -1,6 +1,6 @@
 //! Test codecs. Every one carries `Vec<u8>` messages so the same reactors serve all.
 
-use protosocket::{DecodeError, Decoder, PooledEncoder, Serialize};
+use protosocket::{DecodeError, Decoder, PooledEncoder, SerializeInto};
 
 /// A big-endian u32 length, then that many bytes of body.
 #[derive(Debug, Default, Clone, Copy)]
@@ -25,7 +25,7 @@ pub(crate) fn frames<'a>(bodies: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> 
     bodies.into_iter().flat_map(frame).collect()
 }
 
-impl Serialize for LengthPrefixed {
+impl SerializeInto for LengthPrefixed {
     type Message = Vec<u8>;
 
     fn serialize_into(&mut self, message: Vec<u8>, buffer: &mut Vec<u8>) {
@@ -56,7 +56,7 @@ impl Decoder for LengthPrefixed {
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct LengthPrefixed64;
 
-impl Serialize for LengthPrefixed64 {
+impl SerializeInto for LengthPrefixed64 {
     type Message = Vec<u8>;
 
     fn serialize_into(&mut self, message: Vec<u8>, buffer: &mut Vec<u8>) {
@@ -110,7 +110,7 @@ impl Checked {
     }
 }
 
-impl Serialize for Checked {
+impl SerializeInto for Checked {
     type Message = Vec<u8>;
 
     fn serialize_into(&mut self, message: Vec<u8>, buffer: &mut Vec<u8>) {
@@ -148,7 +148,7 @@ impl Decoder for Checked {
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Lines;
 
-impl Serialize for Lines {
+impl SerializeInto for Lines {
     type Message = Vec<u8>;
 
     fn serialize_into(&mut self, message: Vec<u8>, buffer: &mut Vec<u8>) {
@@ -178,7 +178,7 @@ impl Padded {
     pub(crate) const PAD: u8 = 0xFF;
 }
 
-impl Serialize for Padded {
+impl SerializeInto for Padded {
     type Message = Vec<u8>;
 
     fn serialize_into(&mut self, message: Vec<u8>, buffer: &mut Vec<u8>) {
@@ -215,7 +215,7 @@ impl Decoder for Padded {
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Raw;
 
-impl Serialize for Raw {
+impl SerializeInto for Raw {
     type Message = Vec<u8>;
 
     fn serialize_into(&mut self, message: Vec<u8>, buffer: &mut Vec<u8>) {
