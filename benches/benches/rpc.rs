@@ -55,7 +55,7 @@ use example_proto::{response, EchoRequest, EchoResponse, Request, Response, Resp
 use hdrhistogram::Histogram;
 use http::uri::PathAndQuery;
 use prost::Message as _;
-use protosocket_rpc::{RpcClient, RpcClientConfig};
+use protosocket_rpc::client::{RpcClient, RpcClientConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
@@ -133,7 +133,7 @@ impl Caller for ProtosocketCaller {
 }
 
 async fn protosocket_callers(address: SocketAddr, tasks: usize) -> Vec<ProtosocketCaller> {
-    let client = RpcClient::connect_tcp(
+    let client = RpcClient::connect(
         address,
         protosocket_prost::codec(),
         &RpcClientConfig::default(),

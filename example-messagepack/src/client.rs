@@ -2,12 +2,12 @@
 //! answer, character by character.
 
 use std::fmt;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
 use protosocket_messagepack::MessagePackCodec;
-use protosocket_rpc::{ControlCode, Error, Message, RpcClient, RpcClientConfig};
+use protosocket_rpc::client::{RpcClient, RpcClientConfig};
+use protosocket_rpc::{ControlCode, Error, Message};
 
 use crate::messages::{Request, Response, ResponseBehavior, ResponseKind};
 
@@ -26,8 +26,11 @@ const DESCRIBED_FAILURES: usize = 8;
 /// # Errors
 ///
 /// [`Error::Io`] when connecting fails.
-pub async fn connect(address: SocketAddr, config: &RpcClientConfig) -> Result<EchoClient, Error> {
-    let client = RpcClient::connect_tcp(address, protosocket_messagepack::codec(), config).await?;
+pub async fn connect(
+    address: impl Into<protosocket::Endpoint>,
+    config: &RpcClientConfig,
+) -> Result<EchoClient, Error> {
+    let client = RpcClient::connect(address, protosocket_messagepack::codec(), config).await?;
     Ok(client)
 }
 

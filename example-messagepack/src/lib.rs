@@ -9,7 +9,7 @@
 //! ```
 //! use std::time::Duration;
 //! use example_messagepack::{connect, run_alternating, serve, Limit};
-//! use protosocket_rpc::RpcClientConfig;
+//! use protosocket_rpc::client::RpcClientConfig;
 //!
 //! # let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
 //! # runtime.block_on(async {
@@ -52,10 +52,10 @@ pub use service::{CharStream, EchoService, ServerCodec};
 use std::io;
 use std::net::SocketAddr;
 
-use protosocket_rpc::{RpcServer, RpcServerConfig, TokioSpawn};
+use protosocket_rpc::server::{RpcServer, RpcServerConfig, TokioSpawn};
 
 /// The echo server on TCP: a future to spawn.
-pub type EchoServer = RpcServer<protosocket::TcpListener, EchoService, TokioSpawn>;
+pub type EchoServer = RpcServer<protosocket::EndpointListener, EchoService, TokioSpawn>;
 
 /// Binds the echo server on `address` with the default configuration. Must be
 /// called inside a tokio runtime.
@@ -64,5 +64,5 @@ pub type EchoServer = RpcServer<protosocket::TcpListener, EchoService, TokioSpaw
 ///
 /// Binding failed.
 pub fn serve(address: SocketAddr) -> io::Result<EchoServer> {
-    RpcServer::bind_tcp(address, EchoService, RpcServerConfig::default())
+    RpcServer::bind(address, EchoService, RpcServerConfig::default())
 }

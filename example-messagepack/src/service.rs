@@ -4,14 +4,15 @@ use std::future::{ready, Ready};
 
 use protosocket::PeerAddress;
 use protosocket_messagepack::MessagePackCodec;
-use protosocket_rpc::{ConnectionService, ControlCode, Rpc, SocketService};
+use protosocket_rpc::server::{ConnectionService, Rpc, SocketService};
+use protosocket_rpc::ControlCode;
 
 use crate::messages::{EchoStream, Request, Response, ResponseBehavior, ResponseKind};
 
 /// The codec of the server side: sends [`Response`], receives [`Request`].
 pub type ServerCodec = MessagePackCodec<Response, Request>;
 
-/// The echo service, for [`RpcServer`](protosocket_rpc::RpcServer).
+/// The echo service, for [`RpcServer`](protosocket_rpc::server::RpcServer).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct EchoService;
 

@@ -11,9 +11,8 @@ use example_messagepack::{
 };
 use futures::stream::{Iter, Take};
 use protosocket::PeerAddress;
-use protosocket_rpc::{
-    ConnectionService, Rpc, RpcClientConfig, RpcServer, RpcServerConfig, SocketService,
-};
+use protosocket_rpc::client::RpcClientConfig;
+use protosocket_rpc::server::{ConnectionService, Rpc, RpcServer, RpcServerConfig, SocketService};
 use support::timed;
 
 /// The echo service, but unary answers carry nanotime + 1 and streams stop one
@@ -60,13 +59,13 @@ impl ConnectionService for Wrong {
 
 #[tokio::test]
 async fn alternating_client_counts_wrong_answers() {
-    let server = RpcServer::bind_tcp(
-        "127.0.0.1:0".parse().unwrap(),
+    let server = RpcServer::bind(
+        "127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap(),
         Wrong,
         RpcServerConfig::default(),
     )
     .expect("bind");
-    let address = server.local_addr().expect("address");
+    let address = server.local_endpoint().expect("address");
     let shutdown = server.shutdown_handle();
     let running = tokio::spawn(server);
     let client = timed(connect(address, &RpcClientConfig::default()))

@@ -13,7 +13,7 @@
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! let server = start_server("127.0.0.1:0".parse()?)?;
 //! let client: EchoClient =
-//!     RpcClient::connect_tcp(server.local_addr(), protosocket_prost::codec(), &RpcClientConfig::default())
+//!     RpcClient::connect(server.local_addr(), protosocket_prost::codec(), &RpcClientConfig::default())
 //!         .await?;
 //!
 //! let response = client.send_unary(Request::echo("hi", 7, ResponseBehavior::Unary)).await?;

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
 use hdrhistogram::Histogram;
-use protosocket_rpc::{Endpoint, Error, RpcClient, RpcClientConfig};
+use protosocket::Endpoint;
+use protosocket_rpc::client::{RpcClient, RpcClientConfig};
+use protosocket_rpc::Error;
 
 use crate::schema::{response, Request, Response, ResponseBehavior};
 

@@ -11,9 +11,10 @@ use std::task::{Context, Poll};
 use futures::Stream;
 use protosocket::PeerAddress;
 use protosocket_prost::ProstCodec;
-use protosocket_rpc::{
-    ConnectionService, ControlCode, Rpc, RpcServer, RpcServerConfig, SocketService, TokioSpawn,
+use protosocket_rpc::server::{
+    ConnectionService, Rpc, RpcServer, RpcServerConfig, SocketService, TokioSpawn,
 };
+use protosocket_rpc::ControlCode;
 
 use crate::schema::{response, EchoResponse, EchoStream, Request, Response, ResponseBehavior};
 
@@ -115,7 +116,7 @@ impl Stream for Characters {
 }
 
 /// The echo server bound to a TCP address; spawn it, or poll it yourself.
-pub type EchoServer = RpcServer<protosocket::TcpListener, EchoService, TokioSpawn>;
+pub type EchoServer = RpcServer<protosocket::EndpointListener, EchoService, TokioSpawn>;
 
 /// Binds the echo server to `address` with the default configuration. Must be
 /// called inside a tokio runtime.
@@ -124,7 +125,7 @@ pub type EchoServer = RpcServer<protosocket::TcpListener, EchoService, TokioSpaw
 ///
 /// Binding failed.
 pub fn bind(address: SocketAddr) -> io::Result<EchoServer> {
-    RpcServer::bind_tcp(address, EchoService, RpcServerConfig::default())
+    RpcServer::bind(address, EchoService, RpcServerConfig::default())
 }
 
 type Shutdown = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
@@ -178,8 +179,11 @@ pub fn start_server_with_config(
     address: SocketAddr,
     config: RpcServerConfig,
 ) -> io::Result<RunningServer> {
-    let server = RpcServer::bind_tcp(address, EchoService, config)?;
-    let address = server.local_addr()?;
+    let server = RpcServer::bind(address, EchoService, config)?;
+    let address = server
+        .local_endpoint()?
+        .tcp_address()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a TCP endpoint"))?;
     // protosocket-rpc does not re-export the handle's type, so it is kept inside
     // the closure that uses it.
     let handle = server.shutdown_handle();

@@ -50,11 +50,12 @@ use std::time::{Duration, Instant};
 
 use futures::{FutureExt, StreamExt};
 use hdrhistogram::Histogram;
+use protosocket::{Endpoint, EndpointStream};
 use protosocket_prost::ProstCodec;
-use protosocket_rpc::{
-    ClientConnection, ClientStream, Endpoint, Error, PoolConfig, RpcClientConfig, RpcPool,
-    StreamingCompletion, UnaryCompletion,
+use protosocket_rpc::client::{
+    ClientConnection, PoolConfig, RpcClientConfig, RpcPool, StreamingCompletion, UnaryCompletion,
 };
+use protosocket_rpc::Error;
 use tokio::sync::oneshot;
 use tokio::time::timeout;
 
@@ -1251,7 +1252,7 @@ enum Ending {
     Stalled,
 }
 
-type EchoConnection = ClientConnection<ClientStream, ProstCodec<Request, Response>>;
+type EchoConnection = ClientConnection<EndpointStream, ProstCodec<Request, Response>>;
 
 /// Runs a breaker's connection until `stop`, then closes it gracefully.
 async fn run_until_stopped(mut connection: EchoConnection, stop: oneshot::Receiver<()>) -> Ending {
@@ -1534,7 +1535,12 @@ impl Worker {
     /// answered or with the connection's close; a call made afterwards must fail
     /// at once with it.
     async fn break_connection(&mut self, endpoint: &Endpoint, config: &RpcClientConfig) {
-        let stream = match timeout(CONNECT_TIMEOUT, endpoint.connect(config)).await {
+        let stream = match timeout(
+            CONNECT_TIMEOUT,
+            endpoint.connect(config.get_socket_options()),
+        )
+        .await
+        {
             Ok(Ok(stream)) => stream,
             Ok(Err(error)) => {
                 self.ledger.fail(format!("breaker connecting: {error}"));

@@ -15,10 +15,9 @@ use std::time::{Duration, Instant};
 
 use example_proto::{start_server_with_config, EchoClient, Request, ResponseBehavior};
 use protosocket::{CloseReason, ConnectionConfig, Keepalive, Liveness, SocketOptions};
-use protosocket_rpc::{
-    Error, PoolConfig, ProtosocketServerConfig, RpcClient, RpcClientConfig, RpcPool,
-    RpcServerConfig,
-};
+use protosocket_rpc::client::{PoolConfig, RpcClient, RpcClientConfig, RpcPool};
+use protosocket_rpc::server::{ProtosocketServerConfig, RpcServerConfig};
+use protosocket_rpc::Error;
 
 const PORT: u16 = 9000;
 const LIVENESS: Duration = Duration::from_secs(1);

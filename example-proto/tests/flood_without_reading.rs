@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use example_proto::{start_server_with_config, Request, ResponseBehavior};
 use protosocket::ConnectionConfig;
-use protosocket_rpc::{ProtosocketServerConfig, RpcServerConfig};
+use protosocket_rpc::server::{ProtosocketServerConfig, RpcServerConfig};
 use support::raw::{connect, frames, is_reset};
 use support::*;
 use tokio::io::AsyncWriteExt;

@@ -48,7 +48,10 @@ impl TelnetConnector {
     /// error message).
     pub fn server_config(&self) -> ProtosocketServerConfig {
         let buffer = self.max_line_length.saturating_add(2).saturating_mul(2);
-        ProtosocketServerConfig::default().max_buffer_length(buffer.max(4096))
+        ProtosocketServerConfig::default().connection_config(
+            ProtosocketServerConfig::default_connection_config()
+                .max_buffer_length(buffer.max(4096)),
+        )
     }
 
     /// Binds a telnet server on `address` with [`server_config`](Self::server_config).

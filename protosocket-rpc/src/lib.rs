@@ -10,45 +10,44 @@
 //! polled only while the connection has room to send, and need not be `Send`.
 //!
 //! ```
-//! # use protosocket_rpc::{ControlCode, Message};
-//! # #[derive(Debug, Default)]
-//! # struct Text { id: u64, code: u32, text: String }
-//! # impl Text { fn new(text: impl Into<String>) -> Self { Text { text: text.into(), ..Default::default() } } }
-//! # impl Message for Text {
-//! #     fn message_id(&self) -> u64 { self.id }
-//! #     fn set_message_id(&mut self, id: u64) { self.id = id }
-//! #     fn control_code(&self) -> ControlCode { ControlCode::from_u32(self.code) }
-//! #     fn cancelled(id: u64) -> Self { Text { id, code: 1, ..Default::default() } }
-//! #     fn ended(id: u64) -> Self { Text { id, code: 2, ..Default::default() } }
-//! # }
-//! # /// Frames: u32 length, u64 id, u32 code, UTF-8 text.
-//! # struct TextCodec;
-//! # impl protosocket::Encoder for TextCodec {
-//! #     type Message = Text;
-//! #     type Serialized = std::io::Cursor<Vec<u8>>;
-//! #     fn encode(&mut self, m: Text) -> Self::Serialized {
-//! #         let mut b = ((12 + m.text.len()) as u32).to_be_bytes().to_vec();
-//! #         b.extend_from_slice(&m.id.to_be_bytes());
-//! #         b.extend_from_slice(&m.code.to_be_bytes());
-//! #         b.extend_from_slice(m.text.as_bytes());
-//! #         std::io::Cursor::new(b)
-//! #     }
-//! # }
-//! # impl protosocket::Decoder for TextCodec {
-//! #     type Message = Text;
-//! #     fn decode(&mut self, b: &[u8]) -> Result<(usize, Text), protosocket::DecodeError> {
-//! #         use protosocket::DecodeError;
-//! #         let len = u32::from_be_bytes(*b.first_chunk::<4>().ok_or(DecodeError::Incomplete { frame_len: None })?) as usize;
-//! #         let frame = b.get(4..4 + len).ok_or(DecodeError::Incomplete { frame_len: Some(4 + len) })?;
-//! #         if len < 12 { return Err(DecodeError::invalid("short frame")); }
-//! #         let text = String::from_utf8(frame[12..].to_vec()).map_err(DecodeError::invalid)?;
-//! #         Ok((4 + len, Text { id: u64::from_be_bytes(frame[..8].try_into().unwrap()), code: u32::from_be_bytes(frame[8..12].try_into().unwrap()), text }))
-//! #     }
-//! # }
 //! use std::future::{ready, Ready};
-//! use protosocket_rpc::{
-//!     RpcClientConfig, ConnectionService, Rpc, RpcClient, RpcServer, RpcServerConfig, SocketService,
-//! };
+//!
+//! use protosocket_prost::ProstCodec;
+//! use protosocket_rpc::client::{RpcClient, RpcClientConfig};
+//! use protosocket_rpc::server::{ConnectionService, Rpc, RpcServer, RpcServerConfig, SocketService};
+//! use protosocket_rpc::{ControlCode, Message};
+//!
+//! /// One message type both ways: id and code first, as every rpc message has.
+//! #[derive(Clone, PartialEq, prost::Message)]
+//! struct Text {
+//!     #[prost(uint64, tag = "1")]
+//!     id: u64,
+//!     #[prost(uint32, tag = "2")]
+//!     code: u32,
+//!     #[prost(string, tag = "3")]
+//!     text: String,
+//! }
+//!
+//! impl Message for Text {
+//!     fn message_id(&self) -> u64 {
+//!         self.id
+//!     }
+//!     fn set_message_id(&mut self, id: u64) {
+//!         self.id = id;
+//!     }
+//!     fn control_code(&self) -> ControlCode {
+//!         ControlCode::from_u32(self.code)
+//!     }
+//!     fn control(id: u64, code: ControlCode) -> Self {
+//!         Text { id, code: code as u32, text: String::new() }
+//!     }
+//!     fn cancelled(id: u64) -> Self {
+//!         Self::control(id, ControlCode::Cancel)
+//!     }
+//!     fn ended(id: u64) -> Self {
+//!         Self::control(id, ControlCode::End)
+//!     }
+//! }
 //!
 //! /// Answers each request with its text reversed.
 //! struct Reverse;
@@ -60,67 +59,62 @@
 //!     type Streaming = futures_core::stream::BoxStream<'static, Text>;
 //!
 //!     fn new_rpc(&mut self, request: Text) -> Rpc<Self::Unary, Self::Streaming> {
-//!         Rpc::Unary(ready(Text::new(request.text.chars().rev().collect::<String>())))
+//!         let text = request.text.chars().rev().collect();
+//!         Rpc::Unary(ready(Text { text, ..request }))
 //!     }
 //! }
 //!
+//! /// Each connection gets a prost codec and a `Reverse`.
 //! struct ReverseService;
 //!
 //! impl SocketService for ReverseService {
-//!     type Codec = TextCodec;
+//!     type Codec = ProstCodec<Text, Text>;
 //!     type ConnectionService = Reverse;
-//!     fn codec(&self) -> TextCodec {
-//!         TextCodec
+//!
+//!     fn codec(&self) -> Self::Codec {
+//!         protosocket_prost::codec()
 //!     }
 //!     fn new_connection_service(&self, _: &protosocket::PeerAddress) -> Reverse {
 //!         Reverse
 //!     }
 //! }
 //!
-//! # let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-//! # runtime.block_on(async {
-//! let server = RpcServer::bind_tcp("127.0.0.1:0".parse()?, ReverseService, RpcServerConfig::default())?;
-//! let address = server.local_addr()?;
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let server = RpcServer::bind("127.0.0.1:0".parse::<protosocket::Endpoint>()?, ReverseService, RpcServerConfig::default())?;
+//! let endpoint = server.local_endpoint()?;
 //! let shutdown = server.shutdown_handle();
 //! tokio::spawn(server);
 //!
-//! let client = RpcClient::connect_tcp(address, TextCodec, &RpcClientConfig::default()).await?;
-//! let response = client.send_unary(Text::new("hello")).await?;
+//! let client = RpcClient::connect(endpoint, protosocket_prost::codec(), &RpcClientConfig::default()).await?;
+//! let response = client.send_unary(Text { text: "hello".into(), ..Default::default() }).await?;
 //! assert_eq!(response.text, "olleh");
 //!
 //! shutdown.shutdown_and_wait().await;
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! # }).unwrap();
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! Layout:
 //! - `message`: [`Message`], [`ControlCode`].
 //! - `error`: [`Error`], how a call fails.
-//! - `client`: [`RpcClient`], [`RpcClientConfig`], [`ClientConnection`], the
-//!   completions ([`UnaryCompletion`], [`StreamingCompletion`]) and the
-//!   [`RpcClientReactor`] that routes responses to them; `client::endpoint`:
-//!   [`Endpoint`] (TCP or Unix) and [`ClientStream`]; `client::pool`: [`RpcPool`],
-//!   N lazily connected connections with reconnect backoff ([`PoolConfig`]).
-//! - `server`: [`SocketService`], [`ConnectionService`], [`Rpc`],
-//!   [`RpcServer`] and its config and connector, and the [`RpcServerReactor`]
-//!   that runs rpcs (with `ready`, the queue of woken rpcs).
+//! - [`client`]: [`RpcClient`](client::RpcClient) and its
+//!   [`RpcClientConfig`](client::RpcClientConfig), the completions a call returns,
+//!   the [`RpcPool`](client::RpcPool), and the plumbing a connection runs on
+//!   ([`ClientConnection`](client::ClientConnection),
+//!   [`RpcClientReactor`](client::RpcClientReactor)).
+//! - [`server`]: what you implement ([`SocketService`](server::SocketService),
+//!   [`ConnectionService`](server::ConnectionService)), the
+//!   [`RpcServer`](server::RpcServer) and its config, and the plumbing
+//!   ([`RpcServerReactor`](server::RpcServerReactor), the connector).
+//!
+//! Endpoints (`ip:port` or `unix:/path`) are [`protosocket::Endpoint`]s.
 
-mod client;
+pub mod client;
 mod error;
 mod id_map;
 mod message;
-mod server;
+pub mod server;
 
-pub use client::{
-    ClientConnection, ClientOutbound, ClientStream, Endpoint, ParseEndpointError, PoolConfig,
-    RpcClient, RpcClientConfig, RpcClientReactor, RpcPool, StreamingCompletion, UnaryCompletion,
-};
 pub use error::Error;
 pub use message::{ControlCode, Message};
-// `RpcServerConfig::server_config` takes it: users should not need a second
-// dependency to name it.
-pub use protosocket_server::ProtosocketServerConfig;
-pub use server::{
-    ConnectionService, LocalSpawn, Rpc, RpcConnector, RpcServer, RpcServerConfig, RpcServerReactor,
-    SocketService, TokioSpawn,
-};

@@ -2,7 +2,9 @@
 //! duplicate in-flight ids.
 mod support;
 
-use protosocket_rpc::{ControlCode, Error, RpcClientConfig, RpcServerConfig};
+use protosocket_rpc::client::RpcClientConfig;
+use protosocket_rpc::server::RpcServerConfig;
+use protosocket_rpc::{ControlCode, Error};
 use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

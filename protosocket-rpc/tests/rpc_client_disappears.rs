@@ -4,7 +4,8 @@ mod support;
 use std::time::Duration;
 
 use futures::StreamExt;
-use protosocket_rpc::{RpcClient, RpcClientConfig, RpcServerConfig};
+use protosocket_rpc::client::{RpcClient, RpcClientConfig};
+use protosocket_rpc::server::RpcServerConfig;
 use support::*;
 
 #[tokio::test]

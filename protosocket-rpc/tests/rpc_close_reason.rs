@@ -4,7 +4,9 @@
 mod support;
 
 use protosocket::{CloseReason, ConnectionConfig};
-use protosocket_rpc::{Error, RpcClientConfig, RpcServerConfig};
+use protosocket_rpc::client::RpcClientConfig;
+use protosocket_rpc::server::RpcServerConfig;
+use protosocket_rpc::Error;
 use support::{client, encode, serve, timed, TestService, Text};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -12,7 +12,8 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use protosocket::CloseReason;
-use protosocket_rpc::{Error, RpcClient, RpcClientConfig};
+use protosocket_rpc::client::{RpcClient, RpcClientConfig};
+use protosocket_rpc::Error;
 use support::{codec, timed, Text};
 
 /// A client whose connection future was dropped without running.

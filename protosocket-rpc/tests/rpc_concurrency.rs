@@ -1,7 +1,8 @@
 //! Many concurrent calls on one connection, each completing exactly once.
 mod support;
 
-use protosocket_rpc::{RpcClientConfig, RpcServerConfig};
+use protosocket_rpc::client::RpcClientConfig;
+use protosocket_rpc::server::RpcServerConfig;
 use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

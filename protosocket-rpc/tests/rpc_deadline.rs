@@ -4,7 +4,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use protosocket_rpc::{Error, RpcClientConfig, RpcServerConfig};
+use protosocket_rpc::client::RpcClientConfig;
+use protosocket_rpc::server::RpcServerConfig;
+use protosocket_rpc::Error;
 use support::*;
 
 #[tokio::test]

@@ -3,7 +3,8 @@
 
 mod support;
 
-use protosocket_rpc::{RpcClientConfig, RpcServerConfig};
+use protosocket_rpc::client::RpcClientConfig;
+use protosocket_rpc::server::RpcServerConfig;
 use support::{client, serve, timed, TestService, Text};
 
 #[tokio::test]

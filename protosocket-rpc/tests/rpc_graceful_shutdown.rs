@@ -6,7 +6,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use protosocket_rpc::{Error, ProtosocketServerConfig, RpcClientConfig, RpcServerConfig};
+use protosocket_rpc::client::RpcClientConfig;
+use protosocket_rpc::server::{ProtosocketServerConfig, RpcServerConfig};
+use protosocket_rpc::Error;
 use support::{client, serve, timed, TestService, Text};
 
 #[tokio::test]

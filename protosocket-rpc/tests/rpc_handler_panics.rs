@@ -5,7 +5,9 @@
 mod support;
 
 use futures::StreamExt;
-use protosocket_rpc::{Error, RpcClientConfig, RpcServerConfig};
+use protosocket_rpc::client::RpcClientConfig;
+use protosocket_rpc::server::RpcServerConfig;
+use protosocket_rpc::Error;
 use support::{client, serve, timed, TestService, Text};
 
 #[tokio::test]

@@ -3,7 +3,9 @@ mod support;
 
 use std::time::Duration;
 
-use protosocket_rpc::{Error, RpcClientConfig, RpcServerConfig};
+use protosocket_rpc::client::RpcClientConfig;
+use protosocket_rpc::server::RpcServerConfig;
+use protosocket_rpc::Error;
 use support::*;
 
 #[tokio::test]

@@ -8,7 +8,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use protosocket::{CloseReason, ConnectionConfig, Liveness};
-use protosocket_rpc::{Error, RpcClientConfig, RpcServerConfig};
+use protosocket_rpc::client::RpcClientConfig;
+use protosocket_rpc::server::RpcServerConfig;
+use protosocket_rpc::Error;
 use support::{client, codec, serve, timed, TestService, Text};
 use tokio::io::AsyncReadExt;
 
@@ -76,7 +78,7 @@ async fn an_idle_connection_to_a_server_that_ignores_pings_stays_open() {
 async fn a_server_pings_a_quiet_client_which_answers() {
     let liveness = ConnectionConfig::default().liveness(Some(Liveness::new(PING_AFTER, TIMEOUT)));
     let config = RpcServerConfig::default().server_config(
-        protosocket_rpc::ProtosocketServerConfig::default().connection_config(liveness),
+        protosocket_rpc::server::ProtosocketServerConfig::default().connection_config(liveness),
     );
     let (address, shutdown, _server) = serve(TestService::default(), config);
     // The client sends no pings of its own: what keeps the server content is its
@@ -85,7 +87,8 @@ async fn a_server_pings_a_quiet_client_which_answers() {
     let stream = timed(tokio::net::TcpStream::connect(address))
         .await
         .unwrap();
-    let (client, connection) = protosocket_rpc::RpcClient::over_stream(stream, codec(), &quiet);
+    let (client, connection) =
+        protosocket_rpc::client::RpcClient::over_stream(stream, codec(), &quiet);
     let stats = connection.connection().expect("running").stats();
     tokio::spawn(connection);
     tokio::time::sleep(TIMEOUT * 3).await;

@@ -8,8 +8,9 @@ use std::rc::Rc;
 
 use futures::StreamExt;
 use protosocket::PeerAddress;
-use protosocket_rpc::{
-    ConnectionService, LocalSpawn, Rpc, RpcClientConfig, RpcServer, RpcServerConfig, SocketService,
+use protosocket_rpc::client::RpcClientConfig;
+use protosocket_rpc::server::{
+    ConnectionService, LocalSpawn, Rpc, RpcServer, RpcServerConfig, SocketService,
 };
 use support::*;
 
@@ -65,13 +66,13 @@ async fn a_not_send_service_runs_on_a_local_set() {
     let local = tokio::task::LocalSet::new();
     local
         .run_until(async {
-            let server: RpcServer<_, _, LocalSpawn> = RpcServer::bind_tcp_local(
-                "127.0.0.1:0".parse().unwrap(),
+            let server: RpcServer<_, _, LocalSpawn> = RpcServer::bind_local(
+                "127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap(),
                 Counting::default(),
                 RpcServerConfig::default(),
             )
             .unwrap();
-            let address = server.local_addr().unwrap();
+            let address = server.local_endpoint().unwrap();
             let shutdown = server.shutdown_handle();
             tokio::task::spawn_local(server);
 

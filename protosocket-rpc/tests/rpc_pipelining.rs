@@ -8,7 +8,8 @@ mod support;
 
 use std::time::Duration;
 
-use protosocket_rpc::{RpcClientConfig, RpcServerConfig};
+use protosocket_rpc::client::RpcClientConfig;
+use protosocket_rpc::server::RpcServerConfig;
 use support::{client, serve, TestService, Text};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

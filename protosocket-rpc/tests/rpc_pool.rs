@@ -9,7 +9,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures::StreamExt;
-use protosocket_rpc::{Error, PoolConfig, RpcClientConfig, RpcPool, RpcServerConfig};
+use protosocket_rpc::client::{PoolConfig, RpcClientConfig, RpcPool};
+use protosocket_rpc::server::RpcServerConfig;
+use protosocket_rpc::Error;
 use protosocket_server::ProtosocketServerConfig;
 use support::*;
 
@@ -45,7 +47,7 @@ fn quick_shutdown() -> RpcServerConfig {
 async fn connects_lazily_and_spreads_calls_over_n_connections() {
     let service = CountingService::default();
     let (address, shutdown, _server) = serve_counting(
-        "127.0.0.1:0".parse().unwrap(),
+        "127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap(),
         service.clone(),
         RpcServerConfig::default(),
     );
@@ -76,7 +78,7 @@ async fn connects_lazily_and_spreads_calls_over_n_connections() {
 async fn concurrent_first_callers_share_one_connect_attempt() {
     let service = CountingService::default();
     let (address, shutdown, _server) = serve_counting(
-        "127.0.0.1:0".parse().unwrap(),
+        "127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap(),
         service.clone(),
         RpcServerConfig::default(),
     );
@@ -99,7 +101,7 @@ async fn concurrent_first_callers_share_one_connect_attempt() {
 async fn two_addresses_both_get_connections() {
     let first = CountingService::default();
     let second = CountingService::default();
-    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let any: SocketAddr = "127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap();
     let (a, shutdown_a, _a) = serve_counting(any, first.clone(), RpcServerConfig::default());
     let (b, shutdown_b, _b) = serve_counting(any, second.clone(), RpcServerConfig::default());
     let pool = pool(&[a, b], PoolConfig::default().connections(4));
@@ -129,7 +131,7 @@ async fn streaming_call_through_the_pool() {
 async fn calls_fail_fast_while_the_server_is_gone_and_the_pool_reconnects() {
     let service = CountingService::default();
     let (address, shutdown, server) = serve_counting(
-        "127.0.0.1:0".parse().unwrap(),
+        "127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap(),
         service.clone(),
         quick_shutdown(),
     );
@@ -267,7 +269,7 @@ async fn pool_over_a_unix_socket() {
     let path =
         std::env::temp_dir().join(format!("protosocket-rpc-pool-{}.sock", std::process::id()));
     let _ = std::fs::remove_file(&path);
-    let server = protosocket_rpc::RpcServer::bind_unix(
+    let server = protosocket_rpc::server::RpcServer::bind(
         &path,
         TestService::default(),
         RpcServerConfig::default(),

@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use protosocket::{ConnectionConfig, Liveness};
-use protosocket_rpc::{Error, PoolConfig, RpcClientConfig, RpcPool, RpcServerConfig};
+use protosocket_rpc::client::{PoolConfig, RpcClientConfig, RpcPool};
+use protosocket_rpc::server::RpcServerConfig;
+use protosocket_rpc::Error;
 use support::{codec, serve, timed, TestService, Text, TextCodec};
 use tokio::io::AsyncReadExt;
 
@@ -111,7 +113,7 @@ async fn blackhole() -> (
 ) {
     let listener = protosocket::SocketOptions::default()
         .backlog(0)
-        .bind_tcp("127.0.0.1:0".parse().unwrap())
+        .bind_tcp("127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap())
         .unwrap();
     let address = listener.local_addr().unwrap();
     let mut fillers = Vec::new();
@@ -157,22 +159,25 @@ struct Switch {
     stuck: Arc<std::sync::atomic::AtomicUsize>,
 }
 
-impl protosocket_rpc::ConnectionService for Switch {
+impl protosocket_rpc::server::ConnectionService for Switch {
     type Request = Text;
     type Response = Text;
     type Unary = std::pin::Pin<Box<dyn std::future::Future<Output = Text> + Send>>;
     type Streaming = futures::stream::BoxStream<'static, Text>;
 
-    fn new_rpc(&mut self, request: Text) -> protosocket_rpc::Rpc<Self::Unary, Self::Streaming> {
+    fn new_rpc(
+        &mut self,
+        request: Text,
+    ) -> protosocket_rpc::server::Rpc<Self::Unary, Self::Streaming> {
         if self.hung.load(std::sync::atomic::Ordering::SeqCst) {
             self.stuck.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            return protosocket_rpc::Rpc::Unary(Box::pin(std::future::pending()));
+            return protosocket_rpc::server::Rpc::Unary(Box::pin(std::future::pending()));
         }
-        protosocket_rpc::Rpc::Unary(Box::pin(std::future::ready(request)))
+        protosocket_rpc::server::Rpc::Unary(Box::pin(std::future::ready(request)))
     }
 }
 
-impl protosocket_rpc::SocketService for Switch {
+impl protosocket_rpc::server::SocketService for Switch {
     type Codec = TextCodec;
     type ConnectionService = Switch;
     fn codec(&self) -> TextCodec {
@@ -192,13 +197,13 @@ async fn deadlines_in_a_row_with_no_answer_move_calls_elsewhere() {
     let _serial = SERIAL.lock().await;
     let deadline = Duration::from_millis(100);
     let switch = Switch::default();
-    let server = protosocket_rpc::RpcServer::bind_tcp(
-        "127.0.0.1:0".parse().unwrap(),
+    let server = protosocket_rpc::server::RpcServer::bind(
+        "127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap(),
         switch.clone(),
         RpcServerConfig::default(),
     )
     .unwrap();
-    let switching = server.local_addr().unwrap();
+    let switching = server.local_endpoint().unwrap();
     tokio::spawn(server);
     let (healthy, shutdown, _server) = serve(TestService::default(), RpcServerConfig::default());
     // Pings verify both connections at once; their timeout is far beyond the
@@ -212,7 +217,7 @@ async fn deadlines_in_a_row_with_no_answer_move_calls_elsewhere() {
         .connections(2)
         .min_backoff(Duration::from_secs(5));
     let pool: RpcPool<Text, Text, TextCodec> =
-        RpcPool::new([switching, healthy], codec, config, pool_config);
+        RpcPool::new([switching, healthy.into()], codec, config, pool_config);
     // Both connections answer at first.
     for _ in 0..20 {
         timed(pool.send_unary_with_deadline(Text::new("echo:x"), Some(deadline)))

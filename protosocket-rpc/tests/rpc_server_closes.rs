@@ -4,7 +4,9 @@ mod support;
 use std::time::Duration;
 
 use futures::StreamExt;
-use protosocket_rpc::{Error, RpcClientConfig, RpcServerConfig};
+use protosocket_rpc::client::RpcClientConfig;
+use protosocket_rpc::server::RpcServerConfig;
+use protosocket_rpc::Error;
 use protosocket_server::ProtosocketServerConfig;
 use support::*;
 

@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use protosocket::{ConnectionStats, Decoder, PeerAddress, SocketOptions};
-use protosocket_rpc::{
-    ProtosocketServerConfig, RpcClientConfig, RpcServer, RpcServerConfig, SocketService, TokioSpawn,
+use protosocket_rpc::client::RpcClientConfig;
+use protosocket_rpc::server::{
+    ProtosocketServerConfig, RpcServer, RpcServerConfig, SocketService, TokioSpawn,
 };
 use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -64,18 +65,25 @@ async fn stalled_reader_keeps_the_server_queue_bounded_and_gets_everything() {
     let service = StatsService::default();
     let server_config = RpcServerConfig::default().server_config(
         ProtosocketServerConfig::default()
-            .max_queued_outbound_messages(QUEUE)
+            .connection_config(
+                ProtosocketServerConfig::default_connection_config()
+                    .max_queued_outbound_messages(QUEUE),
+            )
             // Small kernel buffers, so the server's own queue is what fills up.
             .socket_options(SocketOptions::default().send_buffer_size(Some(16 * 1024))),
     );
-    let server: RpcServer<protosocket::TcpListener, StatsService, TokioSpawn> =
-        RpcServer::bind_tcp(
-            "127.0.0.1:0".parse().unwrap(),
+    let server: RpcServer<protosocket::EndpointListener, StatsService, TokioSpawn> =
+        RpcServer::bind(
+            "127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap(),
             service.clone(),
             server_config,
         )
         .expect("bind");
-    let address = server.local_addr().expect("address");
+    let address = server
+        .local_endpoint()
+        .expect("address")
+        .tcp_address()
+        .expect("a TCP endpoint");
     let shutdown = server.shutdown_handle();
     tokio::spawn(server);
 

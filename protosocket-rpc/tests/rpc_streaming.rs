@@ -2,7 +2,8 @@
 mod support;
 
 use futures::StreamExt;
-use protosocket_rpc::{RpcClientConfig, RpcServerConfig};
+use protosocket_rpc::client::RpcClientConfig;
+use protosocket_rpc::server::RpcServerConfig;
 use support::*;
 
 #[tokio::test]

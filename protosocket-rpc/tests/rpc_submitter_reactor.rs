@@ -6,7 +6,8 @@ mod support;
 use std::task::{Context, Poll, Waker};
 
 use protosocket::{MessageReactor, ReactorStatus, Replies};
-use protosocket_rpc::{ControlCode, Message, RpcServerReactor};
+use protosocket_rpc::server::RpcServerReactor;
+use protosocket_rpc::{ControlCode, Message};
 use support::{TestService, Text, TextCodec};
 
 fn request(id: u64, text: &str) -> Text {

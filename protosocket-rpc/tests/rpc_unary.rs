@@ -1,9 +1,9 @@
 //! Unary calls: one request, one response (TCP and Unix).
 mod support;
 
-use protosocket_rpc::{
-    ClientStream, Endpoint, RpcClient, RpcClientConfig, RpcServer, RpcServerConfig,
-};
+use protosocket::{Endpoint, EndpointStream};
+use protosocket_rpc::client::{RpcClient, RpcClientConfig};
+use protosocket_rpc::server::{RpcServer, RpcServerConfig};
 use support::*;
 
 #[tokio::test]
@@ -26,10 +26,10 @@ async fn unary_call_over_a_unix_socket() {
     let path = std::env::temp_dir().join(format!("protosocket-rpc-{}.sock", std::process::id()));
     let _ = std::fs::remove_file(&path);
     let server =
-        RpcServer::bind_unix(&path, TestService::default(), RpcServerConfig::default()).unwrap();
+        RpcServer::bind(&path, TestService::default(), RpcServerConfig::default()).unwrap();
     let shutdown = server.shutdown_handle();
     tokio::spawn(server);
-    let client = timed(RpcClient::connect_unix(
+    let client = timed(RpcClient::connect(
         &path,
         codec(),
         &RpcClientConfig::default(),
@@ -59,8 +59,7 @@ async fn connect_takes_tcp_and_unix_endpoints_from_text() {
     let unix_shutdown = {
         let _ = std::fs::remove_file(&path);
         let server =
-            RpcServer::bind_unix(&path, TestService::default(), RpcServerConfig::default())
-                .unwrap();
+            RpcServer::bind(&path, TestService::default(), RpcServerConfig::default()).unwrap();
         let shutdown = server.shutdown_handle();
         tokio::spawn(server);
         endpoints.push(format!("unix:{}", path.display()));
@@ -70,13 +69,15 @@ async fn connect_takes_tcp_and_unix_endpoints_from_text() {
         let endpoint: Endpoint = text.parse().unwrap();
         assert_eq!(endpoint.to_string(), text, "display round-trips");
         let config = RpcClientConfig::default();
-        let stream = timed(endpoint.connect(&config)).await.unwrap();
+        let stream = timed(endpoint.connect(config.get_socket_options()))
+            .await
+            .unwrap();
         let (client, connection) = RpcClient::over_stream(stream, codec(), &config);
         let stream = connection.connection().map(|c| c.stream());
         match (&endpoint, stream) {
-            (Endpoint::Tcp(_), Some(ClientStream::Tcp(_))) => {}
+            (Endpoint::Tcp(_), Some(EndpointStream::Tcp(_))) => {}
             #[cfg(unix)]
-            (Endpoint::Unix(_), Some(ClientStream::Unix(_))) => {}
+            (Endpoint::Unix(_), Some(EndpointStream::Unix(_))) => {}
             (endpoint, stream) => panic!("{endpoint} connected as {stream:?}"),
         }
         tokio::spawn(connection);
@@ -117,6 +118,6 @@ fn client_is_send_sync_clone_and_completions_are_send() {
     fn send_sync_clone<T: Send + Sync + Clone>() {}
     fn send<T: Send>() {}
     send_sync_clone::<RpcClient<Text, Text>>();
-    send::<protosocket_rpc::UnaryCompletion<Text, Text>>();
-    send::<protosocket_rpc::StreamingCompletion<Text, Text>>();
+    send::<protosocket_rpc::client::UnaryCompletion<Text, Text>>();
+    send::<protosocket_rpc::client::StreamingCompletion<Text, Text>>();
 }

@@ -30,9 +30,11 @@ const DEFAULT_MAX_INBOUND_MEMORY: usize = 1024 * 1024 * 1024;
 /// use std::time::Duration;
 /// use protosocket_server::ProtosocketServerConfig;
 ///
+/// let connection =
+///     ProtosocketServerConfig::default_connection_config().max_queued_outbound_messages(64);
 /// let config = ProtosocketServerConfig::default()
+///     .connection_config(connection)
 ///     .max_connections(10_000)
-///     .max_queued_outbound_messages(64)
 ///     .grace_period(Duration::from_secs(2));
 /// assert_eq!(config.get_max_connections(), 10_000);
 /// assert_eq!(
@@ -54,8 +56,7 @@ pub struct ProtosocketServerConfig {
 impl Default for ProtosocketServerConfig {
     fn default() -> Self {
         Self {
-            connection: ConnectionConfig::default()
-                .write_stall_timeout(Some(DEFAULT_WRITE_STALL_TIMEOUT)),
+            connection: Self::default_connection_config(),
             socket_options: SocketOptions::with_dead_peer_detection(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_inbound_memory: Some(DEFAULT_MAX_INBOUND_MEMORY),
@@ -67,35 +68,19 @@ impl Default for ProtosocketServerConfig {
 }
 
 impl ProtosocketServerConfig {
-    /// The settings of every accepted connection, replacing any set before through
-    /// [`max_buffer_length`](Self::max_buffer_length) and its siblings.
+    /// The connection settings a server starts with: [`ConnectionConfig::default`]
+    /// with a 30 s write-stall timeout. Start from these to change one setting and
+    /// keep the others.
+    #[must_use]
+    pub fn default_connection_config() -> ConnectionConfig {
+        ConnectionConfig::default().write_stall_timeout(Some(DEFAULT_WRITE_STALL_TIMEOUT))
+    }
+
+    /// The settings of every accepted connection: buffers, the outbound queue
+    /// depth, the write-stall timeout, liveness.
     #[must_use]
     pub fn connection_config(mut self, config: ConnectionConfig) -> Self {
         self.connection = config;
-        self
-    }
-
-    /// The largest inbound frame of a connection (see
-    /// [`ConnectionConfig::max_buffer_length`]).
-    #[must_use]
-    pub fn max_buffer_length(mut self, bytes: usize) -> Self {
-        self.connection = self.connection.max_buffer_length(bytes);
-        self
-    }
-
-    /// How much a connection's receive buffer grows by (see
-    /// [`ConnectionConfig::buffer_allocation_increment`]).
-    #[must_use]
-    pub fn buffer_allocation_increment(mut self, bytes: usize) -> Self {
-        self.connection = self.connection.buffer_allocation_increment(bytes);
-        self
-    }
-
-    /// The outbound queue depth of a connection (see
-    /// [`ConnectionConfig::max_queued_outbound_messages`]).
-    #[must_use]
-    pub fn max_queued_outbound_messages(mut self, messages: usize) -> Self {
-        self.connection = self.connection.max_queued_outbound_messages(messages);
         self
     }
 
@@ -167,5 +152,17 @@ impl ProtosocketServerConfig {
     #[must_use]
     pub fn get_grace_period(&self) -> Duration {
         self.grace_period
+    }
+
+    /// The options of the TCP listener and the sockets it accepts.
+    #[must_use]
+    pub fn get_socket_options(&self) -> &SocketOptions {
+        &self.socket_options
+    }
+
+    /// The configured wait after a failed accept: `(min, max)`.
+    #[must_use]
+    pub fn get_accept_backoff(&self) -> (Duration, Duration) {
+        (self.accept_backoff_min, self.accept_backoff_max)
     }
 }

@@ -157,6 +157,18 @@ impl ConnectionConfig {
         self.write_coalescing
     }
 
+    /// The configured receive-buffer growth step.
+    #[must_use]
+    pub fn get_buffer_allocation_increment(&self) -> usize {
+        self.buffer_allocation_increment
+    }
+
+    /// The configured number of outbound channel lanes.
+    #[must_use]
+    pub fn get_outbound_lanes(&self) -> usize {
+        self.outbound_lanes
+    }
+
     /// The configured largest inbound frame.
     #[must_use]
     pub fn get_max_buffer_length(&self) -> usize {

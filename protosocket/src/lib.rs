@@ -87,12 +87,16 @@
 //! - `stats`: [`ConnectionStats`].
 //! - `socket`: [`SocketOptions`], [`Keepalive`].
 //! - `listener`: [`Listener`], [`TcpListener`], [`UnixListener`], [`PeerAddress`].
+//! - `endpoint`: [`Endpoint`] (TCP or Unix, parsed from text), the
+//!   [`EndpointStream`] connecting to it yields and the [`EndpointListener`] binding
+//!   it yields.
 
 mod close;
 mod coalesce;
 mod codec;
 mod config;
 mod connection;
+mod endpoint;
 mod listener;
 mod liveness;
 mod memory;
@@ -108,6 +112,7 @@ pub use coalesce::WriteCoalescing;
 pub use codec::{Codec, DecodeError, Decoder, Encoder, InvalidFrame};
 pub use config::ConnectionConfig;
 pub use connection::Connection;
+pub use endpoint::{Endpoint, EndpointListener, EndpointStream, ParseEndpointError};
 #[cfg(unix)]
 pub use listener::UnixListener;
 pub use listener::{Accepted, Listener, PeerAddress, TcpListener};

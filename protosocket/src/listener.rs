@@ -37,6 +37,16 @@ pub struct Accepted<S> {
     pub peer: PeerAddress,
 }
 
+impl<S> Accepted<S> {
+    /// The same peer with its stream wrapped (or replaced) by `wrap`.
+    pub fn map_stream<T>(self, wrap: impl FnOnce(S) -> T) -> Accepted<T> {
+        Accepted {
+            stream: wrap(self.stream),
+            peer: self.peer,
+        }
+    }
+}
+
 /// A source of connected streams. Implement it to wrap a listener (for TLS, say:
 /// accept from the inner listener and hand out the wrapped stream; the handshake
 /// itself belongs in the connection's task, not in `poll_accept`).
@@ -149,6 +159,19 @@ impl UnixListener {
     /// Wraps a bound tokio listener.
     pub fn from_tokio(listener: tokio::net::UnixListener) -> Self {
         Self { listener }
+    }
+
+    /// The bound path, as an endpoint.
+    ///
+    /// # Errors
+    ///
+    /// The socket could not tell, or it is not bound to a path.
+    pub fn local_endpoint(&self) -> io::Result<crate::Endpoint> {
+        let address = self.listener.local_addr()?;
+        address
+            .as_pathname()
+            .map(|path| crate::Endpoint::Unix(path.to_path_buf()))
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "unnamed unix socket"))
     }
 }
 

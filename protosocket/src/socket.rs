@@ -249,4 +249,34 @@ impl SocketOptions {
     pub fn get_user_timeout(&self) -> Option<Duration> {
         self.user_timeout
     }
+
+    /// Whether `SO_REUSEADDR` is set on listeners.
+    #[must_use]
+    pub fn get_reuse_address(&self) -> bool {
+        self.reuse_address
+    }
+
+    /// Whether `SO_REUSEPORT` is set on listeners.
+    #[must_use]
+    pub fn get_reuse_port(&self) -> bool {
+        self.reuse_port
+    }
+
+    /// The listen backlog.
+    #[must_use]
+    pub fn get_backlog(&self) -> u32 {
+        self.backlog
+    }
+
+    /// The configured `SO_SNDBUF`; `None` leaves the kernel's.
+    #[must_use]
+    pub fn get_send_buffer_size(&self) -> Option<usize> {
+        self.send_buffer_size
+    }
+
+    /// The configured `SO_RCVBUF`; `None` leaves the kernel's.
+    #[must_use]
+    pub fn get_receive_buffer_size(&self) -> Option<usize> {
+        self.receive_buffer_size
+    }
 }

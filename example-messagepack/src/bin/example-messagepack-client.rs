@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use example_messagepack::{connect, parse_flag, run_alternating, Limit};
-use protosocket_rpc::RpcClientConfig;
+use protosocket_rpc::client::RpcClientConfig;
 
 const CALL_DEADLINE: Duration = Duration::from_secs(5);
 

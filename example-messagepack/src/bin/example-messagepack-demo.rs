@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use example_messagepack::{connect, parse_flag, run_alternating, serve, Limit};
-use protosocket_rpc::RpcClientConfig;
+use protosocket_rpc::client::RpcClientConfig;
 
 const CALL_DEADLINE: Duration = Duration::from_secs(5);
 const USAGE: &str = "usage: example-messagepack-demo [--iterations N | --seconds S]";
@@ -40,7 +40,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let address = match server.local_addr() {
+    let address = match server.local_endpoint() {
         Ok(address) => address,
         Err(error) => {
             eprintln!("cannot read the server's address: {error}");
@@ -52,7 +52,7 @@ async fn main() -> ExitCode {
     println!("server listening on {address}; running the alternating client ({limit:?})");
 
     let config = RpcClientConfig::default().default_deadline(Some(CALL_DEADLINE));
-    let clean = match connect(address, &config).await {
+    let clean = match connect(address.clone(), &config).await {
         Ok(client) => {
             let summary = run_alternating(&client, limit, CALL_DEADLINE).await;
             println!("{summary}");

@@ -31,7 +31,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let local = server.local_addr().map_or(address, |local| local);
+    let local = server.local_endpoint().unwrap_or(address.into());
     let shutdown = server.shutdown_handle();
     let running = tokio::spawn(server);
     println!("example-messagepack-server listening on {local}");

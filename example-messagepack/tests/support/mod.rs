@@ -6,7 +6,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use example_messagepack::{connect, serve, EchoClient};
-use protosocket_rpc::RpcClientConfig;
+use protosocket_rpc::client::RpcClientConfig;
 use protosocket_server::ShutdownHandle;
 
 /// Every network wait in the tests is bounded by this.
@@ -23,7 +23,7 @@ impl Harness {
     /// Starts the server on 127.0.0.1:0 and connects a client.
     pub async fn start() -> Self {
         let server = serve("127.0.0.1:0".parse().unwrap()).expect("bind");
-        let address = server.local_addr().expect("address");
+        let address = server.local_endpoint().expect("address");
         let shutdown = server.shutdown_handle();
         let server = tokio::spawn(server);
         let client = timed(connect(address, &RpcClientConfig::default()))

@@ -22,7 +22,7 @@ usage: example-proto-client [flags]
 
 /// What the command line asks for.
 struct Args {
-    endpoint: protosocket_rpc::Endpoint,
+    endpoint: protosocket::Endpoint,
     load: LoadConfig,
 }
 

@@ -6,19 +6,24 @@ use std::future::Future;
 use std::time::Duration;
 
 use example_proto::{start_server, EchoClient, RunningServer};
-use protosocket_rpc::{RpcClient, RpcClientConfig};
+use protosocket_rpc::client::{RpcClient, RpcClientConfig};
 
 /// Every network wait in the tests is bounded by this.
 pub const WAIT: Duration = Duration::from_secs(10);
 
 /// An echo server on an ephemeral port.
 pub fn server() -> RunningServer {
-    start_server("127.0.0.1:0".parse().expect("an address")).expect("bind")
+    start_server(
+        "127.0.0.1:0"
+            .parse::<std::net::SocketAddr>()
+            .expect("an address"),
+    )
+    .expect("bind")
 }
 
 /// A client connected to `server`, its connection spawned.
 pub async fn client(server: &RunningServer) -> EchoClient {
-    let client = timed(RpcClient::connect_tcp(
+    let client = timed(RpcClient::connect(
         server.local_addr(),
         protosocket_prost::codec(),
         &RpcClientConfig::default(),

@@ -20,12 +20,15 @@ const DEFAULT_LIVENESS: Liveness =
 ///
 /// ```
 /// use std::time::Duration;
-/// use protosocket_rpc::RpcClientConfig;
+/// use protosocket_rpc::client::RpcClientConfig;
 ///
 /// let config = RpcClientConfig::default()
-///     .max_queued_outbound_messages(64)
+///     .connection_config(
+///         RpcClientConfig::default_connection_config().max_queued_outbound_messages(64),
+///     )
 ///     .default_deadline(Some(Duration::from_secs(5)));
 /// assert_eq!(config.get_default_deadline(), Some(Duration::from_secs(5)));
+/// assert_eq!(config.get_connection_config().get_max_queued_outbound_messages(), 64);
 /// ```
 #[derive(Debug, Clone)]
 pub struct RpcClientConfig {
@@ -37,7 +40,7 @@ pub struct RpcClientConfig {
 impl Default for RpcClientConfig {
     fn default() -> Self {
         Self {
-            connection: ConnectionConfig::default().liveness(Some(DEFAULT_LIVENESS)),
+            connection: Self::default_connection_config(),
             socket_options: SocketOptions::with_dead_peer_detection(),
             default_deadline: None,
         }
@@ -45,34 +48,18 @@ impl Default for RpcClientConfig {
 }
 
 impl RpcClientConfig {
-    /// The connection's settings, replacing any set before through
-    /// [`max_buffer_length`](Self::max_buffer_length) and its siblings.
+    /// The connection settings a client starts with: [`ConnectionConfig::default`]
+    /// with [`Liveness`] pinging after 1 s of quiet and giving up after 5 s. Start
+    /// from these to change one setting and keep the others.
+    #[must_use]
+    pub fn default_connection_config() -> ConnectionConfig {
+        ConnectionConfig::default().liveness(Some(DEFAULT_LIVENESS))
+    }
+
+    /// The connection's settings: buffers, the outbound queue depth, liveness.
     #[must_use]
     pub fn connection_config(mut self, config: ConnectionConfig) -> Self {
         self.connection = config;
-        self
-    }
-
-    /// The largest inbound frame (see [`ConnectionConfig::max_buffer_length`]).
-    #[must_use]
-    pub fn max_buffer_length(mut self, bytes: usize) -> Self {
-        self.connection = self.connection.max_buffer_length(bytes);
-        self
-    }
-
-    /// How much the receive buffer grows by (see
-    /// [`ConnectionConfig::buffer_allocation_increment`]).
-    #[must_use]
-    pub fn buffer_allocation_increment(mut self, bytes: usize) -> Self {
-        self.connection = self.connection.buffer_allocation_increment(bytes);
-        self
-    }
-
-    /// The outbound queue depth (see
-    /// [`ConnectionConfig::max_queued_outbound_messages`]).
-    #[must_use]
-    pub fn max_queued_outbound_messages(mut self, messages: usize) -> Self {
-        self.connection = self.connection.max_queued_outbound_messages(messages);
         self
     }
 
@@ -101,5 +88,11 @@ impl RpcClientConfig {
     #[must_use]
     pub fn get_connection_config(&self) -> &ConnectionConfig {
         &self.connection
+    }
+
+    /// The options of TCP connections.
+    #[must_use]
+    pub fn get_socket_options(&self) -> &SocketOptions {
+        &self.socket_options
     }
 }

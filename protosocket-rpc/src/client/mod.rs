@@ -3,26 +3,23 @@
 mod call_table;
 mod completion;
 mod config;
-mod endpoint;
 mod pool;
 mod reactor;
 
 pub use completion::{StreamingCompletion, UnaryCompletion};
 pub use config::RpcClientConfig;
-pub use endpoint::{ClientStream, Endpoint, ParseEndpointError};
 pub use pool::{PoolConfig, RpcPool};
 pub use reactor::{ClientOutbound, RpcClientReactor};
 
 use std::fmt;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use protosocket::{CloseReason, Connection, Decoder, Encoder};
+use protosocket::{CloseReason, Connection, Decoder, Encoder, Endpoint};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
 
@@ -121,54 +118,7 @@ where
         C: Encoder<Message = Req> + Decoder<Message = Resp> + Send + 'static,
         <C as Encoder>::Serialized: Send,
     {
-        let stream = endpoint.into().connect(config).await?;
-        Ok(Self::spawned(stream, codec, config))
-    }
-
-    /// Connects over TCP with the configuration's socket options, and spawns the
-    /// connection's task as [`connect`](Self::connect) does.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Io`] when connecting fails.
-    ///
-    /// # Panics
-    ///
-    /// Outside a tokio runtime.
-    pub async fn connect_tcp<C>(
-        address: SocketAddr,
-        codec: C,
-        config: &RpcClientConfig,
-    ) -> Result<Self, Error>
-    where
-        C: Encoder<Message = Req> + Decoder<Message = Resp> + Send + 'static,
-        <C as Encoder>::Serialized: Send,
-    {
-        let stream = config.socket_options.connect_tcp(address).await?;
-        Ok(Self::spawned(stream, codec, config))
-    }
-
-    /// Connects to a Unix socket at `path`, and spawns the connection's task as
-    /// [`connect`](Self::connect) does.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Io`] when connecting fails.
-    ///
-    /// # Panics
-    ///
-    /// Outside a tokio runtime.
-    #[cfg(unix)]
-    pub async fn connect_unix<C>(
-        path: impl AsRef<std::path::Path>,
-        codec: C,
-        config: &RpcClientConfig,
-    ) -> Result<Self, Error>
-    where
-        C: Encoder<Message = Req> + Decoder<Message = Resp> + Send + 'static,
-        <C as Encoder>::Serialized: Send,
-    {
-        let stream = tokio::net::UnixStream::connect(path).await?;
+        let stream = endpoint.into().connect(&config.socket_options).await?;
         Ok(Self::spawned(stream, codec, config))
     }
 

@@ -6,12 +6,12 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
-use protosocket::{Decoder, Encoder};
+use protosocket::{Decoder, Encoder, Endpoint};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::client::{ClientConnection, Endpoint, RpcClient, RpcClientConfig, StreamingCompletion};
+use crate::client::{ClientConnection, RpcClient, RpcClientConfig, StreamingCompletion};
 use crate::error::Error;
 use crate::message::Message;
 
@@ -26,7 +26,7 @@ use crate::message::Message;
 ///
 /// ```
 /// use std::time::Duration;
-/// use protosocket_rpc::PoolConfig;
+/// use protosocket_rpc::client::PoolConfig;
 ///
 /// let config = PoolConfig::default()
 ///     .connections(8)
@@ -204,7 +204,7 @@ impl PoolConfig {
 ///
 /// # let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
 /// # runtime.block_on(async {
-/// # let server = RpcServer::bind_tcp("127.0.0.1:0".parse()?, EchoService, RpcServerConfig::default())?;
+/// # let server = RpcServer::bind("127.0.0.1:0".parse()?, EchoService, RpcServerConfig::default())?;
 /// # let address = server.local_addr()?;
 /// # tokio::spawn(server);
 /// let pool = RpcPool::new(
@@ -633,7 +633,7 @@ async fn connect<Req, Resp, C>(
         // Holding the pool for the whole attempt would keep it alive past its users.
         drop(pool);
         let attempt = tokio::time::timeout(timeout, async {
-            let stream = endpoint.connect(&config).await?;
+            let stream = endpoint.connect(&config.socket_options).await?;
             Ok(RpcClient::over_stream(stream, codec, &config))
         });
         let Some(wait) = run(&shared, index, generation, publish, attempt.await).await else {

@@ -6,20 +6,19 @@ mod service;
 
 pub use reactor::RpcServerReactor;
 pub use service::{ConnectionService, Rpc, SocketService};
+// `RpcServerConfig::server_config` takes it: users should not need a second
+// dependency to name it.
+pub use protosocket_server::{ProtosocketServerConfig, ShutdownHandle};
 
 use std::fmt;
 use std::future::Future;
 use std::io;
 use std::marker::PhantomData;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use protosocket::{Accepted, Listener, MessageReactor, TcpListener};
-use protosocket_server::{
-    Outbound, ProtosocketServer, ProtosocketServerConfig, ServedConnection, ServerConnector,
-    ShutdownHandle,
-};
+use protosocket::{Accepted, Endpoint, EndpointListener, EndpointStream, Listener, MessageReactor};
+use protosocket_server::{Outbound, ProtosocketServer, ServedConnection, ServerConnector};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 /// Settings of an [`RpcServer`].
@@ -197,32 +196,32 @@ pub struct RpcServer<L: Listener, Svc, Sp> {
     server: ProtosocketServer<L, RpcConnector<Svc, L::Stream, Sp>>,
 }
 
-impl<Svc> RpcServer<TcpListener, Svc, TokioSpawn>
+impl<Svc> RpcServer<EndpointListener, Svc, TokioSpawn>
 where
-    RpcConnector<Svc, tokio::net::TcpStream, TokioSpawn>:
-        ServerConnector<Stream = tokio::net::TcpStream>,
+    RpcConnector<Svc, EndpointStream, TokioSpawn>: ServerConnector<Stream = EndpointStream>,
 {
-    /// Serves `service` on TCP `address`, each connection on `tokio::spawn`. Must
-    /// be called inside a tokio runtime.
+    /// Serves `service` on `endpoint` (TCP with the server config's socket options,
+    /// or a Unix socket), each connection on `tokio::spawn`. Bind TCP port 0 and ask
+    /// [`local_endpoint`](Self::local_endpoint) for the port. Must be called inside
+    /// a tokio runtime. A Unix socket file stays after the server ends.
     ///
     /// # Errors
     ///
-    /// Binding failed.
-    pub fn bind_tcp(
-        address: SocketAddr,
+    /// Binding failed (the address is taken, the path exists, ...).
+    pub fn bind(
+        endpoint: impl Into<Endpoint>,
         service: Svc,
         config: RpcServerConfig,
     ) -> io::Result<Self> {
-        Self::bind_tcp_with(address, service, config)
+        Self::bind_with(&endpoint.into(), service, config)
     }
 }
 
-impl<Svc> RpcServer<TcpListener, Svc, LocalSpawn>
+impl<Svc> RpcServer<EndpointListener, Svc, LocalSpawn>
 where
-    RpcConnector<Svc, tokio::net::TcpStream, LocalSpawn>:
-        ServerConnector<Stream = tokio::net::TcpStream>,
+    RpcConnector<Svc, EndpointStream, LocalSpawn>: ServerConnector<Stream = EndpointStream>,
 {
-    /// Serves `service` on TCP `address`, each connection on
+    /// As [`bind`](RpcServer::bind), with each connection on
     /// `tokio::task::spawn_local`: the service and its rpcs may be `!Send`.
     ///
     /// # Errors
@@ -232,96 +231,42 @@ where
     /// # Panics
     ///
     /// The server panics when it accepts a connection outside a `LocalSet`.
-    pub fn bind_tcp_local(
-        address: SocketAddr,
+    pub fn bind_local(
+        endpoint: impl Into<Endpoint>,
         service: Svc,
         config: RpcServerConfig,
     ) -> io::Result<Self> {
-        Self::bind_tcp_with(address, service, config)
+        Self::bind_with(&endpoint.into(), service, config)
     }
 }
 
-impl<Svc, Sp> RpcServer<TcpListener, Svc, Sp>
+impl<Svc, Sp> RpcServer<EndpointListener, Svc, Sp>
 where
-    RpcConnector<Svc, tokio::net::TcpStream, Sp>: ServerConnector<Stream = tokio::net::TcpStream>,
+    RpcConnector<Svc, EndpointStream, Sp>: ServerConnector<Stream = EndpointStream>,
 {
-    fn bind_tcp_with(
-        address: SocketAddr,
-        service: Svc,
-        config: RpcServerConfig,
-    ) -> io::Result<Self> {
+    fn bind_with(endpoint: &Endpoint, service: Svc, config: RpcServerConfig) -> io::Result<Self> {
+        let listener = endpoint.listen(config.server.get_socket_options())?;
+        tracing::info!(endpoint = %listener.local_endpoint()?, "listening");
         let connector = RpcConnector::new(service, config.max_rpcs_in_flight);
         Ok(Self {
-            server: ProtosocketServer::bind_tcp(address, connector, config.server)?,
+            server: ProtosocketServer::new(listener, connector, config.server),
         })
     }
 
-    /// The address the server listens on.
+    /// Where the server listens (for TCP, with the real port when bound to port 0).
     ///
     /// # Errors
     ///
-    /// As [`ProtosocketServer::local_addr`].
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.server.local_addr()
-    }
-}
-
-#[cfg(unix)]
-impl<Svc> RpcServer<protosocket::UnixListener, Svc, TokioSpawn>
-where
-    RpcConnector<Svc, tokio::net::UnixStream, TokioSpawn>:
-        ServerConnector<Stream = tokio::net::UnixStream>,
-{
-    /// Serves `service` on a Unix socket at `path`, each connection on
-    /// `tokio::spawn`. The socket file stays after the server ends.
-    ///
-    /// # Errors
-    ///
-    /// Binding failed (for instance, `path` exists).
-    pub fn bind_unix(
-        path: impl AsRef<std::path::Path>,
-        service: Svc,
-        config: RpcServerConfig,
-    ) -> io::Result<Self> {
-        Self::bind_unix_with(path, service, config)
-    }
-}
-
-#[cfg(unix)]
-impl<Svc> RpcServer<protosocket::UnixListener, Svc, LocalSpawn>
-where
-    RpcConnector<Svc, tokio::net::UnixStream, LocalSpawn>:
-        ServerConnector<Stream = tokio::net::UnixStream>,
-{
-    /// As [`bind_unix`](RpcServer::bind_unix), with connections on
-    /// `tokio::task::spawn_local`.
-    ///
-    /// # Errors
-    ///
-    /// Binding failed.
-    pub fn bind_unix_local(
-        path: impl AsRef<std::path::Path>,
-        service: Svc,
-        config: RpcServerConfig,
-    ) -> io::Result<Self> {
-        Self::bind_unix_with(path, service, config)
-    }
-}
-
-#[cfg(unix)]
-impl<Svc, Sp> RpcServer<protosocket::UnixListener, Svc, Sp>
-where
-    RpcConnector<Svc, tokio::net::UnixStream, Sp>: ServerConnector<Stream = tokio::net::UnixStream>,
-{
-    fn bind_unix_with(
-        path: impl AsRef<std::path::Path>,
-        service: Svc,
-        config: RpcServerConfig,
-    ) -> io::Result<Self> {
-        let connector = RpcConnector::new(service, config.max_rpcs_in_flight);
-        Ok(Self {
-            server: ProtosocketServer::bind_unix(path, connector, config.server)?,
-        })
+    /// The socket could not tell, or the server has shut down its listener
+    /// ([`io::ErrorKind::NotConnected`]).
+    pub fn local_endpoint(&self) -> io::Result<Endpoint> {
+        match self.server.listener() {
+            Some(listener) => listener.local_endpoint(),
+            None => Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "the server has stopped listening",
+            )),
+        }
     }
 }
 

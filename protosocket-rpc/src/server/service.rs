@@ -29,7 +29,7 @@ pub enum Rpc<U, S> {
 /// or stream is dropped.
 ///
 /// Nothing here needs to be `Send` when the server runs its connections on a
-/// `LocalSet` (see [`RpcServer::bind_tcp_local`](crate::RpcServer::bind_tcp_local)).
+/// `LocalSet` (see [`RpcServer::bind_local`](crate::RpcServer::bind_local)).
 ///
 /// # Heavy work
 ///

@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use futures::stream::LocalBoxStream;
 use protosocket::{DecodeError, Decoder, PeerAddress, PooledEncoder, SerializeInto};
-use protosocket_rpc::{
-    ConnectionService, ControlCode, Message, Rpc, RpcServer, RpcServerConfig, SocketService,
-    TokioSpawn,
+use protosocket_rpc::server::{
+    ConnectionService, Rpc, RpcServer, RpcServerConfig, SocketService, TokioSpawn,
 };
+use protosocket_rpc::{ControlCode, Message};
 
 /// Every network wait in the tests is bounded by this.
 pub const WAIT: Duration = Duration::from_secs(5);
@@ -292,21 +292,30 @@ pub fn serve(
     protosocket_server::ShutdownHandle,
     tokio::task::JoinHandle<()>,
 ) {
-    let server: RpcServer<protosocket::TcpListener, TestService, TokioSpawn> =
-        RpcServer::bind_tcp("127.0.0.1:0".parse().unwrap(), service, config).expect("bind");
-    let address = server.local_addr().expect("address");
+    let server: RpcServer<protosocket::EndpointListener, TestService, TokioSpawn> =
+        RpcServer::bind(
+            "127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap(),
+            service,
+            config,
+        )
+        .expect("bind");
+    let address = server
+        .local_endpoint()
+        .expect("address")
+        .tcp_address()
+        .expect("a TCP endpoint");
     let shutdown = server.shutdown_handle();
     (address, shutdown, tokio::spawn(server))
 }
 
 /// A connected client, its connection spawned.
 pub async fn client(
-    address: std::net::SocketAddr,
-    config: &protosocket_rpc::RpcClientConfig,
-) -> protosocket_rpc::RpcClient<Text, Text> {
+    address: impl Into<protosocket::Endpoint>,
+    config: &protosocket_rpc::client::RpcClientConfig,
+) -> protosocket_rpc::client::RpcClient<Text, Text> {
     let client = tokio::time::timeout(
         WAIT,
-        protosocket_rpc::RpcClient::connect_tcp(address, codec(), config),
+        protosocket_rpc::client::RpcClient::connect(address, codec(), config),
     )
     .await
     .expect("connect in time")
@@ -371,9 +380,13 @@ pub fn serve_counting(
     protosocket_server::ShutdownHandle,
     tokio::task::JoinHandle<()>,
 ) {
-    let server: RpcServer<protosocket::TcpListener, CountingService, TokioSpawn> =
-        RpcServer::bind_tcp(address, service, config).expect("bind");
-    let address = server.local_addr().expect("address");
+    let server: RpcServer<protosocket::EndpointListener, CountingService, TokioSpawn> =
+        RpcServer::bind(address, service, config).expect("bind");
+    let address = server
+        .local_endpoint()
+        .expect("address")
+        .tcp_address()
+        .expect("a TCP endpoint");
     let shutdown = server.shutdown_handle();
     (address, shutdown, tokio::spawn(server))
 }
