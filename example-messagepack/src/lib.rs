@@ -33,14 +33,15 @@
 //!   [`Message`](protosocket_rpc::Message) impls.
 //! - `service`: [`EchoService`] and the [`CharStream`] of a streamed answer.
 //! - `client`: [`connect`], [`run_alternating`] and its [`Summary`].
-//! - `cli`: flag parsing and logging setup shared by the binaries.
+//! - `cli`: what the binaries share: [`init_tracing`], [`check_server`],
+//!   [`serve_until_stopped`].
 
 mod cli;
 mod client;
 mod messages;
 mod service;
 
-pub use cli::{init_tracing, parse_flag};
+pub use cli::{check_server, init_tracing, serve_until_stopped, CALL_DEADLINE};
 pub use client::{
     connect, message_for, nanotime, run_alternating, ClientCodec, EchoClient, Limit, Summary,
 };

@@ -33,12 +33,16 @@
 //! - `service`: [`EchoService`], [`EchoConnection`], [`start_server`].
 //! - `load`: [`run_load`], [`LoadConfig`], [`Summary`].
 //! - [`soak`]: the mixed-load soak test behind `example-proto-soak`.
+//! - `cli`: what the binaries share: [`LoadArgs`], [`init_tracing`],
+//!   [`run_and_print`], [`serve_until_stopped`].
 
+mod cli;
 mod load;
 mod schema;
 mod service;
 pub mod soak;
 
+pub use cli::{init_tracing, run_and_print, serve_until_stopped, LoadArgs};
 pub use load::{
     run_load, run_load_with_progress, EchoClient, LoadConfig, Percentiles, Second, Summary,
 };

@@ -1,36 +1,34 @@
 //! One-command demo: starts the echo server on `127.0.0.1:0` in this process, runs
 //! the checking client against it for about 2 seconds (or `--iterations N`, or
 //! `--seconds S`), prints the summary and shuts the server down gracefully.
-//!
-//! Usage: `example-messagepack-demo [--iterations N | --seconds S]`
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use example_messagepack::{connect, parse_flag, run_alternating, serve, Limit};
-use protosocket_rpc::client::RpcClientConfig;
+use clap::Parser;
+use example_messagepack::{check_server, serve, Limit};
 
-const CALL_DEADLINE: Duration = Duration::from_secs(5);
-const USAGE: &str = "usage: example-messagepack-demo [--iterations N | --seconds S]";
+/// The echo server and the checking client in one process: alternates unary and
+/// streaming calls, checks every answer, prints the counts, and shuts the server
+/// down.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    /// Calls to make, alternating unary and streaming.
+    #[arg(long, value_name = "N", conflicts_with = "seconds")]
+    iterations: Option<u64>,
+    /// How long to make calls, in seconds [default: 2].
+    #[arg(long, value_name = "S")]
+    seconds: Option<u64>,
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let cli = Cli::parse();
     example_messagepack::init_tracing();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let limit = match (
-        parse_flag(&args, "--iterations"),
-        parse_flag(&args, "--seconds"),
-    ) {
-        (Ok(Some(iterations)), Ok(None)) => Limit::Iterations(iterations),
-        (Ok(None), Ok(seconds)) => Limit::Duration(Duration::from_secs(seconds.unwrap_or(2))),
-        (Ok(Some(_)), Ok(Some(_))) => {
-            eprintln!("give --iterations or --seconds, not both\n{USAGE}");
-            return ExitCode::from(2);
-        }
-        (Err(message), _) | (_, Err(message)) => {
-            eprintln!("{message}\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    let limit = match cli.iterations {
+        Some(iterations) => Limit::Iterations(iterations),
+        None => Limit::Duration(Duration::from_secs(cli.seconds.unwrap_or(2))),
     };
 
     let server = match serve("127.0.0.1:0".parse().expect("a literal address")) {
@@ -50,19 +48,7 @@ async fn main() -> ExitCode {
     let shutdown = server.shutdown_handle();
     let running = tokio::spawn(server);
     println!("server listening on {address}; running the alternating client ({limit:?})");
-
-    let config = RpcClientConfig::default().default_deadline(Some(CALL_DEADLINE));
-    let clean = match connect(address.clone(), &config).await {
-        Ok(client) => {
-            let summary = run_alternating(&client, limit, CALL_DEADLINE).await;
-            println!("{summary}");
-            summary.is_clean()
-        }
-        Err(error) => {
-            eprintln!("cannot connect to {address}: {error}");
-            false
-        }
-    };
+    let clean = check_server(address, limit).await;
 
     shutdown.shutdown_and_wait().await;
     let _ = running.await;

@@ -1,21 +1,31 @@
 //! The one-command demo: starts the echo server on an ephemeral port in this
 //! process, drives it with the load generator for 5 seconds (2 connections, 64
-//! calls in flight each, 10% streaming), prints each second and the summary, and
-//! shuts the server down gracefully.
+//! calls in flight each, 10% streaming; the client's flags change them), prints
+//! each second and the summary, and shuts the server down gracefully.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
-use example_proto::LoadConfig;
+use clap::{CommandFactory, FromArgMatches, Parser};
+use example_proto::LoadArgs;
+
+/// The echo server and the load generator in one process: prints the rate and
+/// latency percentiles each second, then a summary, and shuts the server down.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    #[command(flatten)]
+    load: LoadArgs,
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
-        )
-        .init();
+    // A shorter run than the client's, with some streams in the mix.
+    let matches = Cli::command()
+        .mut_arg("duration", |arg| arg.default_value("5"))
+        .mut_arg("stream_percent", |arg| arg.default_value("10"))
+        .get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+    example_proto::init_tracing("error");
     let server = match example_proto::start_server(([127, 0, 0, 1], 0).into()) {
         Ok(server) => server,
         Err(error) => {
@@ -23,38 +33,8 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let load = LoadConfig {
-        duration: Duration::from_secs(5),
-        stream_percent: 10,
-        ..LoadConfig::default()
-    };
-    println!(
-        "echo server on {}; {} connections x {} in flight for {}s, {}-byte unary payload, {}% streams of {} items",
-        server.local_addr(),
-        load.connections,
-        load.concurrency,
-        load.duration.as_secs(),
-        load.payload,
-        load.stream_percent,
-        load.stream_payload
-    );
-    let outcome = example_proto::run_load_with_progress(server.local_addr(), &load, |second| {
-        println!("{second}")
-    })
-    .await;
+    println!("echo server on {} in this process", server.local_addr());
+    let outcome = example_proto::run_and_print(server.local_addr().into(), &cli.load.into()).await;
     server.shutdown().await;
-    match outcome {
-        Ok(summary) => {
-            println!("{summary}");
-            if summary.errors == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
-        }
-        Err(error) => {
-            eprintln!("cannot reach the echo server: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    outcome
 }

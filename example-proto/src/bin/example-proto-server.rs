@@ -1,44 +1,25 @@
-//! The echo server of DESIGN.md. Listens on `HOST` (default `127.0.0.1:9000`)
-//! until Ctrl-C or SIGTERM, then shuts down gracefully. `RUST_LOG` sets the log filter.
+//! The echo server of DESIGN.md. Listens on `--host` (else `$HOST`, else
+//! `127.0.0.1:9000`) until Ctrl-C or SIGTERM, then shuts down gracefully.
+//! `RUST_LOG` sets the log filter (default `info`).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
+use clap::Parser;
+
+/// The echo rpc server (prost): listens until Ctrl-C or SIGTERM, then shuts down
+/// gracefully. RUST_LOG sets the log filter (default info).
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    /// Address to listen on, ip:port.
+    #[arg(long, env = "HOST", default_value = example_proto::DEFAULT_ADDRESS)]
+    host: SocketAddr,
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
-    let host = std::env::var("HOST").unwrap_or_else(|_| example_proto::DEFAULT_ADDRESS.into());
-    let address: SocketAddr = match host.parse() {
-        Ok(address) => address,
-        Err(error) => {
-            eprintln!("HOST={host:?} is not a socket address: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    // Before the server says it listens: a stop signal from then on shuts it down
-    // gracefully instead of killing it.
-    let mut stop = match protosocket_server::StopSignals::install() {
-        Ok(stop) => stop,
-        Err(error) => {
-            eprintln!("cannot install the stop signal handlers: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let server = match example_proto::start_server(address) {
-        Ok(server) => server,
-        Err(error) => {
-            eprintln!("cannot listen on {address}: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    println!("echo server listening on {}", server.local_addr());
-    let signal = stop.recv().await;
-    println!("{signal}: shutting down");
-    server.shutdown().await;
-    ExitCode::SUCCESS
+    let cli = Cli::parse();
+    example_proto::init_tracing("info");
+    example_proto::serve_until_stopped(cli.host).await
 }

@@ -1,8 +1,8 @@
 //! The soak test of the echo service: starts `example-proto-server` (the binary
 //! built next to this one) on a free local port, runs the mixed load of
 //! [`example_proto::soak`] against it, prints a line a second and a summary, stops
-//! the server with SIGTERM, and exits 0 only if every check held. `--help` lists
-//! the flags.
+//! the server with SIGTERM, and exits 0 only if every check held (2 on a bad
+//! flag). `--help` lists the flags.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -11,21 +11,77 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use clap::builder::RangedU64ValueParser;
+use clap::Parser;
 use example_proto::soak::{self, Check, SoakConfig};
 
-const USAGE: &str = "\
-usage: example-proto-soak [flags]
-
-  --duration SECS      how long to run the load, at least 5 (default 60)
-  --connections N      groups of tasks; each but the last shares a connection,
-                       the last (with 2 or more) shares a pool (default 4)
-  --concurrency N      tasks per group (default 16)
-  --seed N             seeds the tasks' choices (default: from the clock)
-  --help               this text
-
-The server binary must be built next to this one:
+/// The soak test of the echo service: starts example-proto-server (built next to
+/// this binary) on a free local port, runs a mixed load against it, prints a line a
+/// second and a summary, stops the server with SIGTERM, and fails unless every
+/// check held.
+#[derive(Debug, Parser)]
+#[command(
+    version,
+    after_help = "The server binary must be built next to this one:
   cargo build --release -p example-proto
-Its log level is $SOAK_SERVER_LOG (default warn).";
+Its log level is $SOAK_SERVER_LOG (default warn)."
+)]
+struct Cli {
+    /// How long to run the load, in seconds, at least 5.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = SoakConfig::default().duration.as_secs(),
+        value_parser = at_least_5_seconds
+    )]
+    duration: u64,
+    /// Groups of tasks; each but the last shares a connection, the last (with 2
+    /// or more) shares a pool.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = SoakConfig::default().connections,
+        value_parser = RangedU64ValueParser::<usize>::new().range(1..=1024)
+    )]
+    connections: usize,
+    /// Tasks per group.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = SoakConfig::default().concurrency,
+        value_parser = RangedU64ValueParser::<usize>::new().range(1..=4096)
+    )]
+    concurrency: usize,
+    /// Seeds the tasks' choices [default: from the clock].
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+}
+
+impl From<Cli> for SoakConfig {
+    fn from(cli: Cli) -> Self {
+        let clock = || {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |since| since.as_nanos() as u64)
+        };
+        SoakConfig {
+            duration: Duration::from_secs(cli.duration),
+            connections: cli.connections,
+            concurrency: cli.concurrency,
+            seed: cli.seed.unwrap_or_else(clock),
+        }
+    }
+}
+
+/// `--duration`: whole seconds, at least 5, so that the run has a warm-up and
+/// samples after it.
+fn at_least_5_seconds(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(seconds @ 5..) => Ok(seconds),
+        Ok(_) => Err("at least 5 seconds".to_string()),
+        Err(error) => Err(error.to_string()),
+    }
+}
 
 /// Past the load's duration, how long the whole process may take before it stops
 /// itself: startup, the drain of the last calls, the checks and the server's stop
@@ -38,57 +94,10 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(4);
 /// Exit code when the hard stop fires.
 const HARD_STOPPED: u8 = 3;
 
-fn parse_args() -> Result<Option<SoakConfig>, String> {
-    let mut config = SoakConfig {
-        seed: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |since| since.as_nanos() as u64),
-        ..SoakConfig::default()
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        if flag == "--help" || flag == "-h" {
-            return Ok(None);
-        }
-        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let number = || {
-            value
-                .parse::<u64>()
-                .map_err(|error| format!("{flag} {value}: {error}"))
-        };
-        match flag.as_str() {
-            "--duration" => match number()? {
-                seconds @ 5.. => config.duration = Duration::from_secs(seconds),
-                _ => return Err(format!("{flag} {value}: at least 5 seconds")),
-            },
-            "--connections" => config.connections = number()?.clamp(1, 1024) as usize,
-            "--concurrency" => config.concurrency = number()?.clamp(1, 4096) as usize,
-            "--seed" => config.seed = number()?,
-            _ => return Err(format!("unknown flag {flag}")),
-        }
-    }
-    Ok(Some(config))
-}
-
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
-        )
-        .init();
     let born = Instant::now();
-    let config = match parse_args() {
-        Ok(Some(config)) => config,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(error) => {
-            eprintln!("{error}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    let config = SoakConfig::from(Cli::parse());
+    example_proto::init_tracing("error");
 
     let mut server = match Server::start() {
         Ok(server) => server,
