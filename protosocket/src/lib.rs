@@ -87,6 +87,7 @@
 //! - `stats`: [`ConnectionStats`].
 //! - `socket`: [`SocketOptions`], [`Keepalive`].
 //! - `listener`: [`Listener`], [`TcpListener`], [`UnixListener`], [`PeerAddress`].
+//! - `waker`: [`WakerSlot`], the stored waker of a task waiting on something.
 
 mod close;
 mod coalesce;
@@ -102,6 +103,7 @@ mod replies;
 mod send_queue;
 mod socket;
 mod stats;
+mod waker;
 
 pub use close::CloseReason;
 pub use coalesce::WriteCoalescing;
@@ -118,5 +120,6 @@ pub use reactor::{MessageReactor, ReactorStatus};
 pub use replies::Replies;
 pub use socket::{Keepalive, SocketOptions};
 pub use stats::ConnectionStats;
+pub use waker::WakerSlot;
 
 pub use spillway;
