@@ -103,13 +103,17 @@
 //!   N lazily connected connections with reconnect backoff ([`PoolConfig`]).
 //! - `server`: [`SocketService`], [`ConnectionService`], [`Rpc`],
 //!   [`RpcServer`] and its config and connector, and the [`RpcServerReactor`]
-//!   that runs rpcs (with `ready`, the queue of woken rpcs).
+//!   that runs rpcs (with `waker`, each rpc slot's waker, and `id_map`, the rpcs
+//!   by id).
+//! - `woken`: the queue of ids woken for a connection (the server's woken rpcs,
+//!   the client's cancellations); `lock`: every mutex locked one way.
 
 mod client;
 mod error;
-mod id_map;
+mod lock;
 mod message;
 mod server;
+mod woken;
 
 pub use client::{
     ClientConnection, ClientOutbound, ClientStream, Endpoint, ParseEndpointError, PoolConfig,
