@@ -109,12 +109,15 @@
 //!   ([`RpcServerReactor`](server::RpcServerReactor), the connector).
 //!
 //! Endpoints (`ip:port` or `unix:/path`) are [`protosocket::Endpoint`]s.
+//! - `woken` (private): the queue of ids woken for a connection (the server's
+//!   woken rpcs, the client's cancellations); `lock`: every mutex locked one way.
 
 pub mod client;
 mod error;
-mod id_map;
+mod lock;
 mod message;
 pub mod server;
+mod woken;
 
 pub use error::Error;
 pub use message::{ControlCode, Message};

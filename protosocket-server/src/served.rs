@@ -4,10 +4,10 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use protosocket::{Connection, ConnectionStats, MessageReactor, PeerAddress};
+use protosocket::{Connection, ConnectionStats, MessageReactor, PeerAddress, WakerSlot};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Sleep;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
@@ -43,7 +43,7 @@ pub struct ServedConnection<S, R: MessageReactor> {
     /// when the task's waker changes, not on every poll.
     shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
     /// The waker `shutdown` was last polled with.
-    registered: Option<Waker>,
+    registered: WakerSlot,
     grace_period: Duration,
     /// Set once the shutdown reached this connection: the end of its grace period.
     deadline: Option<Pin<Box<Sleep>>>,
@@ -70,7 +70,7 @@ where
             peer,
             shutdown: Box::pin(shutdown.clone().cancelled_owned()),
             shutdown_token: shutdown,
-            registered: None,
+            registered: WakerSlot::new(),
             grace_period,
             deadline: None,
             live: Some(live),
@@ -106,14 +106,9 @@ where
         if self.shutdown_token.is_cancelled() {
             return true;
         }
-        if self
-            .registered
-            .as_ref()
-            .is_some_and(|waker| waker.will_wake(cx.waker()))
-        {
+        if !self.registered.register(cx.waker()) {
             return false;
         }
-        self.registered = Some(cx.waker().clone());
         self.shutdown.as_mut().poll(cx).is_ready()
     }
 

@@ -4,13 +4,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::Waker;
 
+use protosocket::WakerSlot;
+
 /// Shared between the server future and every connection it started.
 #[derive(Debug, Default)]
 pub(crate) struct Tracker {
     live: AtomicUsize,
     /// The server future, when it waits for a connection to end (at the connection
     /// limit, or draining for shutdown).
-    server: Mutex<Option<Waker>>,
+    server: Mutex<WakerSlot>,
 }
 
 impl Tracker {
@@ -29,12 +31,11 @@ impl Tracker {
     /// Asks to be woken when a connection ends. Register before reading
     /// [`live`](Self::live), so an end between the two is not missed.
     pub(crate) fn register(&self, waker: &Waker) {
-        // A panic while holding this lock cannot leave the Option half-written.
-        let mut slot = self.server.lock().unwrap_or_else(PoisonError::into_inner);
-        match slot.as_ref() {
-            Some(current) if current.will_wake(waker) => {}
-            _ => *slot = Some(waker.clone()),
-        }
+        // A panic while holding this lock cannot leave the slot half-written.
+        self.server
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .register(waker);
     }
 
     fn leave(&self) {

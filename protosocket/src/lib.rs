@@ -90,6 +90,7 @@
 //! - `endpoint`: [`Endpoint`] (TCP or Unix, parsed from text), the
 //!   [`EndpointStream`] connecting to it yields and the [`EndpointListener`] binding
 //!   it yields.
+//! - `waker`: [`WakerSlot`], the stored waker of a task waiting on something.
 
 mod close;
 mod coalesce;
@@ -106,6 +107,7 @@ mod replies;
 mod send_queue;
 mod socket;
 mod stats;
+mod waker;
 
 pub use close::CloseReason;
 pub use coalesce::WriteCoalescing;
@@ -123,5 +125,6 @@ pub use reactor::{MessageReactor, ReactorStatus};
 pub use replies::Replies;
 pub use socket::{Keepalive, SocketOptions};
 pub use stats::ConnectionStats;
+pub use waker::WakerSlot;
 
 pub use spillway;

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use protosocket::{Decoder, Encoder, Endpoint};
@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use crate::client::{ClientConnection, RpcClient, RpcClientConfig, StreamingCompletion};
 use crate::error::Error;
+use crate::lock::lock;
 use crate::message::Message;
 
 /// Settings of an [`RpcPool`].
@@ -548,9 +549,7 @@ where
 
 impl<Req, Resp> Slot<Req, Resp> {
     fn lock(&self) -> MutexGuard<'_, SlotInner<Req, Resp>> {
-        // The state is consistent between statements; a panic elsewhere does not
-        // make it wrong.
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.inner)
     }
 
     fn connected(&self) -> Option<RpcClient<Req, Resp>> {

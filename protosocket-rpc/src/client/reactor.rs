@@ -4,8 +4,8 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::task::{Context, Poll, Waker};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 
 use protosocket::{CloseReason, Decoder, Encoder, MessageReactor, ReactorStatus, Replies};
 use tokio::sync::{mpsc, oneshot};
@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::client::call_table::CallTable;
 use crate::error::Error;
 use crate::message::{ControlCode, Message};
+use crate::woken::WokenQueue;
 
 /// A call's id slot before the reactor has given it an id.
 pub(crate) const UNASSIGNED: u64 = 0;
@@ -45,8 +46,9 @@ fn control_error(code: ControlCode) -> Error {
 /// What the client's handles, calls and connection share.
 #[derive(Default)]
 pub(crate) struct ConnectionShared {
-    /// Cancellations that found the outbound lane full.
-    pub(crate) cancels: CancelQueue,
+    /// Cancellations that found the outbound lane full: a completion's `Drop`
+    /// cannot wait for room, so it leaves the id here and wakes the connection.
+    pub(crate) cancels: WokenQueue<u64>,
     /// Why the connection ended, set before its calls are dropped.
     pub(crate) closed: OnceLock<CloseReason>,
     /// Messages received so far, published once per reactor round.
@@ -188,41 +190,6 @@ impl<Req, Resp> fmt::Debug for ClientOutbound<Req, Resp> {
             OutboundKind::Cancel(id) => write!(f, "ClientOutbound::Cancel({id})"),
             OutboundKind::Control(code) => write!(f, "ClientOutbound::Control({code:?})"),
         }
-    }
-}
-
-/// Cancellations that found the outbound lane full. A completion's `Drop` cannot
-/// wait for room, so it leaves the id here and wakes the connection.
-#[derive(Default)]
-pub(crate) struct CancelQueue {
-    inner: Mutex<CancelInner>,
-}
-
-#[derive(Default)]
-struct CancelInner {
-    ids: Vec<u64>,
-    waker: Option<Waker>,
-}
-
-impl CancelQueue {
-    pub(crate) fn push(&self, id: u64) {
-        let waker = {
-            let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-            inner.ids.push(id);
-            inner.waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-
-    /// Registers the connection's waker and moves the queued ids into `into`.
-    fn take(&self, waker: &Waker, into: &mut VecDeque<u64>) {
-        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        if !inner.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
-            inner.waker = Some(waker.clone());
-        }
-        into.extend(inner.ids.drain(..));
     }
 }
 

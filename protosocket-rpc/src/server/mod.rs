@@ -1,8 +1,9 @@
 //! The server: a [`SocketService`] served through `protosocket-server`.
 
+mod id_map;
 mod reactor;
-mod ready;
 mod service;
+mod waker;
 
 pub use reactor::RpcServerReactor;
 pub use service::{ConnectionService, Rpc, SocketService};

@@ -8,17 +8,17 @@ use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use futures_core::Stream;
 use protosocket::{Decoder, Encoder, MessageReactor, ReactorStatus, Replies};
 
-use crate::id_map::{id_map, IdMap};
 use crate::message::{ControlCode, Message};
-use crate::server::ready::{ReadyQueue, RpcWaker};
+use crate::server::id_map::{id_map, IdMap};
 use crate::server::service::{ConnectionService, Rpc};
+use crate::server::waker::SlotWaker;
+use crate::woken::WokenQueue;
 
 type Request<S> = <S as ConnectionService>::Request;
 type Response<S> = <S as ConnectionService>::Response;
@@ -28,16 +28,61 @@ enum Work<U, S> {
     Streaming(Pin<Box<S>>),
 }
 
+impl<U, S, R> Work<U, S>
+where
+    U: Future<Output = R>,
+    S: Stream<Item = R>,
+{
+    /// Polls the work once, catching a panic in it.
+    fn poll(&mut self, cx: &mut Context<'_>) -> std::thread::Result<Poll<Polled<R>>> {
+        catch_unwind(AssertUnwindSafe(|| match self {
+            Work::Unary(future) => future.as_mut().poll(cx).map(Polled::Unary),
+            Work::Streaming(stream) => stream.as_mut().poll_next(cx).map(Polled::Item),
+        }))
+    }
+
+    /// What was running when it panicked, for the log.
+    fn during(&self) -> &'static str {
+        match self {
+            Work::Unary(_) => "unary future",
+            Work::Streaming(_) => "response stream",
+        }
+    }
+}
+
+/// What one poll of an rpc's work produced.
+enum Polled<R> {
+    Unary(R),
+    Item(Option<R>),
+}
+
 struct InFlight<Svc: ConnectionService> {
     id: u64,
     work: Work<Svc::Unary, Svc::Streaming>,
 }
 
-/// A slot's waker, made once and kept for every rpc the slot holds. A wake left
-/// over from the slot's previous rpc costs the next one a spurious poll.
-struct SlotWaker {
-    state: Arc<RpcWaker>,
-    waker: Waker,
+/// Where an rpc runs: its work while in flight, and the waker it is polled with,
+/// which stays with the slot from one rpc to the next.
+struct Slot<Svc: ConnectionService> {
+    /// `None` while the slot is free.
+    rpc: Option<InFlight<Svc>>,
+    waker: SlotWaker,
+}
+
+/// How far the connection is toward its end.
+///
+/// | phase | a new request | disconnects |
+/// |---|---|---|
+/// | `Open` | starts an rpc | never by itself |
+/// | `ReadClosed` | (none comes after EOF) | once no rpc is in flight |
+/// | `Draining` | is answered `Unavailable` | once no rpc is in flight |
+///
+/// A graceful close while or after the peer closes its side is `Draining`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Open,
+    ReadClosed,
+    Draining,
 }
 
 /// The [`MessageReactor`] of a server connection: runs a [`ConnectionService`]'s
@@ -73,18 +118,17 @@ pub struct RpcServerReactor<Svc: ConnectionService, C> {
     /// Kept so the connection does not close for lack of senders: this reactor
     /// sends through `poll_outbound` only.
     _outbound: spillway::Sender<Response<Svc>>,
-    slots: Vec<Option<InFlight<Svc>>>,
-    /// Indexed like `slots`.
-    wakers: Vec<SlotWaker>,
+    slots: Vec<Slot<Svc>>,
+    /// Indexes of the slots that hold no rpc.
     free: Vec<usize>,
+    /// The slot of each rpc in flight.
     by_id: IdMap<usize>,
-    ready: Arc<ReadyQueue>,
+    /// Where the slots' wakers queue their slot.
+    ready: Arc<WokenQueue<usize>>,
     /// Woken slots taken from `ready`, to poll in turn.
     woken: VecDeque<usize>,
     max_in_flight: usize,
-    read_closed: bool,
-    /// Set by a graceful close: new requests are refused.
-    draining: bool,
+    phase: Phase,
     /// A ping went out and nothing has arrived since.
     ping_outstanding: bool,
     /// The client has sent or answered a ping: it speaks liveness.
@@ -109,14 +153,12 @@ where
             service,
             _outbound: outbound,
             slots: Vec::new(),
-            wakers: Vec::new(),
             free: Vec::new(),
             by_id: id_map(),
-            ready: Arc::new(ReadyQueue::default()),
+            ready: Arc::new(WokenQueue::default()),
             woken: VecDeque::new(),
             max_in_flight: max_in_flight.max(1),
-            read_closed: false,
-            draining: false,
+            phase: Phase::Open,
             ping_outstanding: false,
             peer_pongs: false,
             _codec: std::marker::PhantomData,
@@ -133,75 +175,116 @@ where
         &self.service
     }
 
-    /// A free slot, made (with its waker) if there is none.
+    /// The index of a free slot, made (with its waker) if there is none.
     fn free_slot(&mut self) -> usize {
-        if let Some(slot) = self.free.pop() {
-            return slot;
+        if let Some(index) = self.free.pop() {
+            return index;
         }
-        let slot = self.slots.len();
-        let state = RpcWaker::new(slot, Arc::clone(&self.ready));
-        let waker = Waker::from(Arc::clone(&state));
-        self.slots.push(None);
-        self.wakers.push(SlotWaker { state, waker });
-        slot
+        let index = self.slots.len();
+        self.slots.push(Slot {
+            rpc: None,
+            waker: SlotWaker::new(index, &self.ready),
+        });
+        index
     }
 
-    /// Starts rpc `id`. A unary future is polled at once, in its slot with the
+    /// Starts unary rpc `id` by polling its future at once, in a slot with the
     /// slot's waker: the connection hands the reactor a request only when its
     /// send queue has room for an answer, and most unary work is ready on its
-    /// first poll, which then costs no slot, no id entry and no queueing. Other
-    /// work is queued to be polled from `poll_outbound`.
-    fn start(
+    /// first poll, which then costs no slot, no id entry and no queueing. Work
+    /// still pending is polled from `poll_outbound` when it wakes.
+    fn start_unary(
         &mut self,
         id: u64,
-        work: Work<Svc::Unary, Svc::Streaming>,
+        mut future: Pin<Box<Svc::Unary>>,
         replies: &mut Replies<Response<Svc>>,
     ) {
-        let slot = self.free_slot();
-        let waker = &self.wakers[slot];
-        match work {
-            Work::Unary(mut future) => {
-                waker.state.queued.store(false, Ordering::Release);
-                let mut cx = Context::from_waker(&waker.waker);
-                let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
-                let answer = match polled {
-                    Ok(Poll::Pending) => None,
-                    Ok(Poll::Ready(mut response)) => {
-                        response.set_message_id(id);
-                        Some(response)
-                    }
-                    Err(panic) => Some(failed(id, "unary future", &*panic)),
-                };
-                if let Some(answer) = answer {
-                    // A wake during that poll may have queued the slot: a spurious
-                    // poll of whatever holds it next is harmless.
-                    self.free.push(slot);
-                    replies.push(answer);
-                    return;
-                }
-                self.slots[slot] = Some(InFlight {
-                    id,
-                    work: Work::Unary(future),
-                });
+        let index = self.free_slot();
+        let mut cx = self.slots[index].waker.polling();
+        let answer = match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
+            Ok(Poll::Pending) => {
+                self.track(index, id, Work::Unary(future));
+                return;
             }
-            Work::Streaming(stream) => {
-                self.slots[slot] = Some(InFlight {
-                    id,
-                    work: Work::Streaming(stream),
-                });
-                // A new stream has not been polled yet: it is ready by definition.
-                waker.state.queued.store(true, Ordering::Release);
-                self.woken.push_back(slot);
+            Ok(Poll::Ready(mut response)) => {
+                response.set_message_id(id);
+                response
             }
-        }
-        self.by_id.insert(id, slot);
+            Err(panic) => failed(id, "unary future", &*panic),
+        };
+        // A wake during that poll may have queued the slot: a spurious poll of
+        // whatever holds it next is harmless.
+        self.free.push(index);
+        replies.push(answer);
     }
 
-    fn remove(&mut self, slot: usize) -> Option<InFlight<Svc>> {
-        let rpc = self.slots.get_mut(slot)?.take()?;
+    /// Starts streaming rpc `id`, queued to be polled from `poll_outbound`.
+    fn start_streaming(&mut self, id: u64, stream: Pin<Box<Svc::Streaming>>) {
+        let index = self.free_slot();
+        // A new stream has not been polled yet: it is ready by definition.
+        self.slots[index].waker.set_queued();
+        self.woken.push_back(index);
+        self.track(index, id, Work::Streaming(stream));
+    }
+
+    /// Puts rpc `id`'s work in flight in slot `index`.
+    fn track(&mut self, index: usize, id: u64, work: Work<Svc::Unary, Svc::Streaming>) {
+        self.slots[index].rpc = Some(InFlight { id, work });
+        self.by_id.insert(id, index);
+    }
+
+    fn remove(&mut self, index: usize) -> Option<InFlight<Svc>> {
+        let rpc = self.slots.get_mut(index)?.rpc.take()?;
         self.by_id.remove(&rpc.id);
-        self.free.push(slot);
+        self.free.push(index);
         Some(rpc)
+    }
+
+    /// The next woken slot to poll. When those taken before are done, the newly
+    /// woken ones are taken from `ready` once, with the connection's waker
+    /// (`refill`, `None` after that): an rpc that wakes itself while polled is
+    /// polled again on the connection's next poll, not in this one.
+    fn next_woken(&mut self, refill: &mut Option<&Waker>) -> Option<usize> {
+        if let Some(index) = self.woken.pop_front() {
+            return Some(index);
+        }
+        self.ready.take(refill.take()?, &mut self.woken);
+        self.woken.pop_front()
+    }
+
+    /// Polls the rpc in slot `index` once: the message it produced (its answer,
+    /// its next item, its end, or the failure of a panic), or `None`.
+    fn poll_slot(&mut self, index: usize) -> Option<Response<Svc>> {
+        let slot = self.slots.get_mut(index)?;
+        // The slot may have been cancelled (and even reused) since it woke: a
+        // spurious poll of the new rpc is harmless.
+        let rpc = slot.rpc.as_mut()?;
+        let id = rpc.id;
+        let mut response = match rpc.work.poll(&mut slot.waker.polling()) {
+            Ok(Poll::Pending) => return None,
+            Ok(Poll::Ready(Polled::Item(Some(response)))) => {
+                // It may have more right away: poll it again in turn.
+                if slot.waker.queue() {
+                    self.woken.push_back(index);
+                }
+                response
+            }
+            Ok(Poll::Ready(Polled::Unary(response))) => {
+                self.remove(index);
+                response
+            }
+            Ok(Poll::Ready(Polled::Item(None))) => {
+                self.remove(index);
+                return Some(Message::ended(id));
+            }
+            Err(panic) => {
+                let answer = failed(id, rpc.work.during(), &*panic);
+                self.remove(index);
+                return Some(answer);
+            }
+        };
+        response.set_message_id(id);
+        Some(response)
     }
 
     /// No rpc in flight (answers already queued are the connection's to send).
@@ -212,7 +295,7 @@ where
     /// Starts the rpc of a `Normal` request, or answers why not.
     fn on_request(&mut self, request: Request<Svc>, replies: &mut Replies<Response<Svc>>) {
         let id = request.message_id();
-        if self.draining {
+        if self.phase == Phase::Draining {
             tracing::debug!(id, "request while shutting down; refused");
             replies.push(Message::control(id, ControlCode::Unavailable));
             return;
@@ -229,19 +312,12 @@ where
             }
             Entry::Vacant(_) => {
                 let service = &mut self.service;
-                let work = match catch_unwind(AssertUnwindSafe(|| service.new_rpc(request))) {
-                    Ok(Rpc::Unary(future)) => Work::Unary(Box::pin(future)),
-                    Ok(Rpc::Streaming(stream)) => Work::Streaming(Box::pin(stream)),
-                    Ok(Rpc::Reject) => {
-                        replies.push(Message::cancelled(id));
-                        return;
-                    }
-                    Err(panic) => {
-                        replies.push(failed(id, "new_rpc", &*panic));
-                        return;
-                    }
-                };
-                self.start(id, work, replies);
+                match catch_unwind(AssertUnwindSafe(|| service.new_rpc(request))) {
+                    Ok(Rpc::Unary(future)) => self.start_unary(id, Box::pin(future), replies),
+                    Ok(Rpc::Streaming(stream)) => self.start_streaming(id, Box::pin(stream)),
+                    Ok(Rpc::Reject) => replies.push(Message::cancelled(id)),
+                    Err(panic) => replies.push(failed(id, "new_rpc", &*panic)),
+                }
             }
         }
     }
@@ -310,74 +386,26 @@ where
 
     fn poll(&mut self, cx: &mut Context<'_>) -> ReactorStatus {
         self.ready.register(cx.waker());
-        if (self.read_closed || self.draining) && self.idle() {
+        if self.phase != Phase::Open && self.idle() {
             return ReactorStatus::Disconnect;
         }
         ReactorStatus::Continue
     }
 
     fn poll_outbound(&mut self, cx: &mut Context<'_>) -> Poll<Option<Response<Svc>>> {
-        // Take newly woken rpcs at most once per call: an rpc that wakes itself
-        // while polled is polled again on the connection's next poll, not here.
-        let mut refilled = false;
-        loop {
-            let Some(slot) = self.woken.pop_front() else {
-                if refilled {
-                    return Poll::Pending;
-                }
-                refilled = true;
-                self.ready.take(cx.waker(), &mut self.woken);
-                continue;
-            };
-            // The slot may have been cancelled (and even reused) since it woke: a
-            // spurious poll of the new rpc is harmless.
-            let Some(rpc) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
-                continue;
-            };
-            let slot_waker = &self.wakers[slot];
-            slot_waker.state.queued.store(false, Ordering::Release);
-            let id = rpc.id;
-            let mut rpc_cx = Context::from_waker(&slot_waker.waker);
-            let polled = catch_unwind(AssertUnwindSafe(|| match &mut rpc.work {
-                Work::Unary(future) => future.as_mut().poll(&mut rpc_cx).map(Polled::Unary),
-                Work::Streaming(stream) => stream.as_mut().poll_next(&mut rpc_cx).map(Polled::Item),
-            }));
-            match polled {
-                Err(panic) => {
-                    let during = match rpc.work {
-                        Work::Unary(_) => "unary future",
-                        Work::Streaming(_) => "response stream",
-                    };
-                    let answer = failed(id, during, &*panic);
-                    self.remove(slot);
-                    return Poll::Ready(Some(answer));
-                }
-                Ok(Poll::Pending) => {}
-                Ok(Poll::Ready(Polled::Unary(mut response))) => {
-                    self.remove(slot);
-                    response.set_message_id(id);
-                    return Poll::Ready(Some(response));
-                }
-                Ok(Poll::Ready(Polled::Item(item))) => match item {
-                    Some(mut response) => {
-                        // It may have more right away: poll it again in turn.
-                        if !slot_waker.state.queued.swap(true, Ordering::AcqRel) {
-                            self.woken.push_back(slot);
-                        }
-                        response.set_message_id(id);
-                        return Poll::Ready(Some(response));
-                    }
-                    None => {
-                        self.remove(slot);
-                        return Poll::Ready(Some(Message::ended(id)));
-                    }
-                },
+        let mut refill = Some(cx.waker());
+        while let Some(index) = self.next_woken(&mut refill) {
+            if let Some(message) = self.poll_slot(index) {
+                return Poll::Ready(Some(message));
             }
         }
+        Poll::Pending
     }
 
     fn on_read_closed(&mut self) -> ReactorStatus {
-        self.read_closed = true;
+        if self.phase == Phase::Open {
+            self.phase = Phase::ReadClosed;
+        }
         if self.idle() {
             ReactorStatus::Disconnect
         } else {
@@ -397,7 +425,7 @@ where
     }
 
     fn on_close_requested(&mut self) -> ReactorStatus {
-        self.draining = true;
+        self.phase = Phase::Draining;
         if self.idle() {
             ReactorStatus::Disconnect
         } else {
@@ -410,19 +438,12 @@ where
     }
 }
 
-/// What one poll of an rpc's work produced.
-enum Polled<R> {
-    Unary(R),
-    Item(Option<R>),
-}
-
 impl<Svc: ConnectionService, C> fmt::Debug for RpcServerReactor<Svc, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RpcServerReactor")
             .field("in_flight", &self.by_id.len())
             .field("max_in_flight", &self.max_in_flight)
-            .field("read_closed", &self.read_closed)
-            .field("draining", &self.draining)
+            .field("phase", &self.phase)
             .finish()
     }
 }
