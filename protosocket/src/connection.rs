@@ -210,6 +210,59 @@ where
         outbound: Option<spillway::Receiver<R::LogicalOutbound>>,
         config: ConnectionConfig,
     ) -> Self {
+        let stats = Arc::new(ConnectionStats::default());
+        Self::with_stats(stream, codec, reactor, outbound, config, stats)
+    }
+
+    /// A connection like [`new`](Self::new)'s that adds to `stats`, counters made
+    /// before it, so that whoever builds the reactor (a server's service, say)
+    /// can hold this connection's counters from the start. [`stats`](Self::stats)
+    /// returns the same `Arc`. Counters shared by several connections add up
+    /// their traffic, though `send_queue_depth` is only the last poll's.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use protosocket::{Connection, ConnectionConfig, ConnectionStats};
+    /// # use protosocket::{DecodeError, Decoder, Encoder, MessageReactor, ReactorStatus, Replies};
+    /// # struct Bytes;
+    /// # impl Encoder for Bytes {
+    /// #     type Message = Vec<u8>;
+    /// #     type Serialized = std::io::Cursor<Vec<u8>>;
+    /// #     fn encode(&mut self, message: Vec<u8>) -> Self::Serialized { std::io::Cursor::new(message) }
+    /// # }
+    /// # impl Decoder for Bytes {
+    /// #     type Message = Vec<u8>;
+    /// #     fn decode(&mut self, buffer: &[u8]) -> Result<(usize, Vec<u8>), DecodeError> {
+    /// #         Ok((buffer.len(), buffer.to_vec()))
+    /// #     }
+    /// # }
+    /// # struct Sink;
+    /// # impl MessageReactor for Sink {
+    /// #     type Codec = Bytes;
+    /// #     type Inbound = Vec<u8>;
+    /// #     type Outbound = Vec<u8>;
+    /// #     type LogicalOutbound = Vec<u8>;
+    /// #     fn on_inbound_message(&mut self, _: Vec<u8>, _: &mut Replies<Vec<u8>>) -> ReactorStatus {
+    /// #         ReactorStatus::Continue
+    /// #     }
+    /// #     fn on_outbound_message(&mut self, message: Vec<u8>) -> Vec<u8> { message }
+    /// # }
+    ///
+    /// let stats = Arc::new(ConnectionStats::default());
+    /// // ... hand `Arc::clone(&stats)` to whatever builds the reactor, then:
+    /// let (_peer, stream) = tokio::io::duplex(1024);
+    /// let config = ConnectionConfig::default();
+    /// let connection = Connection::with_stats(stream, Bytes, Sink, None, config, stats.clone());
+    /// assert!(Arc::ptr_eq(&connection.stats(), &stats));
+    /// ```
+    pub fn with_stats(
+        stream: S,
+        codec: R::Codec,
+        reactor: R,
+        outbound: Option<spillway::Receiver<R::LogicalOutbound>>,
+        config: ConnectionConfig,
+        stats: Arc<ConnectionStats>,
+    ) -> Self {
         Self {
             stream,
             reactor,
@@ -219,7 +272,7 @@ where
             receive: ReceiveBuffer::new(&config),
             send_queue: SendQueue::new(),
             max_queued: config.max_queued_outbound_messages,
-            stats: Arc::new(ConnectionStats::default()),
+            stats,
             phase: Phase::New,
             fill: Fill::Bounded,
             flush: Flush::Done,
