@@ -61,6 +61,20 @@ fn one_cpu() -> bool {
 /// The most fresh writes sent at once between two deferrals that gained nothing.
 pub(crate) const MAX_BACKOFF: u32 = 64;
 
+/// What a poll may do with a fresh write (one found with nothing else queued).
+///
+/// | `Fresh` | when | a fresh write |
+/// |---|---|---|
+/// | `MayHold` | the queue was empty, coalescing is on, no deferral is being judged, no backoff left, nothing received | is held back |
+/// | `Due` | the queue was empty, but one of those does not hold | is written, and counts against the backoff |
+/// | `Counted` | the queue was not empty, or this poll counted its fresh write (or judged the last deferral) already | is written |
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fresh {
+    MayHold,
+    Due,
+    Counted,
+}
+
 /// Per-connection coalescing state.
 #[derive(Debug)]
 pub(crate) struct Coalescer {
@@ -70,12 +84,10 @@ pub(crate) struct Coalescer {
     /// Set by the poll that put its write off: the send queue's length then. The
     /// next poll writes, and judges the deferral by how much more it finds.
     deferred: Option<usize>,
-    /// Whether this poll may put a fresh write off.
-    may_hold: bool,
+    /// What this poll may do with a fresh write.
+    fresh: Fresh,
     /// Whether this poll is holding a write back.
     holding: bool,
-    /// Whether this poll's fresh write was counted against `skip` already.
-    counted: bool,
     /// Fresh writes still to send at once before deferring again.
     skip: u32,
     /// What `skip` becomes after the next deferral that gains nothing.
@@ -88,9 +100,8 @@ impl Coalescer {
             policy: Some(policy),
             enabled: false,
             deferred: None,
-            may_hold: false,
+            fresh: Fresh::Due,
             holding: false,
-            counted: false,
             skip: 0,
             backoff: 1,
         }
@@ -103,16 +114,23 @@ impl Coalescer {
         if let Some(policy) = self.policy.take() {
             self.enabled = policy.resolve();
         }
-        self.may_hold = self.enabled && queue_empty && self.deferred.is_none() && self.skip == 0;
+        self.fresh = if !queue_empty {
+            Fresh::Counted
+        } else if self.enabled && self.deferred.is_none() && self.skip == 0 {
+            Fresh::MayHold
+        } else {
+            Fresh::Due
+        };
         self.holding = false;
-        self.counted = !queue_empty;
     }
 
     /// Messages arrived in this poll: whatever it queues (answers, most likely) is
     /// written in this poll, as a request's answer should be.
     #[inline]
     pub(crate) fn inbound_arrived(&mut self) {
-        self.may_hold = false;
+        if self.fresh == Fresh::MayHold {
+            self.fresh = Fresh::Due;
+        }
     }
 
     /// Called with messages in the send queue, before writing them: whether to hold
@@ -131,16 +149,19 @@ impl Coalescer {
                 self.skip = self.backoff;
                 self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
             }
-            self.counted = true;
+            self.fresh = Fresh::Counted;
             return false;
         }
-        if self.may_hold {
-            self.holding = true;
-            return true;
-        }
-        if !self.counted {
-            self.counted = true;
-            self.skip = self.skip.saturating_sub(1);
+        match self.fresh {
+            Fresh::MayHold => {
+                self.holding = true;
+                return true;
+            }
+            Fresh::Due => {
+                self.fresh = Fresh::Counted;
+                self.skip = self.skip.saturating_sub(1);
+            }
+            Fresh::Counted => {}
         }
         false
     }
@@ -149,6 +170,17 @@ impl Coalescer {
     #[inline]
     pub(crate) fn is_holding(&self) -> bool {
         self.holding
+    }
+
+    /// Ends a poll with `queued` messages in the send queue: if it held a write
+    /// back, defers it (see [`defer`](Self::defer)). Returns whether it did.
+    #[inline]
+    pub(crate) fn end_poll(&mut self, queued: usize, cx: &mut Context<'_>, wake: bool) -> bool {
+        if !self.is_holding() {
+            return false;
+        }
+        self.defer(queued, cx, wake);
+        true
     }
 
     /// The poll ends holding `queued` messages back: the next poll writes them.

@@ -1,4 +1,29 @@
 //! The event loop that owns one stream.
+//!
+//! A connection's state has three parts: its `Phase`; how far reading has got
+//! (the receive side's `ReadState`, and whether complete messages are held back
+//! in the buffer for want of room to answer them); and what stopped the last fill
+//! of the send queue (`Fill`). The combinations that occur, and what a poll
+//! does in each:
+//!
+//! | phase | reading | outbound | a poll |
+//! |---|---|---|---|
+//! | `New` | `Reading` | `Bounded` | opens it, then goes on as `Open` |
+//! | `Open`, `Closing` | `Reading` | any | reads and decodes (at most what there is room to answer), polls the reactor, fills the send queue, writes |
+//! | `Open`, `Closing` | `Reading`, held | any | decodes the held messages first, and reads again once all are handed over |
+//! | `Open`, `Closing` | `Eof`, held | any | the same; the reactor hears of EOF once they are handed over |
+//! | `Open`, `Closing` | `Done` | any | EOF was handled and the reactor went on: no reading |
+//! | `Draining` | `Done` | `Bounded` | no reading, no reactor poll: fills the send queue and writes |
+//! | `Draining` | `Done` | `Dry` | writes what is queued; once it is written and flushed, `ShuttingDown` |
+//! | `ShuttingDown` | `Done` | any | flushes and shuts the stream down, then `Closed` |
+//! | `Closed` | buffer freed | receiver dropped | nothing: the future is ready |
+//!
+//! `Closing` is `Open` after the owner asked for a graceful close and the reactor
+//! put it off to finish its work; its disconnect then reports
+//! [`CloseReason::Requested`]. `Eof` with nothing held lasts only within a receive
+//! step: EOF is handed on at once. Beside these, the write side keeps whether
+//! bytes were written since the last flush (`Flush`) and the stall timer, which
+//! runs while the stream takes no bytes.
 
 use std::fmt;
 use std::future::Future;
@@ -7,17 +32,18 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::{Buf, BufMut, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::close::CloseReason;
 use crate::coalesce::Coalescer;
-use crate::codec::{DecodeError, Decoder, Encoder, InvalidFrame};
+use crate::codec::Encoder;
 use crate::config::ConnectionConfig;
 use crate::liveness::{Due, LivenessTimer};
 use crate::reactor::{MessageReactor, ReactorStatus};
+use crate::receive::{self, ReadState, ReadStop, ReceiveBuffer};
 use crate::replies::Replies;
 use crate::send_queue::SendQueue;
+use crate::stall::StallTimer;
 use crate::stats::{ConnectionStats, Tally};
 
 /// Bytes read in one poll before the connection yields to the runtime.
@@ -28,8 +54,6 @@ const WRITE_BUDGET: usize = 1024 * 1024;
 const ROUNDS: usize = 4;
 /// Buffers gathered into one `writev`.
 const MAX_IO_SLICES: usize = 64;
-/// The smallest read: what a connection with light traffic allocates per read burst.
-const MIN_READ: usize = 4 * 1024;
 
 type Serialized<R> = <<R as MessageReactor>::Codec as Encoder>::Serialized;
 
@@ -38,13 +62,14 @@ type Serialized<R> = <<R as MessageReactor>::Codec as Encoder>::Serialized;
 ///
 /// Each poll runs up to four rounds of, in this order: read the stream until it
 /// would block (or the receive buffer is full) and decode complete messages, as
-/// many as the send queue has room to answer (see
-/// [`MessageReactor::answers_inbound`]), handing each to the reactor; poll the
-/// reactor; take outbound messages (the [`spillway`] receiver's, the reactor's
-/// [`Replies`], the reactor's producer's) while the send queue has room, encode them
-/// and write as many as the stream takes with vectored writes. Every loop is
-/// bounded, and a poll that runs out of budget wakes itself and yields, so one busy
-/// connection cannot hold a runtime thread.
+/// many as there is room to answer (`max_queued_outbound_messages` less what the
+/// send queue and the reactor's [`Replies`] hold; unbounded for a reactor whose
+/// [`answers_inbound`](MessageReactor::answers_inbound) is false), handing each to
+/// the reactor; poll the reactor; take outbound messages (the [`spillway`]
+/// receiver's, the reactor's [`Replies`], the reactor's producer's) while the send
+/// queue has room, encode them and write as many as the stream takes with vectored
+/// writes. Every loop is bounded, and a poll that runs out of budget wakes itself
+/// and yields, so one busy connection cannot hold a runtime thread.
 ///
 /// It closes when the reactor says [`ReactorStatus::Disconnect`], when the peer
 /// closes its side (unless the reactor asks to go on), or when every outbound
@@ -76,48 +101,35 @@ pub struct Connection<S, R: MessageReactor> {
     outbound: Option<spillway::Receiver<R::LogicalOutbound>>,
     /// Answers the reactor queued; taken after the channel, before `poll_outbound`.
     replies: Replies<R::LogicalOutbound>,
-    receive: BytesMut,
-    /// Receive-buffer bytes charged to the config's shared `InboundMemory`.
-    charged: usize,
+    /// Bytes read and not yet decoded, and how far reading has got.
+    receive: ReceiveBuffer,
     /// Encoded messages not yet fully written, oldest first.
     send_queue: SendQueue<Serialized<R>>,
-    config: ConnectionConfig,
+    /// `max_queued_outbound_messages`: what the send queue holds at most, and so
+    /// what bounds decoding.
+    max_queued: usize,
     stats: Arc<ConnectionStats>,
     phase: Phase,
-    read: ReadState,
-    /// Whether the owner asked for a graceful close (asked of the reactor once).
-    close_requested: bool,
+    fill: Fill,
+    flush: Flush,
     /// Why the connection ended, once it has.
     close_reason: Option<CloseReason>,
-    /// The length of the partial frame at the front of `receive`, when known.
-    frame_len: usize,
-    /// Bytes the last burst of reads brought (up to the stream blocking); sizes
-    /// the next read.
-    read_hint: usize,
-    /// Whether bytes were written since the last flush.
-    unflushed: bool,
-    /// Whether `receive` may hold complete messages that were not decoded yet
-    /// because the send queue had no room for their answers.
-    undecoded: bool,
-    /// Whether the last fill found the outbound channel empty (or closed), rather
-    /// than stopping for lack of room.
-    outbound_empty: bool,
-    /// Whether a write stall is being timed; see `write_stall_timeout`.
-    stall_armed: bool,
-    /// When the stream last took bytes during the current stall.
-    last_write: tokio::time::Instant,
-    /// Fires at the stall deadline; made on the first stall only.
-    stall_timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Closes the connection when the stream takes nothing for too long.
+    stall: StallTimer,
     /// Puts fresh writes off while other ready tasks may add to them.
     coalescer: Coalescer,
     /// Pings and the silent-peer timeout, when configured.
     liveness: Option<LivenessTimer>,
 }
 
+/// Where the connection is in its life; see the module docs for how it combines
+/// with the receive side and `Fill`.
 enum Phase {
     /// Not yet polled.
     New,
     Open,
+    /// Open, after the owner asked for a graceful close that the reactor put off.
+    Closing,
     /// Sending what is queued; then shutting down.
     Draining(CloseReason),
     /// Flushing and shutting the stream down.
@@ -125,21 +137,61 @@ enum Phase {
     Closed,
 }
 
-/// The receive side's state.
+impl Phase {
+    /// Reading, polling the reactor and taking new work.
+    #[inline]
+    fn is_open(&self) -> bool {
+        matches!(self, Phase::Open | Phase::Closing)
+    }
+
+    /// Taking outbound messages and writing them.
+    #[inline]
+    fn sends(&self) -> bool {
+        matches!(self, Phase::Open | Phase::Closing | Phase::Draining(_))
+    }
+}
+
+/// What stopped the last fill of the send queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ReadState {
-    Reading,
-    /// EOF was read; messages buffered before it may still wait for room. The
-    /// reactor hears of it once they are all decoded.
-    Eof,
-    /// Not reading any more: EOF was handled, or the connection is draining.
+enum Fill {
+    /// The send queue's bound: more may be ready.
+    Bounded,
+    /// The channel (empty or closed), the replies and the reactor's producer had
+    /// nothing more.
+    Dry,
+}
+
+/// Whether bytes were written since the stream was last flushed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flush {
     Done,
+    Owed,
+}
+
+/// Why a poll ends with work left for a later one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pause {
+    /// A round moved nothing: the stream, the channel or a timer wakes the task.
+    Idle,
+    /// Out of rounds or budget: the task wakes itself, after the runtime's others.
+    Yield,
 }
 
 /// What one poll may still read and write before it yields.
 struct Budget {
     read: usize,
     write: usize,
+}
+
+impl Budget {
+    const FULL: Budget = Budget {
+        read: READ_BUDGET,
+        write: WRITE_BUDGET,
+    };
+
+    fn is_spent(&self) -> bool {
+        self.read == 0 || self.write == 0
+    }
 }
 
 impl<S, R> Connection<S, R>
@@ -158,31 +210,76 @@ where
         outbound: Option<spillway::Receiver<R::LogicalOutbound>>,
         config: ConnectionConfig,
     ) -> Self {
+        let stats = Arc::new(ConnectionStats::default());
+        Self::with_stats(stream, codec, reactor, outbound, config, stats)
+    }
+
+    /// A connection like [`new`](Self::new)'s that adds to `stats`, counters made
+    /// before it, so that whoever builds the reactor (a server's service, say)
+    /// can hold this connection's counters from the start. [`stats`](Self::stats)
+    /// returns the same `Arc`. Counters shared by several connections add up
+    /// their traffic, though `send_queue_depth` is only the last poll's.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use protosocket::{Connection, ConnectionConfig, ConnectionStats};
+    /// # use protosocket::{DecodeError, Decoder, Encoder, MessageReactor, ReactorStatus, Replies};
+    /// # struct Bytes;
+    /// # impl Encoder for Bytes {
+    /// #     type Message = Vec<u8>;
+    /// #     type Serialized = std::io::Cursor<Vec<u8>>;
+    /// #     fn encode(&mut self, message: Vec<u8>) -> Self::Serialized { std::io::Cursor::new(message) }
+    /// # }
+    /// # impl Decoder for Bytes {
+    /// #     type Message = Vec<u8>;
+    /// #     fn decode(&mut self, buffer: &[u8]) -> Result<(usize, Vec<u8>), DecodeError> {
+    /// #         Ok((buffer.len(), buffer.to_vec()))
+    /// #     }
+    /// # }
+    /// # struct Sink;
+    /// # impl MessageReactor for Sink {
+    /// #     type Codec = Bytes;
+    /// #     type Inbound = Vec<u8>;
+    /// #     type Outbound = Vec<u8>;
+    /// #     type LogicalOutbound = Vec<u8>;
+    /// #     fn on_inbound_message(&mut self, _: Vec<u8>, _: &mut Replies<Vec<u8>>) -> ReactorStatus {
+    /// #         ReactorStatus::Continue
+    /// #     }
+    /// #     fn on_outbound_message(&mut self, message: Vec<u8>) -> Vec<u8> { message }
+    /// # }
+    ///
+    /// let stats = Arc::new(ConnectionStats::default());
+    /// // ... hand `Arc::clone(&stats)` to whatever builds the reactor, then:
+    /// let (_peer, stream) = tokio::io::duplex(1024);
+    /// let config = ConnectionConfig::default();
+    /// let connection = Connection::with_stats(stream, Bytes, Sink, None, config, stats.clone());
+    /// assert!(Arc::ptr_eq(&connection.stats(), &stats));
+    /// ```
+    pub fn with_stats(
+        stream: S,
+        codec: R::Codec,
+        reactor: R,
+        outbound: Option<spillway::Receiver<R::LogicalOutbound>>,
+        config: ConnectionConfig,
+        stats: Arc<ConnectionStats>,
+    ) -> Self {
         Self {
             stream,
             reactor,
             codec,
             outbound,
             replies: Replies::new(),
-            receive: BytesMut::new(),
-            charged: 0,
+            receive: ReceiveBuffer::new(&config),
             send_queue: SendQueue::new(),
-            stats: Arc::new(ConnectionStats::default()),
+            max_queued: config.max_queued_outbound_messages,
+            stats,
             phase: Phase::New,
-            read: ReadState::Reading,
-            close_requested: false,
+            fill: Fill::Bounded,
+            flush: Flush::Done,
             close_reason: None,
-            frame_len: 0,
-            read_hint: 0,
-            unflushed: false,
-            undecoded: false,
-            outbound_empty: false,
-            stall_armed: false,
-            last_write: tokio::time::Instant::now(),
-            stall_timer: None,
+            stall: StallTimer::new(config.write_stall_timeout),
             coalescer: Coalescer::new(config.write_coalescing),
             liveness: config.liveness.map(LivenessTimer::new),
-            config,
         }
     }
 
@@ -193,12 +290,13 @@ where
     /// may finish it first. Keep polling the connection for it to happen; bound the
     /// wait with a timeout if the peer may not read.
     pub fn close(&mut self) {
-        if self.close_requested || !matches!(self.phase, Phase::New | Phase::Open) {
+        if !matches!(self.phase, Phase::New | Phase::Open) {
             return;
         }
-        self.close_requested = true;
         if self.reactor.on_close_requested() == ReactorStatus::Disconnect {
             self.drain(CloseReason::Requested);
+        } else {
+            self.phase = Phase::Closing;
         }
     }
 
@@ -232,406 +330,220 @@ where
         &self.stream
     }
 
-    fn poll_connection(&mut self, cx: &mut Context<'_>, tally: &mut Tally) -> Poll<()> {
+    /// One poll: up to [`ROUNDS`] rounds of the four steps (read and decode, poll
+    /// the reactor, fill the send queue, write it), each of which does nothing in
+    /// the phases it has no part in. A round that moved nothing ends the poll, and
+    /// so, with a wake-up, do the rounds or a budget running out.
+    fn poll_connection(
+        &mut self,
+        cx: &mut Context<'_>,
+        tally: &mut Tally,
+    ) -> Result<Poll<()>, CloseReason> {
+        self.start_poll();
+        let mut budget = Budget::FULL;
+        for _ in 0..ROUNDS {
+            let received = self.poll_receive(cx, tally, &mut budget.read)?;
+            self.poll_reactor(cx);
+            let filled = self.fill_send_queue(cx);
+            let written = self.poll_send(cx, tally, &mut budget.write)?;
+            if let Phase::ShuttingDown(_) = self.phase {
+                return Ok(self.poll_shutdown(cx));
+            }
+            if !(received || filled || written) {
+                return Ok(self.pause(cx, Pause::Idle));
+            }
+            if budget.is_spent() {
+                break;
+            }
+        }
+        Ok(self.pause(cx, Pause::Yield))
+    }
+
+    /// Opens the connection on its first poll; readies the channel and the
+    /// coalescer for this one.
+    fn start_poll(&mut self) {
         if let Phase::New = self.phase {
             tracing::debug!("connection open");
             self.phase = Phase::Open;
         }
-        // Replies the reactor queues during this poll must not wake this very task:
-        // the send step below takes them, and parks the receiver again if it runs dry.
-        if let Some(outbound) = &self.outbound {
-            outbound.unpark();
-        }
+        // Messages sent on the channel during this poll must not wake this very
+        // task: the fill step takes them, and parks the receiver again if it runs
+        // dry.
+        self.unpark();
         self.coalescer.start_poll(self.send_queue.is_empty());
-        let mut budget = Budget {
-            read: READ_BUDGET,
-            write: WRITE_BUDGET,
-        };
-        // Each round reads and decodes at most what the send queue has room to
-        // answer, then sends; a round that moved nothing ends the poll.
-        for _ in 0..ROUNDS {
-            let mut progress = false;
-            if matches!(self.phase, Phase::Open) && self.read != ReadState::Done {
-                match self.poll_receive(cx, tally, &mut budget) {
-                    Ok(received) => {
-                        if received {
-                            // Answers to what arrived leave in this poll.
-                            self.coalescer.inbound_arrived();
-                        }
-                        progress |= received;
-                    }
-                    Err(reason) => return self.abort(reason),
-                }
-            }
-            if matches!(self.phase, Phase::Open)
-                && self.reactor.poll(cx) == ReactorStatus::Disconnect
-            {
-                self.drain(CloseReason::Reactor);
-            }
-            if matches!(self.phase, Phase::Open | Phase::Draining(_)) {
-                match self.poll_send(cx, tally, &mut budget) {
-                    Ok(sent) => progress |= sent,
-                    Err(reason) => return self.abort(reason),
-                }
-            }
-            if let Phase::ShuttingDown(_) = self.phase {
-                return self.poll_shutdown(cx);
-            }
-            if !progress {
-                if self.coalescer.is_holding() {
-                    self.coalescer.defer(self.send_queue.len(), cx, true);
-                    // Sends until the deferred poll add to the batch without
-                    // waking this task early; that poll takes them.
-                    if let Some(outbound) = &self.outbound {
-                        outbound.unpark();
-                    }
-                }
-                return Poll::Pending;
-            }
-            if budget.read == 0 || budget.write == 0 {
-                break;
-            }
+    }
+
+    /// Ends a poll with work left: a write the coalescer held back is deferred to
+    /// a poll after the runtime's other ready tasks.
+    fn pause(&mut self, cx: &mut Context<'_>, pause: Pause) -> Poll<()> {
+        let deferred = self
+            .coalescer
+            .end_poll(self.send_queue.len(), cx, pause == Pause::Idle);
+        match pause {
+            // Sends until the deferred poll add to the batch without waking this
+            // task early; that poll takes them.
+            Pause::Idle if deferred => self.unpark(),
+            Pause::Idle => {}
+            Pause::Yield => cx.waker().wake_by_ref(),
         }
-        // Out of rounds or budget with work left: let the runtime run others first.
-        if self.coalescer.is_holding() {
-            self.coalescer.defer(self.send_queue.len(), cx, false);
-        }
-        cx.waker().wake_by_ref();
         Poll::Pending
     }
 
-    /// How many messages may be decoded now: as many as the send queue has room to
-    /// answer, counting answers already queued, unless inbound messages need no
-    /// answer from this side.
-    fn decode_room(&self) -> usize {
-        if !self.reactor.answers_inbound() {
-            return usize::MAX;
+    fn unpark(&self) {
+        if let Some(outbound) = &self.outbound {
+            outbound.unpark();
         }
-        self.config
-            .max_queued_outbound_messages
-            .saturating_sub(self.send_queue.len() + self.replies.len())
     }
 
-    /// Decodes what is buffered and reads more, handing at most as many messages to
-    /// the reactor as [`decode_room`](Self::decode_room) allows, so a reactor
-    /// answering every request never overruns the bound. With no room it reads
-    /// nothing, and TCP flow control holds the peer back. Returns whether any
-    /// message was decoded, or the read budget ran out with bytes maybe left.
+    /// Step 1, while open: hands the reactor the messages held back for room, then
+    /// what the stream brings, at most as many as there is room to answer
+    /// ([`receive::decode_room`]), so a reactor answering every request never
+    /// overruns the bound. With no room it reads nothing, and TCP flow control
+    /// holds the peer back. Returns whether any message was decoded, or the read
+    /// budget ran out with bytes maybe left.
     fn poll_receive(
         &mut self,
         cx: &mut Context<'_>,
         tally: &mut Tally,
-        budget: &mut Budget,
+        budget: &mut usize,
     ) -> Result<bool, CloseReason> {
-        let room = self.decode_room();
-        let mut decoded = 0;
-        if self.undecoded {
-            decoded += self.decode(tally, room)?;
-            if self.undecoded || !matches!(self.phase, Phase::Open) {
-                return Ok(decoded > 0);
-            }
+        if !self.phase.is_open() || !self.receive.is_reading() {
+            return Ok(false);
         }
-        if self.read == ReadState::Eof {
+        let queued = self.send_queue.len() + self.replies.len();
+        let room = receive::decode_room(self.reactor.answers_inbound(), self.max_queued, queued);
+        let decoded = if self.receive.is_held() {
+            self.decode(tally, room)?
+        } else {
+            0
+        };
+        let received = if self.receive.is_held() || !self.phase.is_open() {
+            // Still out of room, or disconnecting: see `read_and_decode`.
+            decoded > 0
+        } else if self.receive.state() == ReadState::Eof {
             // Everything that arrived before EOF has been handed over.
             self.end_of_input();
-            return Ok(decoded > 0);
+            decoded > 0
+        } else if decoded < room {
+            self.read_and_decode(cx, tally, budget, room - decoded)? || decoded > 0
+        } else {
+            decoded > 0
+        };
+        if received {
+            // Answers to what arrived leave in this poll.
+            self.coalescer.inbound_arrived();
         }
-        if decoded >= room {
-            return Ok(decoded > 0);
-        }
-        let max = self.config.max_buffer_length;
+        Ok(received)
+    }
+
+    /// Reads the stream and decodes up to `room` messages, until it would block,
+    /// EOF, the room is used or the budget is spent.
+    fn read_and_decode(
+        &mut self,
+        cx: &mut Context<'_>,
+        tally: &mut Tally,
+        budget: &mut usize,
+        room: usize,
+    ) -> Result<bool, CloseReason> {
+        let mut decoded = 0;
         let mut burst = 0;
         loop {
-            let mut would_block = false;
-            while self.receive.len() < max && budget.read > 0 {
-                self.reserve_receive_space()?;
-                // The allocator may round capacity up: never read past the limit, or
-                // a frame over it could arrive whole and be decoded.
-                let limit = max - self.receive.len();
-                let mut space = (&mut self.receive).limit(limit);
-                match tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, &mut space) {
-                    Poll::Ready(Ok(0)) => {
-                        // Recorded now: the stream may never report it again.
-                        self.read = ReadState::Eof;
-                        break;
-                    }
-                    Poll::Ready(Ok(n)) => {
-                        tally.bytes_received += n as u64;
-                        budget.read = budget.read.saturating_sub(n);
-                        burst += n;
-                        self.read_hint = self.read_hint.max(burst);
-                    }
-                    Poll::Ready(Err(error)) if error.kind() == io::ErrorKind::Interrupted => {}
-                    Poll::Ready(Err(error)) => return Err(error.into()),
-                    Poll::Pending => {
-                        would_block = true;
-                        break;
-                    }
-                }
-            }
+            let stop = self
+                .receive
+                .poll_read(&mut self.stream, cx, budget, &mut burst, tally)?;
             let decoded_now = self.decode(tally, room - decoded)?;
             decoded += decoded_now;
-            if !matches!(self.phase, Phase::Open) || self.undecoded {
-                // Disconnecting, or out of room with complete messages buffered:
+            if self.receive.is_held() || !self.phase.is_open() {
+                // Out of room with complete messages buffered, or disconnecting:
                 // they (and any EOF behind them) wait for the send queue to drain.
                 return Ok(decoded > 0);
             }
-            if self.read == ReadState::Eof {
-                self.end_of_input();
-                return Ok(decoded > 0);
-            }
-            if would_block {
-                self.read_hint = burst;
-                self.release_idle_receive_buffer();
-                return Ok(decoded > 0);
-            }
-            if budget.read == 0 {
+            match stop {
+                ReadStop::Eof => {
+                    self.end_of_input();
+                    return Ok(decoded > 0);
+                }
+                ReadStop::WouldBlock => {
+                    self.receive.idle(burst);
+                    return Ok(decoded > 0);
+                }
                 // The stream may still hold bytes and will not wake us for them:
                 // report progress so the poll yields with a wake-up.
-                return Ok(true);
-            }
-            // The buffer was full and everything complete in it was decoded: if
-            // nothing was, the frame at its front can never fit.
-            if decoded_now == 0 && self.receive.len() >= max {
-                return Err(CloseReason::FrameTooLarge {
-                    len: self.frame_len.max(self.receive.len() + 1),
-                    max,
-                });
+                ReadStop::BudgetSpent => return Ok(true),
+                // Everything complete in the full buffer was decoded: if nothing
+                // was, the frame at its front can never fit.
+                ReadStop::Full if decoded_now == 0 => {
+                    if let Some(too_large) = self.receive.frame_too_large() {
+                        return Err(too_large);
+                    }
+                }
+                ReadStop::Full => {}
             }
         }
     }
 
+    /// Decodes up to `limit` messages and hands them to the reactor; returns how
+    /// many it decoded.
+    #[inline]
+    fn decode(&mut self, tally: &mut Tally, limit: usize) -> Result<usize, CloseReason> {
+        let (reactor, replies) = (&mut self.reactor, &mut self.replies);
+        let decoded = self
+            .receive
+            .decode(&mut self.codec, limit, tally, |message| {
+                reactor.on_inbound_message(message, replies)
+            })?;
+        if decoded.status == ReactorStatus::Disconnect {
+            self.drain(CloseReason::Reactor);
+        }
+        Ok(decoded.messages)
+    }
+
     /// The peer's EOF, once every message before it was handed to the reactor.
     fn end_of_input(&mut self) {
-        self.read = ReadState::Done;
-        if !self.receive.is_empty() {
-            tracing::debug!(
-                bytes = self.receive.len(),
-                "the peer closed its side in the middle of a frame"
-            );
-        }
+        self.receive.end_input();
         if self.reactor.on_read_closed() == ReactorStatus::Disconnect {
             self.drain(CloseReason::PeerClosed);
         }
     }
 
-    /// Makes room for the next read. Toward a frame whose length is known the
-    /// buffer grows with what arrives (at most doubling per step), so a prefix that
-    /// announces a large frame reserves nothing until its bytes come.
-    fn reserve_receive_space(&mut self) -> Result<(), CloseReason> {
-        let len = self.receive.len();
-        let spare = self.receive.capacity() - len;
-        let room = self.config.max_buffer_length - len;
-        let step = self.config.buffer_allocation_increment;
-        if self.frame_len > len {
-            let needed = (self.frame_len - len).min(room).min(len.max(step));
-            if spare < needed {
-                self.grow_receive_exactly(needed)?;
-            }
-            return Ok(());
+    /// Step 2, while open: the reactor pushes its own work forward.
+    fn poll_reactor(&mut self, cx: &mut Context<'_>) {
+        if self.phase.is_open() && self.reactor.poll(cx) == ReactorStatus::Disconnect {
+            self.drain(CloseReason::Reactor);
         }
-        // Else room for twice the last burst (so a steady stream of batches takes
-        // one read each), within the growth step. Topping up only below half keeps
-        // a small buffer from doubling just because a few bytes sit in it.
-        // An increment below the smallest read wins: it is the configured bound.
-        let target = (2 * self.read_hint).max(MIN_READ).min(step).min(room);
-        if spare < target / 2 {
-            self.grow_receive(target)?;
-        }
-        Ok(())
     }
 
-    /// Reserves `additional` bytes past what is buffered (a read buffer of at most
-    /// `buffer_allocation_increment`), charging the shared inbound budget first: a
-    /// growth it cannot afford closes this connection instead of allocating.
-    /// `reserve` may round the capacity up past what was charged (it can double a
-    /// buffer); the charge then follows the capacity, which can take the budget
-    /// past its limit by that rounding, one read buffer per connection at most.
-    fn grow_receive(&mut self, additional: usize) -> Result<(), CloseReason> {
-        if let Some(budget) = &self.config.inbound_memory {
-            let after = self.receive.len() + additional;
-            if after > self.charged {
-                if !budget.try_charge(after - self.charged) {
-                    return Err(CloseReason::InboundMemoryExhausted {
-                        limit: budget.limit(),
-                    });
+    /// Step 3, while sending: moves outbound messages into the send queue, encoded,
+    /// while it has room: the channel's (queued before this poll's answers, a
+    /// greeting say), then the reactor's replies, then the reactor's producer.
+    /// Records in `fill` what stopped it. Returns whether it added any.
+    fn fill_send_queue(&mut self, cx: &mut Context<'_>) -> bool {
+        if !self.phase.sends() {
+            return false;
+        }
+        let room = self.max_queued.saturating_sub(self.send_queue.len());
+        let mut added = self.take_channel(cx, room);
+        added += self.take_replies(room - added);
+        self.fill = Fill::Bounded;
+        while added < room {
+            match self.reactor.poll_outbound(cx) {
+                Poll::Ready(Some(message)) => {
+                    self.send_queue.push_message(message, &mut self.codec);
+                    added += 1;
                 }
-                self.charged = after;
-            }
-        }
-        self.receive.reserve(additional);
-        self.sync_charge();
-        Ok(())
-    }
-
-    /// Grows the buffer toward a frame to exactly `len + additional` bytes: a new
-    /// allocation and a copy, so the capacity charged is the capacity held
-    /// (`reserve` may double a buffer, which the budget would see only after the
-    /// allocation). A frame being assembled grows at most by doubling, so the
-    /// copies add up to less than the frame.
-    fn grow_receive_exactly(&mut self, additional: usize) -> Result<(), CloseReason> {
-        let capacity = self.receive.len() + additional;
-        if let Some(budget) = &self.config.inbound_memory {
-            if capacity > self.charged && !budget.try_charge(capacity - self.charged) {
-                return Err(CloseReason::InboundMemoryExhausted {
-                    limit: budget.limit(),
-                });
-            }
-            self.charged = self.charged.max(capacity);
-        }
-        let mut grown = BytesMut::with_capacity(capacity);
-        grown.extend_from_slice(&self.receive);
-        self.receive = grown;
-        self.sync_charge();
-        Ok(())
-    }
-
-    /// Makes the charge match the receive buffer's capacity.
-    fn sync_charge(&mut self) {
-        let Some(budget) = &self.config.inbound_memory else {
-            return;
-        };
-        let capacity = self.receive.capacity();
-        if capacity > self.charged {
-            budget.force_charge(capacity - self.charged);
-        } else {
-            budget.release(self.charged - capacity);
-        }
-        self.charged = capacity;
-    }
-
-    /// Gives back a receive buffer that grew for a burst, once it is empty and the
-    /// stream has nothing more. One of up to twice the smallest read is kept, so a
-    /// connection trading small messages does not allocate per request.
-    fn release_idle_receive_buffer(&mut self) {
-        if self.receive.is_empty() && self.receive.capacity() > 2 * MIN_READ {
-            self.receive = BytesMut::new();
-            self.sync_charge();
-        }
-    }
-
-    /// Decodes up to `limit` messages from the receive buffer and hands them to the
-    /// reactor; sets `undecoded` when it stopped at the limit with bytes left.
-    /// Returns how many it decoded.
-    fn decode(&mut self, tally: &mut Tally, limit: usize) -> Result<usize, CloseReason> {
-        let mut decoded = 0;
-        self.undecoded = false;
-        while !self.receive.is_empty() {
-            if decoded == limit {
-                self.undecoded = true;
-                break;
-            }
-            match self.codec.decode_buffer(&mut self.receive) {
-                Ok(message) => {
-                    self.frame_len = 0;
-                    decoded += 1;
-                    tally.messages_received += 1;
-                    if self.reactor.on_inbound_message(message, &mut self.replies)
-                        == ReactorStatus::Disconnect
-                    {
-                        self.drain(CloseReason::Reactor);
-                        break;
-                    }
-                }
-                Err(DecodeError::Incomplete { frame_len }) => {
-                    if let Some(len) = frame_len {
-                        if len > self.config.max_buffer_length {
-                            return Err(CloseReason::FrameTooLarge {
-                                len,
-                                max: self.config.max_buffer_length,
-                            });
-                        }
-                        self.frame_len = len;
-                    }
+                Poll::Ready(None) | Poll::Pending => {
+                    self.fill = Fill::Dry;
                     break;
                 }
-                Err(DecodeError::Skip(0)) => {
-                    return Err(CloseReason::InvalidFrame(InvalidFrame::new(
-                        "the decoder asked to skip 0 bytes",
-                    )));
-                }
-                Err(DecodeError::Skip(n)) => self.receive.advance(n.min(self.receive.len())),
-                Err(DecodeError::Invalid(invalid)) => {
-                    return Err(CloseReason::InvalidFrame(invalid))
-                }
             }
         }
-        Ok(decoded)
+        added > 0
     }
 
-    /// Fills the send queue (while it has room) and writes it. Returns whether
-    /// anything was queued or written.
-    fn poll_send(
-        &mut self,
-        cx: &mut Context<'_>,
-        tally: &mut Tally,
-        budget: &mut Budget,
-    ) -> Result<bool, CloseReason> {
-        let filled = self.fill_send_queue(cx);
-        let sent_before = tally.bytes_sent;
-        if !self.send_queue.is_empty()
-            && self
-                .coalescer
-                .hold(self.send_queue.len(), matches!(self.phase, Phase::Open))
-        {
-            return Ok(filled > 0);
-        }
-        if !self.send_queue.is_empty() {
-            // Pending leaves the rest queued; the stream wakes us when it has room.
-            let written = self.poll_write(cx, tally, &mut budget.write)?;
-            if written.is_pending() {
-                self.poll_stall(cx)?;
-            }
-        }
-        if self.send_queue.is_empty() {
-            self.stall_armed = false;
-            self.poll_idle(cx)?;
-        }
-        Ok(filled > 0 || tally.bytes_sent > sent_before)
-    }
-
-    /// The stream takes no more bytes: with a stall timeout configured, closes the
-    /// connection once nothing has been written for that long.
-    fn poll_stall(&mut self, cx: &mut Context<'_>) -> Result<(), CloseReason> {
-        let Some(timeout) = self.config.write_stall_timeout else {
-            return Ok(());
-        };
-        let now = tokio::time::Instant::now();
-        if !self.stall_armed {
-            // The stall starts now, however long ago the last write was.
-            self.stall_armed = true;
-            self.last_write = now;
-        }
-        let deadline = self.last_write + timeout;
-        if now >= deadline {
-            return Err(CloseReason::WriteStalled(timeout));
-        }
-        // One timer per connection, reset only when a stall starts or it fires
-        // early: a write in between just moves `last_write`.
-        let timer = self
-            .stall_timer
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-        if timer.deadline() != deadline {
-            timer.as_mut().reset(deadline);
-        }
-        if timer.as_mut().poll(cx).is_ready() {
-            return Err(CloseReason::WriteStalled(timeout));
-        }
-        Ok(())
-    }
-
-    /// Moves outbound messages into the send queue, encoded, while it has room: the
-    /// channel's (queued before this poll's answers, a greeting say), then the
-    /// reactor's replies, then the reactor's producer. Records in `outbound_empty`
-    /// whether all three ran dry (rather than the room). Returns how many were
-    /// added.
-    fn fill_send_queue(&mut self, cx: &mut Context<'_>) -> usize {
-        let room = self
-            .config
-            .max_queued_outbound_messages
-            .saturating_sub(self.send_queue.len());
+    /// Takes up to `room` messages from the outbound channel; a channel whose
+    /// senders are all gone starts a drain.
+    fn take_channel(&mut self, cx: &mut Context<'_>, room: usize) -> usize {
         let mut added = 0;
-        self.outbound_empty = false;
         while added < room {
             let Some(outbound) = self.outbound.as_mut() else {
                 break;
@@ -643,7 +555,7 @@ where
                     added += 1;
                 }
                 Poll::Ready(None) => {
-                    if let Phase::Open = self.phase {
+                    if self.phase.is_open() {
                         self.drain(CloseReason::SendersGone);
                     }
                     break;
@@ -651,6 +563,12 @@ where
                 Poll::Pending => break,
             }
         }
+        added
+    }
+
+    /// Takes up to `room` of the reactor's replies.
+    fn take_replies(&mut self, room: usize) -> usize {
+        let mut added = 0;
         while added < room {
             let Some(reply) = self.replies.pop() else {
                 break;
@@ -659,19 +577,40 @@ where
             self.send_queue.push_message(message, &mut self.codec);
             added += 1;
         }
-        while added < room {
-            match self.reactor.poll_outbound(cx) {
-                Poll::Ready(Some(message)) => {
-                    self.send_queue.push_message(message, &mut self.codec);
-                    added += 1;
-                }
-                Poll::Ready(None) | Poll::Pending => {
-                    self.outbound_empty = true;
-                    break;
-                }
+        added
+    }
+
+    /// Step 4, while sending: writes the send queue, unless the coalescer holds a
+    /// fresh write back for the rest of its batch. A stream that takes no more
+    /// starts the stall timer; an emptied queue is flushed, which may end a drain.
+    /// Returns whether bytes were written.
+    fn poll_send(
+        &mut self,
+        cx: &mut Context<'_>,
+        tally: &mut Tally,
+        budget: &mut usize,
+    ) -> Result<bool, CloseReason> {
+        if !self.phase.sends() {
+            return Ok(false);
+        }
+        let sent_before = tally.bytes_sent;
+        if !self.send_queue.is_empty() {
+            if self
+                .coalescer
+                .hold(self.send_queue.len(), self.phase.is_open())
+            {
+                return Ok(false);
+            }
+            // Pending leaves the rest queued; the stream wakes us when it has room.
+            if self.poll_write(cx, tally, budget)?.is_pending() {
+                self.stall.poll(cx)?;
             }
         }
-        added
+        if self.send_queue.is_empty() {
+            self.stall.clear();
+            self.poll_idle(cx)?;
+        }
+        Ok(tally.bytes_sent > sent_before)
     }
 
     /// Writes queued messages with vectored writes until the queue is empty
@@ -697,10 +636,8 @@ where
                 Poll::Ready(Err(error)) => return Err(error),
                 Poll::Pending => return Ok(Poll::Pending),
             };
-            self.unflushed = true;
-            if self.stall_armed {
-                self.last_write = tokio::time::Instant::now();
-            }
+            self.flush = Flush::Owed;
+            self.stall.wrote();
             tally.bytes_sent += written as u64;
             *budget = budget.saturating_sub(written);
             self.send_queue.advance(written, &mut self.codec, tally);
@@ -709,16 +646,16 @@ where
 
     /// The send queue is empty: flush what was written, and finish a drain.
     fn poll_idle(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
-        if self.unflushed {
+        if self.flush == Flush::Owed {
             match Pin::new(&mut self.stream).poll_flush(cx) {
-                Poll::Ready(Ok(())) => self.unflushed = false,
+                Poll::Ready(Ok(())) => self.flush = Flush::Done,
                 Poll::Ready(Err(error)) => return Err(error),
                 Poll::Pending => return Ok(()),
             }
         }
         self.send_queue.release_idle();
         self.replies.release_idle();
-        if matches!(self.phase, Phase::Draining(_)) && self.outbound_empty {
+        if self.fill == Fill::Dry && matches!(self.phase, Phase::Draining(_)) {
             if let Phase::Draining(reason) = std::mem::replace(&mut self.phase, Phase::Closed) {
                 self.phase = Phase::ShuttingDown(reason);
             }
@@ -728,16 +665,15 @@ where
 
     /// Stops reading and taking new work; what is queued is still sent.
     fn drain(&mut self, reason: CloseReason) {
-        if matches!(self.phase, Phase::Open | Phase::New) {
+        let reason = match (&self.phase, reason) {
             // A reactor that finished its work after a requested close ends it.
-            let reason = match reason {
-                CloseReason::Reactor if self.close_requested => CloseReason::Requested,
-                reason => reason,
-            };
-            tracing::debug!(%reason, "connection draining");
-            self.read = ReadState::Done;
-            self.phase = Phase::Draining(reason);
-        }
+            (Phase::Closing, CloseReason::Reactor) => CloseReason::Requested,
+            (Phase::New | Phase::Open | Phase::Closing, reason) => reason,
+            _ => return,
+        };
+        tracing::debug!(%reason, "connection draining");
+        self.receive.stop();
+        self.phase = Phase::Draining(reason);
     }
 
     /// Closes at once: the stream is dropped with the connection, unflushed.
@@ -752,7 +688,7 @@ where
         let Some(timer) = self.liveness.as_mut() else {
             return Poll::Pending;
         };
-        if !matches!(self.phase, Phase::Open) {
+        if !self.phase.is_open() {
             return Poll::Pending;
         }
         if tally.bytes_received > 0 {
@@ -805,11 +741,7 @@ impl<S, R: MessageReactor> Connection<S, R> {
         self.phase = Phase::Closed;
         // The owner may keep the finished connection; its senders must not wait.
         self.outbound = None;
-        if let Some(budget) = &self.config.inbound_memory {
-            budget.release(self.charged);
-        }
-        self.charged = 0;
-        self.receive = BytesMut::new();
+        self.receive.release();
         if reason.is_error() {
             tracing::info!(%reason, "connection closed");
         } else {
@@ -845,7 +777,9 @@ where
             return Poll::Ready(());
         }
         let mut tally = Tally::default();
-        let mut result = this.poll_connection(cx, &mut tally);
+        let mut result = this
+            .poll_connection(cx, &mut tally)
+            .unwrap_or_else(|reason| this.abort(reason));
         if result.is_pending() {
             result = this.poll_liveness(cx, &tally);
         }
@@ -859,13 +793,14 @@ impl<S, R: MessageReactor> fmt::Debug for Connection<S, R> {
         let phase = match &self.phase {
             Phase::New => "new",
             Phase::Open => "open",
+            Phase::Closing => "closing",
             Phase::Draining(_) => "draining",
             Phase::ShuttingDown(_) => "shutting down",
             Phase::Closed => "closed",
         };
         f.debug_struct("Connection")
             .field("phase", &phase)
-            .field("read", &self.read)
+            .field("read", &self.receive.state())
             .field("buffered", &self.receive.len())
             .field("send_queue", &self.send_queue.len())
             .finish()

@@ -79,8 +79,11 @@
 //! - `connection`: [`Connection`], the event loop; `close`: [`CloseReason`].
 //! - `memory`: [`InboundMemory`], a receive-buffer budget shared by connections.
 //! - `liveness`: [`Liveness`], pings and the silent-peer timeout.
+//! - `receive`: the receive buffer, its sizing and its charge to [`InboundMemory`],
+//!   and decoding as many messages as there is room to answer.
 //! - `send_queue`: encoded messages waiting for the stream; small ones are staged
 //!   into one buffer so a burst leaves in one write.
+//! - `stall`: the write-stall timeout.
 //! - `coalesce`: [`WriteCoalescing`], when a fresh write waits for the runtime's
 //!   other ready tasks.
 //! - `config`: [`ConnectionConfig`].
@@ -103,9 +106,11 @@ mod liveness;
 mod memory;
 mod pooled;
 mod reactor;
+mod receive;
 mod replies;
 mod send_queue;
 mod socket;
+mod stall;
 mod stats;
 mod waker;
 

@@ -19,19 +19,20 @@ pub enum ReactorStatus {
 /// the codec and calls its reactor for everything else.
 ///
 /// Each poll of the connection runs up to four rounds of: read the stream and
-/// decode complete messages, handing each to
-/// [`on_inbound_message`](Self::on_inbound_message); call [`poll`](Self::poll); take
-/// outbound messages while the send queue has room (the connection's
-/// [`spillway::Sender`]s' messages, then the answers the reactor pushed to its
-/// [`Replies`], both mapped through
+/// decode complete messages, as many as there is room to answer (see below),
+/// handing each to [`on_inbound_message`](Self::on_inbound_message); call
+/// [`poll`](Self::poll); take outbound messages while the send queue has room
+/// (the connection's [`spillway::Sender`]s' messages, then the answers the reactor
+/// pushed to its [`Replies`], both mapped through
 /// [`on_outbound_message`](Self::on_outbound_message), then
 /// [`poll_outbound`](Self::poll_outbound)), encode them and write. So an answer
 /// leaves in the same poll as its request.
 ///
 /// Decoding is bounded by room to answer: while
 /// [`answers_inbound`](Self::answers_inbound) is true, the connection decodes only
-/// as many messages as its send queue has room for, counting the answers already
-/// queued, so [`Replies::push`] never overruns the bound and a peer that sends
+/// as many messages as `max_queued_outbound_messages` less what its send queue and
+/// the [`Replies`] already hold (complete messages beyond that wait in the receive
+/// buffer), so [`Replies::push`] never overruns the bound and a peer that sends
 /// without reading is held back by TCP flow control. A reactor whose inbound
 /// messages need no answer from it (an rpc client reading responses) returns
 /// false, and is never held back by its own full send queue: two peers that both
@@ -155,7 +156,8 @@ pub trait MessageReactor: Unpin {
     }
 
     /// Whether inbound messages may need an answer queued by this side, so that
-    /// the connection must hold decoding back while its send queue is full. The
+    /// the connection must hold decoding back while its send queue and the
+    /// [`Replies`] hold `max_queued_outbound_messages` messages. The
     /// default is true. Return false when inbound messages never need room to send
     /// (an rpc client's responses): the connection then reads them whatever its
     /// send queue holds.
