@@ -7,8 +7,9 @@
 //!
 //! - `protosocket`: a `Connection` whose reactor queues each inbound message as its
 //!   reply and hands the replies out through `poll_outbound` (no channel: the
-//!   replies are made in the connection's own task); the codec decodes a frame to
-//!   `Bytes` without copying and encodes straight into the connection's write buffer.
+//!   replies are made in the connection's own task); its codec, protosocket's own
+//!   `LengthDelimitedCodec`, splits a frame off as `Bytes` without copying and
+//!   encodes a small one straight into the connection's write buffer.
 //! - `framed`: `Framed<TcpStream, LengthDelimitedCodec>`, split, its stream forwarded
 //!   into its sink (`StreamExt::forward` feeds every ready frame and flushes when
 //!   the stream has nothing more).
@@ -33,10 +34,7 @@ use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
 use futures::{StreamExt, TryStreamExt};
-use protosocket::{
-    Connection, ConnectionConfig, DecodeError, Decoder, MessageReactor, PooledEncoder,
-    ReactorStatus, Replies, SerializeInto,
-};
+use protosocket::{Connection, ConnectionConfig, MessageReactor, ReactorStatus, Replies};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
@@ -69,59 +67,6 @@ fn runtime() -> Runtime {
 
 // ---------------------------------------------------------------- protosocket server
 
-/// Length-delimited frames for protosocket: a frame decodes to its payload, split off
-/// the receive buffer without copying, and a payload encodes as prefix + payload.
-#[derive(Debug, Default)]
-struct LengthDelimited;
-
-impl LengthDelimited {
-    /// The whole frame's length, or why there is no frame yet.
-    #[inline]
-    fn frame_len(buffer: &[u8]) -> Result<usize, DecodeError> {
-        let Some(prefix) = buffer.first_chunk::<PREFIX>() else {
-            return Err(DecodeError::Incomplete { frame_len: None });
-        };
-        let len = u32::from_be_bytes(*prefix) as usize;
-        if len > MAX_FRAME {
-            return Err(DecodeError::invalid(format!("frame of {len} bytes")));
-        }
-        if buffer.len() < PREFIX + len {
-            return Err(DecodeError::Incomplete {
-                frame_len: Some(PREFIX + len),
-            });
-        }
-        Ok(PREFIX + len)
-    }
-}
-
-impl SerializeInto for LengthDelimited {
-    type Message = Bytes;
-
-    #[inline]
-    fn serialize_into(&mut self, message: Bytes, buffer: &mut Vec<u8>) {
-        buffer.reserve(PREFIX + message.len());
-        buffer.extend_from_slice(&(message.len() as u32).to_be_bytes());
-        buffer.extend_from_slice(&message);
-    }
-}
-
-impl Decoder for LengthDelimited {
-    type Message = Bytes;
-
-    fn decode(&mut self, buffer: &[u8]) -> Result<(usize, Bytes), DecodeError> {
-        let len = Self::frame_len(buffer)?;
-        Ok((len, Bytes::copy_from_slice(&buffer[PREFIX..len])))
-    }
-
-    #[inline]
-    fn decode_buffer(&mut self, buffer: &mut BytesMut) -> Result<Bytes, DecodeError> {
-        let len = Self::frame_len(buffer)?;
-        let mut frame = buffer.split_to(len);
-        frame.advance(PREFIX);
-        Ok(frame.freeze())
-    }
-}
-
 /// Echoes every inbound message from the connection's own task: replies wait in a
 /// local queue that the connection drains through `poll_outbound` while it has room
 /// to send, so no channel (and no lock) is involved. The outbound sender is only
@@ -130,7 +75,7 @@ impl Decoder for LengthDelimited {
 struct Echo;
 
 impl MessageReactor for Echo {
-    type Codec = (PooledEncoder<LengthDelimited>, LengthDelimited);
+    type Codec = protosocket::LengthDelimitedCodec;
     type Inbound = Bytes;
     type Outbound = Bytes;
     type LogicalOutbound = Bytes;
@@ -152,8 +97,9 @@ impl MessageReactor for Echo {
 }
 
 async fn serve_protosocket(stream: TcpStream) {
-    let codec = (PooledEncoder::default(), LengthDelimited);
-    Connection::new(stream, codec, Echo, None, ConnectionConfig::default()).await;
+    let codec = protosocket::LengthDelimitedCodec::new();
+    let config = ConnectionConfig::default().max_buffer_length(MAX_FRAME);
+    Connection::new(stream, codec, Echo, None, config).await;
 }
 
 // --------------------------------------------------------------------- Framed server

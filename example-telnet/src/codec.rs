@@ -1,6 +1,10 @@
-//! One line is one message.
+//! One line is one message. Answers are written by protosocket's
+//! [`LinesCodec`](protosocket::LinesCodec); lines are read by [`LineDecoder`],
+//! which differs from that codec's decoder where a telnet user is better served:
+//! bytes that are not UTF-8 are replaced instead of closing the connection, and a
+//! line over the limit reaches the reactor, which can then say why it closes.
 
-use protosocket::{DecodeError, Decoder, SerializeInto};
+use protosocket::{DecodeError, Decoder};
 
 /// What the decoder finds in the stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,20 +53,6 @@ impl Decoder for LineDecoder {
             end + 1,
             Inbound::Line(String::from_utf8_lossy(line).into_owned()),
         ))
-    }
-}
-
-/// Writes each answer as a line ending in `\n`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct LineSerializer;
-
-impl SerializeInto for LineSerializer {
-    type Message = String;
-
-    fn serialize_into(&mut self, line: String, buffer: &mut Vec<u8>) {
-        buffer.reserve(line.len() + 1);
-        buffer.extend_from_slice(line.as_bytes());
-        buffer.push(b'\n');
     }
 }
 

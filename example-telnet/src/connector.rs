@@ -3,13 +3,13 @@
 use std::io;
 use std::net::SocketAddr;
 
-use protosocket::{spillway, Accepted, PooledEncoder, TcpListener};
+use protosocket::{spillway, Accepted, LinesCodec, TcpListener};
 use protosocket_server::{
     ProtosocketServer, ProtosocketServerConfig, ServedConnection, ServerConnector,
 };
 use tokio::net::TcpStream;
 
-use crate::codec::{LineDecoder, LineSerializer};
+use crate::codec::LineDecoder;
 use crate::reactor::{Reply, TelnetReactor};
 
 /// The line limit unless configured otherwise.
@@ -70,11 +70,8 @@ impl ServerConnector for TelnetConnector {
     type Stream = TcpStream;
     type Reactor = TelnetReactor;
 
-    fn codec(&self) -> (PooledEncoder<LineSerializer>, LineDecoder) {
-        (
-            PooledEncoder::new(LineSerializer),
-            LineDecoder::new(self.max_line_length),
-        )
+    fn codec(&self) -> (LinesCodec, LineDecoder) {
+        (LinesCodec::new(), LineDecoder::new(self.max_line_length))
     }
 
     fn new_reactor(

@@ -41,8 +41,8 @@
 //! ```
 //!
 //! Layout:
-//! - `codec`: [`LineDecoder`] (lines, and [`Inbound::TooLong`] past the limit) and
-//!   [`LineSerializer`].
+//! - `codec`: [`LineDecoder`] (lines, and [`Inbound::TooLong`] past the limit);
+//!   answers are written by protosocket's `LinesCodec`.
 //! - `command`: [`Command`], parsed from a line.
 //! - `reactor`: [`TelnetReactor`], running commands; [`Reply`].
 //! - `connector`: [`TelnetConnector`], the server wiring.
@@ -52,7 +52,7 @@ mod command;
 mod connector;
 mod reactor;
 
-pub use codec::{Inbound, LineDecoder, LineSerializer};
+pub use codec::{Inbound, LineDecoder};
 pub use command::{Command, CommandError, MAX_SLEEP};
 pub use connector::{TelnetConnector, TelnetServer, DEFAULT_MAX_LINE_LENGTH, GREETING};
 pub use reactor::{Reply, TelnetReactor};

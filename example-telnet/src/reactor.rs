@@ -3,12 +3,10 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use protosocket::{
-    spillway, ConnectionStats, MessageReactor, PooledEncoder, ReactorStatus, Replies,
-};
+use protosocket::{spillway, ConnectionStats, LinesCodec, MessageReactor, ReactorStatus, Replies};
 use tokio::task::JoinSet;
 
-use crate::codec::{Inbound, LineDecoder, LineSerializer};
+use crate::codec::{Inbound, LineDecoder};
 use crate::command::Command;
 
 /// What the connection's outbound channel carries.
@@ -94,7 +92,7 @@ impl TelnetReactor {
 }
 
 impl MessageReactor for TelnetReactor {
-    type Codec = (PooledEncoder<LineSerializer>, LineDecoder);
+    type Codec = (LinesCodec, LineDecoder);
     type Inbound = Inbound;
     type Outbound = String;
     type LogicalOutbound = Reply;

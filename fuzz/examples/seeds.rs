@@ -249,7 +249,8 @@ fn line_seeds() -> Seeds {
 }
 
 /// A connection header (see `connection::script`): `codec` (0 prost bounded, 1
-/// prost default, 2 u32 prefix, plus 4 for an outbound channel), `buffer` KiB of
+/// prost unbounded, 2 `LengthDelimitedCodec`, 3 `LinesCodec`, plus 4 for an
+/// outbound channel), `buffer` KiB of
 /// receive buffer (4 to 64), `queue` outbound messages (1 to 8), a 4 KiB
 /// allocation increment, and `memory` KiB of inbound budget (in 512-byte steps).
 fn header(codec: u8, buffer: usize, queue: u8, memory: usize) -> Vec<u8> {
@@ -289,6 +290,8 @@ fn connection_seeds() -> Seeds {
     let zero_length = vec![0u8; 64];
     let big_body = vec![0x5A; 3000];
     let big = [&[0xF0, 0x0B, 0xBC][..], &u32_frame(&big_body)[..]].concat();
+    // 5 KiB without a newline, past a 4 KiB receive buffer.
+    let endless_line = [&[0xF0, 0x14, 0x00][..], &[b'a'; 5 * 1024][..]].concat();
     vec![
         (
             "echo",
@@ -363,6 +366,24 @@ fn connection_seeds() -> Seeds {
         (
             "large-frames",
             [header(2, 8, 2, 64), big.clone(), big, vec![EOF]].concat(),
+        ),
+        (
+            "lines",
+            [
+                header(3, 4, 2, 64),
+                read(b"hello\r\n\nwor"),
+                read(b"ld\n"),
+                vec![EOF],
+            ]
+            .concat(),
+        ),
+        (
+            "line-not-utf8",
+            [header(3, 4, 4, 64), read(b"ok\nbad \xc3\x28\n")].concat(),
+        ),
+        (
+            "endless-line",
+            [header(3, 4, 4, 64), read(b"ok\n"), endless_line].concat(),
         ),
         (
             "tiny-budget",

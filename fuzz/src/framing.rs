@@ -38,8 +38,9 @@ pub trait FramedCodec {
     /// The codec, as a reactor would name it.
     type Codec: Encoder<Message = Self::Message> + Decoder<Message = Self::Message>;
 
-    /// A codec whose decoder accepts frames of up to `max_frame_length` bytes.
-    fn codec(max_frame_length: usize) -> Self::Codec;
+    /// A codec whose decoder accepts frames of up to `max_frame_length` bytes,
+    /// or, with `None`, the library's default codec, which has no limit of its own.
+    fn codec(max_frame_length: Option<usize>) -> Self::Codec;
 
     /// Checks the wire format of `frame`, the encoding of `message`, against the
     /// format DESIGN.md fixes.
@@ -47,9 +48,10 @@ pub trait FramedCodec {
 }
 
 /// Runs every check over `stream`, decoded with frames of at most
-/// `max_frame_length` bytes.
-pub fn check_stream<F: FramedCodec>(max_frame_length: usize, stream: &[u8]) {
+/// `max_frame_length` bytes (`None`: the default codec, no limit of its own).
+pub fn check_stream<F: FramedCodec>(max_frame_length: Option<usize>, stream: &[u8]) {
     let mut codec = F::codec(max_frame_length);
+    let max_frame_length = max_frame_length.unwrap_or(usize::MAX);
     let mut offset = 0;
     loop {
         let buffer = &stream[offset..];
@@ -198,7 +200,7 @@ fn check_announcement<D: Decoder>(
 fn check_round_trip<F: FramedCodec>(message: F::Message) {
     // A large maximum: a re-encoding may be longer than the frame it came from
     // (packed repeated fields, msgpack maps for arrays).
-    let mut codec = F::codec(usize::MAX);
+    let mut codec = F::codec(None);
     const EARLIER: &[u8] = b"earlier frames";
     let mut buffer = EARLIER.to_vec();
     append(&mut codec, message.clone(), &mut buffer);

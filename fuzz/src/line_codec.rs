@@ -16,10 +16,13 @@
 //! as a connection would see them: the messages decoded from the bytes arriving
 //! a few at a time are those decoded from all of them at once, up to and
 //! including the first `TooLong` (after which the connection closes). And a line
-//! written back with `LineSerializer` reads as the same line.
+//! written back with protosocket's `LinesCodec` (the server's encoder) reads as
+//! the same line.
 
-use example_telnet::{Inbound, LineDecoder, LineSerializer};
-use protosocket::{DecodeError, Decoder, SerializeInto};
+use example_telnet::{Inbound, LineDecoder};
+use protosocket::{DecodeError, Decoder, LinesCodec};
+
+use crate::framing::append;
 
 /// The limits the first byte picks from (its low 3 bits): none at all, tiny ones,
 /// the server's default (1024), and the largest, where `reach` saturates.
@@ -145,7 +148,7 @@ fn check_reencoding(text: &str) {
         return;
     }
     let mut wire = Vec::new();
-    LineSerializer.serialize_into(text.to_owned(), &mut wire);
+    append(&mut LinesCodec::new(), text.to_owned(), &mut wire);
     match LineDecoder::new(text.len()).decode(&wire) {
         Ok((used, Inbound::Line(again))) => {
             assert_eq!(used, wire.len(), "a written line read short");

@@ -7,7 +7,8 @@
 //! length as a big-endian u32, then the body, rmp-serde's encoding with structs
 //! as maps keyed by field name.
 
-use protosocket_messagepack::{MessagePackCodec, DEFAULT_MAX_FRAME_LENGTH};
+use protosocket::PooledEncoder;
+use protosocket_messagepack::{MessagePackCodec, MessagePackDecoder};
 
 use crate::framing::{check_stream, FramedCodec};
 use crate::messages::Record;
@@ -15,18 +16,18 @@ use crate::messages::Record;
 /// The header: the msgpack uint32 marker and four length bytes.
 const HEADER_LEN: usize = 5;
 
-/// The maxima the first byte picks from (its low 3 bits): the default, ones below
-/// the header (no frame fits), exactly the header (only an empty body), small ones
-/// that short inputs can exceed, and the largest.
-pub const MAX_FRAME_LENGTHS: [usize; 8] = [
-    DEFAULT_MAX_FRAME_LENGTH,
-    0,
-    4,
-    HEADER_LEN,
-    64,
-    300,
-    4096,
-    usize::MAX,
+/// The maxima the first byte picks from (its low 3 bits): none (the default
+/// codec), ones below the header (no frame fits), exactly the header (only an
+/// empty body), small ones that short inputs can exceed, and the largest.
+pub const MAX_FRAME_LENGTHS: [Option<usize>; 8] = [
+    None,
+    Some(0),
+    Some(4),
+    Some(HEADER_LEN),
+    Some(64),
+    Some(300),
+    Some(4096),
+    Some(usize::MAX),
 ];
 
 /// The messagepack codec of [`Record`]s.
@@ -37,8 +38,12 @@ impl FramedCodec for MessagePackRecord {
     type Message = Record;
     type Codec = MessagePackCodec<Record, Record>;
 
-    fn codec(max_frame_length: usize) -> Self::Codec {
-        protosocket_messagepack::codec_with_max_frame_length(max_frame_length)
+    fn codec(max_frame_length: Option<usize>) -> Self::Codec {
+        let decoder = match max_frame_length {
+            Some(max) => MessagePackDecoder::with_max_frame_length(max),
+            None => MessagePackDecoder::new(),
+        };
+        (PooledEncoder::default(), decoder)
     }
 
     fn check_wire(message: &Record, frame: &[u8]) {

@@ -6,16 +6,25 @@
 //! `encode_length_delimited`.
 
 use prost::Message;
-use protosocket_prost::{ProstCodec, DEFAULT_MAX_FRAME_LENGTH};
+use protosocket::PooledEncoder;
+use protosocket_prost::{ProstCodec, ProstDecoder};
 
 use crate::framing::{check_stream, FramedCodec};
 use crate::messages::Probe;
 
-/// The maxima the first byte picks from (its low 3 bits): the default, the
-/// degenerate ones (no frame fits, only an empty body fits), small ones that
-/// short inputs can exceed, and one the decoder clamps to `isize::MAX`.
-pub const MAX_FRAME_LENGTHS: [usize; 8] =
-    [DEFAULT_MAX_FRAME_LENGTH, 0, 1, 5, 64, 300, 4096, usize::MAX];
+/// The maxima the first byte picks from (its low 3 bits): none (the default
+/// codec), the degenerate ones (no frame fits, only an empty body fits), small
+/// ones that short inputs can exceed, and one the decoder clamps to `isize::MAX`.
+pub const MAX_FRAME_LENGTHS: [Option<usize>; 8] = [
+    None,
+    Some(0),
+    Some(1),
+    Some(5),
+    Some(64),
+    Some(300),
+    Some(4096),
+    Some(usize::MAX),
+];
 
 /// The prost codec of [`Probe`]s.
 #[derive(Debug)]
@@ -25,8 +34,14 @@ impl FramedCodec for ProstProbe {
     type Message = Probe;
     type Codec = ProstCodec<Probe, Probe>;
 
-    fn codec(max_frame_length: usize) -> Self::Codec {
-        protosocket_prost::codec_with_max_frame_length(max_frame_length)
+    fn codec(max_frame_length: Option<usize>) -> Self::Codec {
+        match max_frame_length {
+            Some(max) => (
+                PooledEncoder::default(),
+                ProstDecoder::with_max_frame_length(max),
+            ),
+            None => protosocket_prost::codec(),
+        }
     }
 
     fn check_wire(message: &Probe, frame: &[u8]) {

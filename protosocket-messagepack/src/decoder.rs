@@ -9,18 +9,17 @@ use serde::de::DeserializeOwned;
 
 use crate::header::{HEADER_LEN, MARKER};
 
-/// The largest frame a [`MessagePackDecoder`] accepts by default, header included:
-/// 32 MiB, the same as protosocket's `ConnectionConfig::max_buffer_length` default.
-pub const DEFAULT_MAX_FRAME_LENGTH: usize = 32 * 1024 * 1024;
-
 /// Reads frames of `0xCE`, a big-endian u32 body length, then one rmp-serde
 /// encoded `M`.
 ///
-/// The header is checked as soon as it arrives: a first byte other than `0xCE`, or
-/// a frame longer than the [maximum](Self::with_max_frame_length), is
+/// The header is checked as soon as it arrives: a first byte other than `0xCE` is
 /// [`DecodeError::Invalid`] without waiting for the body. While the body is still
 /// arriving the decoder reports [`DecodeError::Incomplete`] with the whole frame's
-/// length, header included.
+/// length, header included, so a [`Connection`](protosocket::Connection) refuses a
+/// frame over its `max_buffer_length` (`CloseReason::FrameTooLarge`) as soon as
+/// the header arrives, without buffering the body. The decoder has no frame limit
+/// of its own unless [set](Self::with_max_frame_length), for decoding outside a
+/// connection.
 ///
 /// Structs decode from either of rmp-serde's forms, maps keyed by field name (what
 /// [`MessagePackSerializer`](crate::MessagePackSerializer) writes) or compact
@@ -44,30 +43,35 @@ pub const DEFAULT_MAX_FRAME_LENGTH: usize = 32 * 1024 * 1024;
 /// ));
 /// ```
 pub struct MessagePackDecoder<M> {
-    max_frame_length: usize,
+    max_frame_length: Option<usize>,
     message: PhantomData<fn() -> M>,
 }
 
 impl<M> MessagePackDecoder<M> {
-    /// A decoder accepting frames of up to [`DEFAULT_MAX_FRAME_LENGTH`] bytes.
+    /// A decoder with no frame limit of its own: the connection's
+    /// `max_buffer_length` bounds frames.
     #[must_use]
     pub fn new() -> Self {
-        Self::with_max_frame_length(DEFAULT_MAX_FRAME_LENGTH)
-    }
-
-    /// A decoder accepting frames of up to `max_frame_length` bytes, header
-    /// included. Match it to the connection's `max_buffer_length`.
-    #[must_use]
-    pub fn with_max_frame_length(max_frame_length: usize) -> Self {
         Self {
-            max_frame_length,
+            max_frame_length: None,
             message: PhantomData,
         }
     }
 
-    /// The largest frame accepted, header included.
+    /// A decoder refusing (as [`DecodeError::Invalid`]) frames over
+    /// `max_frame_length` bytes, header included, as soon as their header arrives:
+    /// for decoding outside a connection.
     #[must_use]
-    pub fn max_frame_length(&self) -> usize {
+    pub fn with_max_frame_length(max_frame_length: usize) -> Self {
+        Self {
+            max_frame_length: Some(max_frame_length),
+            ..Self::new()
+        }
+    }
+
+    /// The limit [set](Self::with_max_frame_length), if any.
+    #[must_use]
+    pub fn max_frame_length(&self) -> Option<usize> {
         self.max_frame_length
     }
 }
@@ -80,7 +84,10 @@ impl<M> Default for MessagePackDecoder<M> {
 
 impl<M> Clone for MessagePackDecoder<M> {
     fn clone(&self) -> Self {
-        Self::with_max_frame_length(self.max_frame_length)
+        Self {
+            max_frame_length: self.max_frame_length,
+            ..Self::new()
+        }
     }
 }
 
@@ -110,7 +117,7 @@ impl<M: DeserializeOwned> Decoder for MessagePackDecoder<M> {
         let frame_len = usize::try_from(body_len)
             .ok()
             .and_then(|body_len| body_len.checked_add(HEADER_LEN))
-            .filter(|&frame_len| frame_len <= self.max_frame_length)
+            .filter(|&frame_len| frame_len <= self.max_frame_length.unwrap_or(usize::MAX))
             .ok_or_else(|| too_long(body_len, self.max_frame_length))?;
         let Some(body) = buffer.get(HEADER_LEN..frame_len) else {
             return Err(DecodeError::Incomplete {
@@ -134,10 +141,15 @@ fn bad_marker(byte: u8) -> DecodeError {
 }
 
 #[cold]
-fn too_long(body_len: u32, max: usize) -> DecodeError {
-    DecodeError::invalid(format_args!(
-        "frame announces a {body_len}-byte message, over the {max}-byte maximum"
-    ))
+fn too_long(body_len: u32, max: Option<usize>) -> DecodeError {
+    match max {
+        Some(max) => DecodeError::invalid(format_args!(
+            "frame announces a {body_len}-byte message, over the {max}-byte maximum"
+        )),
+        None => DecodeError::invalid(format_args!(
+            "frame announces a {body_len}-byte message, more than memory can address"
+        )),
+    }
 }
 
 #[cold]

@@ -21,8 +21,8 @@ use crate::header::{HEADER_LEN, MARKER};
 /// and [`dropped`](Self::dropped) counts it. That happens when the message's
 /// `SerializeInto` impl fails (rmp-serde itself never fails writing into a `Vec`) and
 /// when its body would be 4 GiB or more, which the u32 length cannot announce.
-/// Keep messages well under that (a peer's default limit is 32 MiB). Either way a
-/// warning is logged with `tracing`.
+/// Keep messages well under that (a protosocket peer's `max_buffer_length` is
+/// 32 MiB by default). Either way a warning is logged with `tracing`.
 ///
 /// ```
 /// use protosocket::SerializeInto;

@@ -4,7 +4,9 @@
 //! written as maps keyed by field name, so peers can add, remove and reorder
 //! fields (with `#[serde(default)]`) and readers in other languages see names;
 //! both struct forms are read. Encoding appends into pooled buffers; decoding
-//! rejects a bad marker or an oversized length as soon as the header arrives.
+//! rejects a bad marker as soon as the header arrives, and announces a partial
+//! frame's whole length, so the connection refuses one over its
+//! `max_buffer_length` before its body arrives.
 //!
 //! ```
 //! use protosocket::{Decoder, Encoder};
@@ -41,7 +43,7 @@ mod decoder;
 mod encoder;
 mod header;
 
-pub use decoder::{MessagePackDecoder, DEFAULT_MAX_FRAME_LENGTH};
+pub use decoder::MessagePackDecoder;
 pub use encoder::MessagePackSerializer;
 
 use protosocket::PooledEncoder;
@@ -52,20 +54,9 @@ pub type MessagePackCodec<Out, In> = (
     MessagePackDecoder<In>,
 );
 
-/// A [`MessagePackCodec`] with the default buffer pool and the default maximum
-/// frame length ([`DEFAULT_MAX_FRAME_LENGTH`]).
+/// A [`MessagePackCodec`] with the default buffer pool and no frame limit of its
+/// own: the connection's `max_buffer_length` bounds frames.
 #[must_use]
 pub fn codec<Out, In>() -> MessagePackCodec<Out, In> {
     (PooledEncoder::default(), MessagePackDecoder::new())
-}
-
-/// A [`MessagePackCodec`] with the default buffer pool, accepting frames of up to
-/// `max_frame_length` bytes (header included): pass the connection's
-/// `max_buffer_length`.
-#[must_use]
-pub fn codec_with_max_frame_length<Out, In>(max_frame_length: usize) -> MessagePackCodec<Out, In> {
-    (
-        PooledEncoder::default(),
-        MessagePackDecoder::with_max_frame_length(max_frame_length),
-    )
 }

@@ -1,46 +1,51 @@
-//! A protosocket Connection on a real socket echoes messagepack frames.
+//! A protosocket Connection on a real socket echoes messagepack frames, and
+//! refuses a frame announced over its `max_buffer_length` from the header alone.
 
 mod support;
 
-use protosocket::{Connection, ConnectionConfig, DecodeError, Decoder};
+use protosocket::{CloseReason, Connection, ConnectionConfig, DecodeError, Decoder};
 use protosocket_messagepack::MessagePackDecoder;
 use support::{frame, items, within, Echo, Item};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+/// A client connected to an echo `Connection` configured with `config`, and the
+/// server task, which ends with the connection's close reason.
+async fn connected(config: ConnectionConfig) -> (TcpStream, JoinHandle<Option<CloseReason>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let connect = TcpStream::connect(listener.local_addr().expect("address"));
+    let (client, accepted) = within("connect", async {
+        tokio::join!(connect, listener.accept())
+    })
+    .await;
+    let (stream, _) = accepted.expect("accept");
+    let (sender, outbound) = config.outbound_channel();
+    let echo = Echo::<Item> { sender };
+    let codec = protosocket_messagepack::codec();
+    let mut connection = Connection::new(stream, codec, echo, Some(outbound), config);
+    let server = tokio::spawn(async move {
+        (&mut connection).await;
+        connection.close_reason().cloned()
+    });
+    (client.expect("connect"), server)
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_echoes_frames_over_tcp() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("address");
-    let server = tokio::spawn(async move {
-        let (stream, _) = listener.accept().await.expect("accept");
-        let config = ConnectionConfig::default();
-        let (sender, outbound) = config.outbound_channel();
-        let codec = protosocket_messagepack::codec();
-        Connection::new(
-            stream,
-            codec,
-            Echo::<Item> { sender },
-            Some(outbound),
-            config,
-        )
-        .await;
-    });
-
-    let mut client = within("connect", TcpStream::connect(addr))
-        .await
-        .expect("connect");
-    let mut expected = Vec::new();
-    for round in 0..10u64 {
-        for mut item in items() {
-            item.id = item.id.wrapping_add(round);
-            expected.push(item);
-        }
-    }
-    let mut wire = Vec::new();
-    for item in &expected {
-        wire.extend_from_slice(&frame(&rmp_serde::to_vec_named(item).unwrap()));
-    }
+    let (mut client, server) = connected(ConnectionConfig::default()).await;
+    let expected: Vec<Item> = (0..10u64)
+        .flat_map(|round| {
+            items().into_iter().map(move |mut item| {
+                item.id = item.id.wrapping_add(round);
+                item
+            })
+        })
+        .collect();
+    let wire: Vec<u8> = expected
+        .iter()
+        .flat_map(|item| frame(&rmp_serde::to_vec_named(item).unwrap()))
+        .collect();
     // Write and read at once: the echoes (about 700 KB) may outgrow the socket
     // buffers before the writes finish.
     let (mut read, mut write) = client.split();
@@ -71,7 +76,31 @@ async fn connection_echoes_frames_over_tcp() {
 
     // Closing our side ends the server's connection.
     drop(client);
-    within("the server connection to end", server)
+    let reason = within("the server connection to end", server).await;
+    assert!(
+        matches!(reason, Ok(Some(CloseReason::PeerClosed))),
+        "{reason:?}"
+    );
+}
+
+#[tokio::test]
+async fn frame_over_max_buffer_length_closes_the_connection_from_its_header() {
+    let (mut client, server) = connected(ConnectionConfig::default().max_buffer_length(1024)).await;
+    // A 1020-byte body, 1025 bytes with its header: one over. The decoder has no
+    // limit of its own; the connection refuses it without waiting for the body.
+    let header = [0xCE, 0, 0, 0x03, 0xFC];
+    within("write", client.write_all(&header))
         .await
-        .expect("server task");
+        .expect("write");
+    let reason = within("the server connection to end", server).await;
+    assert!(
+        matches!(
+            reason,
+            Ok(Some(CloseReason::FrameTooLarge {
+                len: 1025,
+                max: 1024
+            }))
+        ),
+        "{reason:?}"
+    );
 }

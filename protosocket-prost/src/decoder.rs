@@ -6,21 +6,23 @@ use std::marker::PhantomData;
 use bytes::BytesMut;
 use protosocket::{DecodeError, Decoder};
 
-/// The largest frame a [`ProstDecoder`] accepts by default, prefix included: 32 MiB,
-/// the same as protosocket's `ConnectionConfig::max_buffer_length` default.
-pub const DEFAULT_MAX_FRAME_LENGTH: usize = 32 * 1024 * 1024;
-
 /// The longest protobuf varint: 10 bytes carry 64 bits, 7 at a time.
 const MAX_VARINT_LEN: usize = 10;
 
 /// Reads frames of a protobuf varint length followed by that many bytes of one
 /// encoded `M`, as [`prost::Message::encode_length_delimited`] writes them.
 ///
-/// The prefix is checked as soon as it arrives: a prefix longer than 10 bytes, a
-/// value past 64 bits, or a frame longer than the
-/// [maximum](Self::with_max_frame_length) is [`DecodeError::Invalid`] without
-/// waiting for the body. While the body is still arriving the decoder reports
-/// [`DecodeError::Incomplete`] with the whole frame's length, prefix included.
+/// The prefix is checked as soon as it arrives: a prefix longer than 10 bytes, or a
+/// value past 64 bits (or past `isize::MAX`, more than any buffer holds), is
+/// [`DecodeError::Invalid`] without waiting for the body. While the body is still
+/// arriving the decoder reports [`DecodeError::Incomplete`] with the whole frame's
+/// length, prefix included.
+///
+/// The decoder has no frame limit of its own: in a
+/// [`Connection`](protosocket::Connection), a frame announced longer than the
+/// connection's `max_buffer_length` closes it with `CloseReason::FrameTooLarge` as
+/// soon as the prefix arrives, without buffering the body. To decode outside a
+/// connection, [`with_max_frame_length`](Self::with_max_frame_length) sets one.
 ///
 /// [`decode_buffer`](Decoder::decode_buffer) splits the frame off the receive
 /// buffer and decodes from it without copying, so `bytes::Bytes` fields
@@ -44,32 +46,36 @@ const MAX_VARINT_LEN: usize = 10;
 /// ));
 /// ```
 pub struct ProstDecoder<M> {
-    max_frame_length: usize,
+    /// The largest frame accepted, prefix included: `isize::MAX` unless set.
+    limit: usize,
     message: PhantomData<fn() -> M>,
 }
 
 impl<M> ProstDecoder<M> {
-    /// A decoder accepting frames of up to [`DEFAULT_MAX_FRAME_LENGTH`] bytes.
+    /// A decoder with no frame limit of its own: the connection's
+    /// `max_buffer_length` bounds frames.
     #[must_use]
     pub fn new() -> Self {
-        Self::with_max_frame_length(DEFAULT_MAX_FRAME_LENGTH)
+        Self::with_max_frame_length(usize::MAX)
     }
 
-    /// A decoder accepting frames of up to `max_frame_length` bytes, prefix
-    /// included. Match it to the connection's `max_buffer_length`. No buffer holds
-    /// more than `isize::MAX` bytes, so a larger maximum means `isize::MAX`.
+    /// A decoder refusing (as [`DecodeError::Invalid`]) frames over
+    /// `max_frame_length` bytes, prefix included, as soon as their prefix arrives:
+    /// for decoding outside a connection. No buffer holds more than `isize::MAX`
+    /// bytes, so a larger maximum means none.
     #[must_use]
     pub fn with_max_frame_length(max_frame_length: usize) -> Self {
         Self {
-            max_frame_length: max_frame_length.min(isize::MAX as usize),
+            limit: max_frame_length.min(isize::MAX as usize),
             message: PhantomData,
         }
     }
 
-    /// The largest frame accepted, prefix included.
+    /// The largest frame accepted, prefix included, when one was set; `None` when
+    /// only the connection's `max_buffer_length` applies.
     #[must_use]
-    pub fn max_frame_length(&self) -> usize {
-        self.max_frame_length
+    pub fn max_frame_length(&self) -> Option<usize> {
+        (self.limit < isize::MAX as usize).then_some(self.limit)
     }
 
     /// Reads the prefix at the start of `buffer`: `(prefix_len, frame_len)`.
@@ -79,13 +85,13 @@ impl<M> ProstDecoder<M> {
         let frame_len = usize::try_from(body_len)
             .ok()
             .and_then(|body_len| body_len.checked_add(prefix_len))
-            .filter(|&frame_len| frame_len <= self.max_frame_length);
+            .filter(|&frame_len| frame_len <= self.limit);
         match frame_len {
             Some(frame_len) if frame_len <= buffer.len() => Ok((prefix_len, frame_len)),
             Some(frame_len) => Err(DecodeError::Incomplete {
                 frame_len: Some(frame_len),
             }),
-            None => Err(too_long(body_len, self.max_frame_length)),
+            None => Err(too_long(body_len, self.max_frame_length())),
         }
     }
 }
@@ -98,14 +104,15 @@ impl<M> Default for ProstDecoder<M> {
 
 impl<M> Clone for ProstDecoder<M> {
     fn clone(&self) -> Self {
-        Self::with_max_frame_length(self.max_frame_length)
+        Self::with_max_frame_length(self.limit)
     }
 }
 
 impl<M> fmt::Debug for ProstDecoder<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ProstDecoder")
-            .field("max_frame_length", &self.max_frame_length)
+        let mut debug = f.debug_struct("ProstDecoder");
+        debug
+            .field("max_frame_length", &self.max_frame_length())
             .finish()
     }
 }
@@ -158,9 +165,13 @@ fn read_varint(buffer: &[u8]) -> Result<(usize, u64), DecodeError> {
 }
 
 #[cold]
-fn too_long(body_len: u64, max: usize) -> DecodeError {
+fn too_long(body_len: u64, max: Option<usize>) -> DecodeError {
+    let over = max.map_or_else(
+        || "more than any buffer holds".to_string(),
+        |max| format!("over the {max}-byte maximum"),
+    );
     DecodeError::invalid(format_args!(
-        "frame announces a {body_len}-byte message, over the {max}-byte maximum"
+        "frame announces a {body_len}-byte message, {over}"
     ))
 }
 

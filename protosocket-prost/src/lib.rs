@@ -3,8 +3,10 @@
 //! that many bytes of one encoded message (what
 //! [`prost::Message::encode_length_delimited`] writes), so any protobuf
 //! implementation can speak to it. Encoding appends into pooled buffers; decoding
-//! rejects a corrupt or oversized prefix as soon as it arrives and lets
-//! `bytes::Bytes` fields share the receive buffer instead of copying.
+//! rejects a corrupt prefix as soon as it arrives, announces a partial frame's
+//! whole length (so the connection refuses one over its `max_buffer_length`
+//! before its body arrives), and lets `bytes::Bytes` fields share the receive
+//! buffer instead of copying.
 //!
 //! ```
 //! use protosocket::{Decoder, Encoder};
@@ -40,7 +42,7 @@
 mod decoder;
 mod encoder;
 
-pub use decoder::{ProstDecoder, DEFAULT_MAX_FRAME_LENGTH};
+pub use decoder::ProstDecoder;
 pub use encoder::ProstSerializer;
 
 use protosocket::PooledEncoder;
@@ -48,20 +50,9 @@ use protosocket::PooledEncoder;
 /// A complete prost codec: sends `Out` messages and receives `In` messages.
 pub type ProstCodec<Out, In> = (PooledEncoder<ProstSerializer<Out>>, ProstDecoder<In>);
 
-/// A [`ProstCodec`] with the default buffer pool and the default maximum frame
-/// length ([`DEFAULT_MAX_FRAME_LENGTH`]).
+/// A [`ProstCodec`] with the default buffer pool and no frame limit of its own:
+/// the connection's `max_buffer_length` bounds frames.
 #[must_use]
 pub fn codec<Out, In>() -> ProstCodec<Out, In> {
     (PooledEncoder::default(), ProstDecoder::new())
-}
-
-/// A [`ProstCodec`] with the default buffer pool, accepting frames of up to
-/// `max_frame_length` bytes (prefix included): pass the connection's
-/// `max_buffer_length`.
-#[must_use]
-pub fn codec_with_max_frame_length<Out, In>(max_frame_length: usize) -> ProstCodec<Out, In> {
-    (
-        PooledEncoder::default(),
-        ProstDecoder::with_max_frame_length(max_frame_length),
-    )
 }

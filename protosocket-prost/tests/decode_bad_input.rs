@@ -1,11 +1,14 @@
-//! Bad prefixes are invalid as soon as they arrive, and bad bodies are invalid.
+//! Bad prefixes are invalid as soon as they arrive, and bad bodies are invalid. A
+//! frame too large for the connection is refused from its prefix alone: the
+//! decoder announces the whole frame's length, and the connection closes.
 
 mod support;
 
 use bytes::BytesMut;
-use protosocket::{DecodeError, Decoder};
-use protosocket_prost::{ProstDecoder, DEFAULT_MAX_FRAME_LENGTH};
-use support::Item;
+use protosocket::{CloseReason, Connection, ConnectionConfig, DecodeError, Decoder};
+use protosocket_prost::ProstDecoder;
+use support::{within, Echo, Item};
+use tokio::io::AsyncWriteExt;
 
 fn assert_invalid(decoder: &mut ProstDecoder<Item>, bytes: &[u8], what: &str) {
     match decoder.decode(bytes) {
@@ -37,8 +40,9 @@ fn prefix_of_eleven_continuation_bytes_is_invalid_without_waiting() {
 }
 
 #[test]
-fn prefix_over_the_maximum_is_invalid_with_only_the_prefix() {
+fn prefix_over_a_set_maximum_is_invalid_with_only_the_prefix() {
     let mut decoder = ProstDecoder::with_max_frame_length(1024);
+    assert_eq!(decoder.max_frame_length(), Some(1024));
     let mut prefix = Vec::new();
     prost::encode_length_delimiter(1023, &mut prefix).unwrap();
     // 2 + 1023 bytes: one over.
@@ -51,9 +55,45 @@ fn prefix_over_the_maximum_is_invalid_with_only_the_prefix() {
             frame_len: Some(1024)
         })
     ));
-    assert_eq!(
-        ProstDecoder::<Item>::new().max_frame_length(),
-        DEFAULT_MAX_FRAME_LENGTH
+}
+
+#[test]
+fn without_a_maximum_a_large_prefix_announces_its_whole_frame() {
+    let mut decoder = ProstDecoder::<Item>::new();
+    assert_eq!(decoder.max_frame_length(), None, "no limit of its own");
+    let mut prefix = Vec::new();
+    prost::encode_length_delimiter(64 * 1024 * 1024, &mut prefix).unwrap();
+    match decoder.decode(&prefix) {
+        Err(DecodeError::Incomplete {
+            frame_len: Some(len),
+        }) => assert_eq!(len, prefix.len() + 64 * 1024 * 1024),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn connection_closes_on_a_prefix_over_its_max_buffer_length() {
+    let config = ConnectionConfig::default().max_buffer_length(1024);
+    let (sender, outbound) = config.outbound_channel();
+    let (mut peer, stream) = tokio::io::duplex(64);
+    let codec = protosocket_prost::codec();
+    let reactor = Echo::<Item> { sender };
+    let mut connection = Connection::new(stream, codec, reactor, Some(outbound), config);
+    // 2 + 1023 bytes: one over, and only the prefix is sent.
+    let mut prefix = Vec::new();
+    prost::encode_length_delimiter(1023, &mut prefix).unwrap();
+    peer.write_all(&prefix).await.expect("write");
+    within("the connection to close", &mut connection).await;
+    assert!(
+        matches!(
+            connection.close_reason(),
+            Some(CloseReason::FrameTooLarge {
+                len: 1025,
+                max: 1024
+            })
+        ),
+        "{:?}",
+        connection.close_reason()
     );
 }
 
@@ -61,12 +101,12 @@ fn prefix_over_the_maximum_is_invalid_with_only_the_prefix() {
 fn ten_byte_prefix_of_two_to_the_63_is_invalid() {
     let mut prefix = [0x80; 10];
     prefix[9] = 0x01;
-    assert_invalid(&mut ProstDecoder::new(), &prefix, "a length of 2^63");
     // Even without a limit of its own, 2^63 bytes fit in no buffer.
+    assert_invalid(&mut ProstDecoder::new(), &prefix, "a length of 2^63");
     assert_invalid(
         &mut ProstDecoder::with_max_frame_length(usize::MAX),
         &prefix,
-        "a length of 2^63 without a limit",
+        "a length of 2^63 with the largest limit",
     );
 }
 
@@ -74,11 +114,7 @@ fn ten_byte_prefix_of_two_to_the_63_is_invalid() {
 fn ten_byte_prefix_past_64_bits_is_invalid() {
     let mut prefix = [0xFF; 10];
     prefix[9] = 0x02;
-    assert_invalid(
-        &mut ProstDecoder::with_max_frame_length(usize::MAX),
-        &prefix,
-        "bit 64 set",
-    );
+    assert_invalid(&mut ProstDecoder::new(), &prefix, "bit 64 set");
     prefix[9] = 0x7F;
     assert_invalid(&mut ProstDecoder::new(), &prefix, "bits 64..70 set");
 }

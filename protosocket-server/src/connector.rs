@@ -25,39 +25,15 @@ pub type Outbound<R> = spillway::Sender<<R as MessageReactor>::LogicalOutbound>;
 /// A connector for a reactor that echoes each line:
 ///
 /// ```
-/// use protosocket::{
-///     spillway, Accepted, DecodeError, Decoder, MessageReactor, PooledEncoder,
-///     ReactorStatus, Replies, SerializeInto,
-/// };
+/// use protosocket::{spillway, Accepted, LinesCodec, MessageReactor, ReactorStatus, Replies};
 /// use protosocket_server::{ServedConnection, ServerConnector};
-///
-/// #[derive(Default)]
-/// struct Lines;
-///
-/// impl SerializeInto for Lines {
-///     type Message = String;
-///     fn serialize_into(&mut self, line: String, buffer: &mut Vec<u8>) {
-///         buffer.extend_from_slice(line.as_bytes());
-///         buffer.push(b'\n');
-///     }
-/// }
-///
-/// impl Decoder for Lines {
-///     type Message = String;
-///     fn decode(&mut self, buffer: &[u8]) -> Result<(usize, String), DecodeError> {
-///         match buffer.iter().position(|&b| b == b'\n') {
-///             Some(end) => Ok((end + 1, String::from_utf8_lossy(&buffer[..end]).into_owned())),
-///             None => Err(DecodeError::Incomplete { frame_len: None }),
-///         }
-///     }
-/// }
 ///
 /// /// Answers through its replies; keeps the connection's sender so the connection
 /// /// stays open (a reactor with tasks of its own would hand them clones).
 /// struct Echo(spillway::Sender<String>);
 ///
 /// impl MessageReactor for Echo {
-///     type Codec = (PooledEncoder<Lines>, Lines);
+///     type Codec = LinesCodec;
 ///     type Inbound = String;
 ///     type Outbound = String;
 ///     type LogicalOutbound = String;
@@ -78,8 +54,8 @@ pub type Outbound<R> = spillway::Sender<<R as MessageReactor>::LogicalOutbound>;
 ///     type Stream = tokio::net::TcpStream;
 ///     type Reactor = Echo;
 ///
-///     fn codec(&self) -> (PooledEncoder<Lines>, Lines) {
-///         (PooledEncoder::default(), Lines)
+///     fn codec(&self) -> LinesCodec {
+///         LinesCodec::new()
 ///     }
 ///
 ///     fn new_reactor(&self, outbound: spillway::Sender<String>, stream: &Accepted<Self::Stream>) -> Echo {

@@ -9,52 +9,28 @@
 //! period and close, then the server future completes.
 //!
 //! ```
-//! use protosocket::{
-//!     spillway, Accepted, DecodeError, Decoder, MessageReactor, PooledEncoder,
-//!     ReactorStatus, Replies, SerializeInto,
-//! };
+//! use protosocket::{spillway, Accepted, LinesCodec, MessageReactor, ReactorStatus, Replies};
 //! use protosocket_server::{
 //!     ProtosocketServer, ProtosocketServerConfig, ServedConnection, ServerConnector,
 //! };
 //!
-//! /// One byte per message, answered with the next byte.
-//! #[derive(Default)]
-//! struct Byte;
+//! /// Answers each line in upper case. Keeps the connection's sender (the
+//! /// connection closes once every sender is gone) and answers through its replies.
+//! struct Upper(spillway::Sender<String>);
 //!
-//! impl SerializeInto for Byte {
-//!     type Message = u8;
-//!     fn serialize_into(&mut self, byte: u8, buffer: &mut Vec<u8>) {
-//!         buffer.push(byte);
-//!     }
-//! }
+//! impl MessageReactor for Upper {
+//!     type Codec = LinesCodec;
+//!     type Inbound = String;
+//!     type Outbound = String;
+//!     type LogicalOutbound = String;
 //!
-//! impl Decoder for Byte {
-//!     type Message = u8;
-//!     fn decode(&mut self, buffer: &[u8]) -> Result<(usize, u8), DecodeError> {
-//!         match buffer.first() {
-//!             Some(&byte) => Ok((1, byte)),
-//!             None => Err(DecodeError::Incomplete { frame_len: Some(1) }),
-//!         }
-//!     }
-//! }
-//!
-//! /// Keeps the connection's sender (the connection closes once every sender is
-//! /// gone) and answers through its replies.
-//! struct Successor(spillway::Sender<u8>);
-//!
-//! impl MessageReactor for Successor {
-//!     type Codec = (PooledEncoder<Byte>, Byte);
-//!     type Inbound = u8;
-//!     type Outbound = u8;
-//!     type LogicalOutbound = u8;
-//!
-//!     fn on_inbound_message(&mut self, byte: u8, replies: &mut Replies<u8>) -> ReactorStatus {
-//!         replies.push(byte.wrapping_add(1));
+//!     fn on_inbound_message(&mut self, line: String, replies: &mut Replies<String>) -> ReactorStatus {
+//!         replies.push(line.to_uppercase());
 //!         ReactorStatus::Continue
 //!     }
 //!
-//!     fn on_outbound_message(&mut self, byte: u8) -> u8 {
-//!         byte
+//!     fn on_outbound_message(&mut self, line: String) -> String {
+//!         line
 //!     }
 //! }
 //!
@@ -62,17 +38,17 @@
 //!
 //! impl ServerConnector for Connector {
 //!     type Stream = tokio::net::TcpStream;
-//!     type Reactor = Successor;
+//!     type Reactor = Upper;
 //!
-//!     fn codec(&self) -> (PooledEncoder<Byte>, Byte) {
-//!         Default::default()
+//!     fn codec(&self) -> LinesCodec {
+//!         LinesCodec::new()
 //!     }
 //!
-//!     fn new_reactor(&self, outbound: spillway::Sender<u8>, _: &Accepted<Self::Stream>) -> Successor {
-//!         Successor(outbound)
+//!     fn new_reactor(&self, outbound: spillway::Sender<String>, _: &Accepted<Self::Stream>) -> Upper {
+//!         Upper(outbound)
 //!     }
 //!
-//!     fn spawn_connection(&self, connection: ServedConnection<Self::Stream, Successor>) {
+//!     fn spawn_connection(&self, connection: ServedConnection<Self::Stream, Upper>) {
 //!         tokio::spawn(connection);
 //!     }
 //! }
@@ -88,8 +64,10 @@
 //! let running = tokio::spawn(server);
 //!
 //! let mut client = tokio::net::TcpStream::connect(address).await?;
-//! client.write_all(b"a").await?;
-//! assert_eq!(client.read_u8().await?, b'b');
+//! client.write_all(b"hello\n").await?;
+//! let mut answer = [0; 6];
+//! client.read_exact(&mut answer).await?;
+//! assert_eq!(&answer, b"HELLO\n");
 //!
 //! shutdown.shutdown_and_wait().await;
 //! assert_eq!(client.read(&mut [0; 1]).await?, 0, "closed after the shutdown");

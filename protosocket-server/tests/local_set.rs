@@ -5,11 +5,11 @@ mod support;
 use std::cell::Cell;
 use std::rc::Rc;
 
-use protosocket::{spillway, Accepted, MessageReactor, PooledEncoder, ReactorStatus, Replies};
+use protosocket::{spillway, Accepted, LinesCodec, MessageReactor, ReactorStatus, Replies};
 use protosocket_server::{
     ProtosocketServer, ProtosocketServerConfig, ServedConnection, ServerConnector,
 };
-use support::{bounded, read_line, Lines};
+use support::{bounded, read_line};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -17,29 +17,23 @@ use tokio::net::TcpStream;
 /// thread: `Rc` makes it `!Send`.
 struct Numbered {
     /// Kept so the connection stays open: answers go through replies.
-    _outbound: spillway::Sender<Vec<u8>>,
+    _outbound: spillway::Sender<String>,
     count: Rc<Cell<usize>>,
 }
 
 impl MessageReactor for Numbered {
-    type Codec = (PooledEncoder<Lines>, Lines);
-    type Inbound = Vec<u8>;
-    type Outbound = Vec<u8>;
-    type LogicalOutbound = Vec<u8>;
+    type Codec = LinesCodec;
+    type Inbound = String;
+    type Outbound = String;
+    type LogicalOutbound = String;
 
-    fn on_inbound_message(
-        &mut self,
-        line: Vec<u8>,
-        replies: &mut Replies<Vec<u8>>,
-    ) -> ReactorStatus {
+    fn on_inbound_message(&mut self, line: String, replies: &mut Replies<String>) -> ReactorStatus {
         self.count.set(self.count.get() + 1);
-        let mut answer = format!("{} ", self.count.get()).into_bytes();
-        answer.extend_from_slice(&line);
-        replies.push(answer);
+        replies.push(format!("{} {line}", self.count.get()));
         ReactorStatus::Continue
     }
 
-    fn on_outbound_message(&mut self, line: Vec<u8>) -> Vec<u8> {
+    fn on_outbound_message(&mut self, line: String) -> String {
         line
     }
 }
@@ -52,15 +46,11 @@ impl ServerConnector for LocalConnector {
     type Stream = TcpStream;
     type Reactor = Numbered;
 
-    fn codec(&self) -> (PooledEncoder<Lines>, Lines) {
-        Default::default()
+    fn codec(&self) -> LinesCodec {
+        LinesCodec::new()
     }
 
-    fn new_reactor(
-        &self,
-        outbound: spillway::Sender<Vec<u8>>,
-        _: &Accepted<TcpStream>,
-    ) -> Numbered {
+    fn new_reactor(&self, outbound: spillway::Sender<String>, _: &Accepted<TcpStream>) -> Numbered {
         Numbered {
             _outbound: outbound,
             count: Rc::clone(&self.count),

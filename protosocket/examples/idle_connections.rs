@@ -8,55 +8,33 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use protosocket::{
-    Connection, ConnectionConfig, DecodeError, Decoder, MessageReactor, PooledEncoder,
-    ReactorStatus, Replies, SerializeInto,
+    Connection, ConnectionConfig, LengthDelimitedCodec, MessageReactor, ReactorStatus, Replies,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// One length byte, then that many bytes.
-#[derive(Default)]
-struct Short;
-
-impl SerializeInto for Short {
-    type Message = Vec<u8>;
-    fn serialize_into(&mut self, message: Vec<u8>, buffer: &mut Vec<u8>) {
-        buffer.push(message.len() as u8);
-        buffer.extend_from_slice(&message);
-    }
-}
-
-impl Decoder for Short {
-    type Message = Vec<u8>;
-    fn decode(&mut self, buffer: &[u8]) -> Result<(usize, Vec<u8>), DecodeError> {
-        let len = buffer[0] as usize;
-        match buffer.get(1..1 + len) {
-            Some(body) => Ok((1 + len, body.to_vec())),
-            None => Err(DecodeError::Incomplete {
-                frame_len: Some(1 + len),
-            }),
-        }
-    }
-}
+/// One frame: a 4-byte big-endian length, then "ping".
+const PING: &[u8] = b"\0\0\0\x04ping";
 
 struct Echo;
 
 impl MessageReactor for Echo {
-    type Codec = (PooledEncoder<Short>, Short);
-    type Inbound = Vec<u8>;
-    type Outbound = Vec<u8>;
-    type LogicalOutbound = Vec<u8>;
+    type Codec = LengthDelimitedCodec;
+    type Inbound = Bytes;
+    type Outbound = Bytes;
+    type LogicalOutbound = Bytes;
 
     fn on_inbound_message(
         &mut self,
-        message: Vec<u8>,
-        replies: &mut Replies<Vec<u8>>,
+        message: Bytes,
+        replies: &mut Replies<Bytes>,
     ) -> ReactorStatus {
         replies.push(message);
         ReactorStatus::Continue
     }
 
-    fn on_outbound_message(&mut self, message: Vec<u8>) -> Vec<u8> {
+    fn on_outbound_message(&mut self, message: Bytes) -> Bytes {
         message
     }
 }
@@ -80,10 +58,9 @@ async fn main() {
     let address = listener.local_addr().expect("address");
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            let codec = (PooledEncoder::default(), Short);
             tokio::spawn(Connection::new(
                 stream,
-                codec,
+                LengthDelimitedCodec::new(),
                 Echo,
                 None,
                 ConnectionConfig::default(),
@@ -114,12 +91,12 @@ async fn round_trip(address: std::net::SocketAddr) -> tokio::net::TcpStream {
     let mut stream = tokio::net::TcpStream::connect(address)
         .await
         .expect("connect");
-    stream.write_all(b"\x04ping").await.expect("write");
-    let mut reply = [0; 5];
+    stream.write_all(PING).await.expect("write");
+    let mut reply = [0; PING.len()];
     tokio::time::timeout(Duration::from_secs(10), stream.read_exact(&mut reply))
         .await
         .expect("reply in time")
         .expect("read");
-    assert_eq!(&reply, b"\x04ping");
+    assert_eq!(&reply, PING);
     stream
 }

@@ -2,6 +2,8 @@
 //!
 //! A codec is anything that is both an [`Encoder`] and a [`Decoder`]; an
 //! `(Encoder, Decoder)` tuple is one, so the two halves can be written apart.
+//! [`LengthDelimitedCodec`](crate::LengthDelimitedCodec) and
+//! [`LinesCodec`](crate::LinesCodec) are ready-made.
 
 use bytes::{Buf, BytesMut};
 use std::fmt;

@@ -9,49 +9,26 @@
 //! `protosocket-rpc` builds RPC on top.
 //!
 //! ```
+//! use bytes::Bytes;
 //! use protosocket::{
-//!     Connection, ConnectionConfig, DecodeError, Decoder, MessageReactor, PooledEncoder,
-//!     ReactorStatus, Replies, SerializeInto,
+//!     Connection, ConnectionConfig, LengthDelimitedCodec, MessageReactor, ReactorStatus, Replies,
 //! };
-//!
-//! /// Frames: one length byte, then that many bytes.
-//! #[derive(Default)]
-//! struct Bytes255;
-//!
-//! impl SerializeInto for Bytes255 {
-//!     type Message = Vec<u8>;
-//!     fn serialize_into(&mut self, message: Vec<u8>, buffer: &mut Vec<u8>) {
-//!         buffer.push(message.len() as u8);
-//!         buffer.extend_from_slice(&message);
-//!     }
-//! }
-//!
-//! impl Decoder for Bytes255 {
-//!     type Message = Vec<u8>;
-//!     fn decode(&mut self, buffer: &[u8]) -> Result<(usize, Vec<u8>), DecodeError> {
-//!         let len = buffer[0] as usize;
-//!         match buffer.get(1..1 + len) {
-//!             Some(body) => Ok((1 + len, body.to_vec())),
-//!             None => Err(DecodeError::Incomplete { frame_len: Some(1 + len) }),
-//!         }
-//!     }
-//! }
 //!
 //! /// Echoes every message back.
 //! struct Echo;
 //!
 //! impl MessageReactor for Echo {
-//!     type Codec = (PooledEncoder<Bytes255>, Bytes255);
-//!     type Inbound = Vec<u8>;
-//!     type Outbound = Vec<u8>;
-//!     type LogicalOutbound = Vec<u8>;
+//!     type Codec = LengthDelimitedCodec;
+//!     type Inbound = Bytes;
+//!     type Outbound = Bytes;
+//!     type LogicalOutbound = Bytes;
 //!
-//!     fn on_inbound_message(&mut self, message: Vec<u8>, replies: &mut Replies<Vec<u8>>) -> ReactorStatus {
+//!     fn on_inbound_message(&mut self, message: Bytes, replies: &mut Replies<Bytes>) -> ReactorStatus {
 //!         replies.push(message);
 //!         ReactorStatus::Continue
 //!     }
 //!
-//!     fn on_outbound_message(&mut self, message: Vec<u8>) -> Vec<u8> {
+//!     fn on_outbound_message(&mut self, message: Bytes) -> Bytes {
 //!         message
 //!     }
 //! }
@@ -61,19 +38,21 @@
 //! use tokio::io::{AsyncReadExt, AsyncWriteExt};
 //!
 //! let (mut client, server) = tokio::io::duplex(4096);
-//! let codec = (PooledEncoder::default(), Bytes255);
+//! let codec = LengthDelimitedCodec::new();
 //! tokio::spawn(Connection::new(server, codec, Echo, None, ConnectionConfig::default()));
 //!
-//! client.write_all(b"\x02hi\x00").await.unwrap();
-//! let mut echoed = [0; 4];
+//! // Each frame: a 4-byte big-endian length, then that many bytes.
+//! client.write_all(b"\0\0\0\x02hi\0\0\0\0").await.unwrap();
+//! let mut echoed = [0; 10];
 //! client.read_exact(&mut echoed).await.unwrap();
-//! assert_eq!(&echoed, b"\x02hi\x00");
+//! assert_eq!(&echoed, b"\0\0\0\x02hi\0\0\0\0");
 //! # });
 //! ```
 //!
 //! Layout:
 //! - `codec`: [`Encoder`], [`Decoder`], [`Codec`], [`DecodeError`].
 //! - `pooled`: [`PooledEncoder`] and its [`SerializeInto`] trait.
+//! - `codecs`: stock codecs, [`LengthDelimitedCodec`] and [`LinesCodec`].
 //! - `reactor`: [`MessageReactor`], [`ReactorStatus`]; `replies`: [`Replies`], the
 //!   answers a reactor queues.
 //! - `connection`: [`Connection`], the event loop; `close`: [`CloseReason`].
@@ -98,6 +77,7 @@
 mod close;
 mod coalesce;
 mod codec;
+mod codecs;
 mod config;
 mod connection;
 mod endpoint;
@@ -117,6 +97,7 @@ mod waker;
 pub use close::CloseReason;
 pub use coalesce::WriteCoalescing;
 pub use codec::{Codec, DecodeError, Decoder, Encoder, InvalidFrame};
+pub use codecs::{LengthDelimitedCodec, LinesCodec};
 pub use config::ConnectionConfig;
 pub use connection::Connection;
 pub use endpoint::{Endpoint, EndpointListener, EndpointStream, ParseEndpointError};

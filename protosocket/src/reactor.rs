@@ -46,37 +46,13 @@ pub enum ReactorStatus {
 ///
 /// ```
 /// use protosocket::{
-///     Connection, ConnectionConfig, DecodeError, Decoder, Encoder, MessageReactor,
-///     ReactorStatus, Replies,
+///     Connection, ConnectionConfig, LinesCodec, MessageReactor, ReactorStatus, Replies,
 /// };
-///
-/// /// Newline-terminated UTF-8 lines.
-/// #[derive(Default)]
-/// struct LineCodec;
-///
-/// impl Encoder for LineCodec {
-///     type Message = String;
-///     type Serialized = std::io::Cursor<Vec<u8>>;
-///     fn encode(&mut self, line: String) -> Self::Serialized {
-///         std::io::Cursor::new(format!("{line}\n").into_bytes())
-///     }
-/// }
-///
-/// impl Decoder for LineCodec {
-///     type Message = String;
-///     fn decode(&mut self, buffer: &[u8]) -> Result<(usize, String), DecodeError> {
-///         let Some(end) = buffer.iter().position(|&b| b == b'\n') else {
-///             return Err(DecodeError::Incomplete { frame_len: None });
-///         };
-///         let line = std::str::from_utf8(&buffer[..end]).map_err(DecodeError::invalid)?;
-///         Ok((end + 1, line.to_string()))
-///     }
-/// }
 ///
 /// struct Lengths;
 ///
 /// impl MessageReactor for Lengths {
-///     type Codec = LineCodec;
+///     type Codec = LinesCodec;
 ///     type Inbound = String;
 ///     type Outbound = String;
 ///     type LogicalOutbound = usize;
@@ -100,7 +76,8 @@ pub enum ReactorStatus {
 ///
 /// let (client, server) = tokio::io::duplex(1024);
 /// // No outbound channel: only the reactor sends.
-/// let connection = Connection::new(server, LineCodec, Lengths, None, ConnectionConfig::default());
+/// let codec = LinesCodec::new();
+/// let connection = Connection::new(server, codec, Lengths, None, ConnectionConfig::default());
 /// let task = tokio::spawn(connection);
 ///
 /// let (mut read, mut write) = tokio::io::split(client);

@@ -6,6 +6,7 @@ mod support;
 
 use std::task::Context;
 
+use bytes::Bytes;
 use protosocket::{Connection, ConnectionConfig, MessageReactor, ReactorStatus, Replies};
 use support::{frames, lock, numbered, u32_codec, Driver, Log, Script, U32Codec, WritePolicy};
 
@@ -23,7 +24,9 @@ fn answers_never_see_full_whatever_waits_in_the_outbound_channel() {
     // The lane is all but full before a byte arrives: a greeting and more.
     let queued: Vec<Vec<u8>> = (0..MAX as u32 - 1).map(|i| numbered(1000 + i, 5)).collect();
     for message in &queued {
-        sender.send(message.clone()).expect("room in a fresh lane");
+        sender
+            .send(message.clone().into())
+            .expect("room in a fresh lane");
     }
     let reactor = support::Echo::<U32Codec>::new(sender);
     let log = reactor.log();
@@ -51,16 +54,16 @@ struct Reader {
 
 impl MessageReactor for Reader {
     type Codec = U32Codec;
-    type Inbound = Vec<u8>;
-    type Outbound = Vec<u8>;
-    type LogicalOutbound = Vec<u8>;
+    type Inbound = Bytes;
+    type Outbound = Bytes;
+    type LogicalOutbound = Bytes;
 
-    fn on_inbound_message(&mut self, message: Vec<u8>, _: &mut Replies<Vec<u8>>) -> ReactorStatus {
-        lock(&self.log).push(message);
+    fn on_inbound_message(&mut self, message: Bytes, _: &mut Replies<Bytes>) -> ReactorStatus {
+        lock(&self.log).push(message.to_vec());
         ReactorStatus::Continue
     }
 
-    fn on_outbound_message(&mut self, message: Vec<u8>) -> Vec<u8> {
+    fn on_outbound_message(&mut self, message: Bytes) -> Bytes {
         message
     }
 
@@ -92,14 +95,14 @@ fn a_reactor_that_answers_nothing_reads_while_its_send_queue_is_full() {
     for round in 0..2 {
         for i in 0..MAX as u32 {
             sender
-                .send(numbered(round * 100 + i, 8))
+                .send(numbered(round * 100 + i, 8).into())
                 .expect("room in the lane");
         }
         assert!(driver.run_until_idle(&mut connection).is_pending());
     }
     assert_eq!(connection.stats().send_queue_depth(), MAX as u64);
     assert!(
-        sender.send(numbered(999, 8)).is_err(),
+        sender.send(numbered(999, 8).into()).is_err(),
         "the lane is full too"
     );
 

@@ -23,7 +23,7 @@ fn blocked_stream_bounds_the_send_queue_and_fills_the_senders_lane() {
 
     let mut accepted = 0u32;
     for _ in 0..1000 {
-        match sender.send(numbered(accepted, 8)) {
+        match sender.send(numbered(accepted, 8).into()) {
             Ok(()) => accepted += 1,
             Err(error) => assert!(error.is_full(), "{error}"),
         }
@@ -32,7 +32,10 @@ fn blocked_stream_bounds_the_send_queue_and_fills_the_senders_lane() {
     }
     assert_eq!(stats.send_queue_depth(), MAX as u64);
     assert_eq!(sender.lane_len(), MAX);
-    assert!(sender.send(numbered(accepted, 8)).unwrap_err().is_full());
+    assert!(sender
+        .send(numbered(accepted, 8).into())
+        .unwrap_err()
+        .is_full());
     // The send queue, the batch the receiver took from the lane, and the lane.
     assert!(
         accepted as usize <= 3 * MAX,
@@ -45,7 +48,9 @@ fn blocked_stream_bounds_the_send_queue_and_fills_the_senders_lane() {
     assert_eq!(script.written(), frames(expected.iter().map(Vec::as_slice)));
     assert_eq!(stats.send_queue_depth(), 0);
     assert_eq!(sender.lane_len(), 0);
-    sender.send(numbered(accepted, 8)).expect("room again");
+    sender
+        .send(numbered(accepted, 8).into())
+        .expect("room again");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -73,7 +78,7 @@ async fn peer_that_stops_reading_bounds_the_queue_and_producers_see_full() {
 
     let mut accepted = 0u32;
     loop {
-        match producer.send(numbered(accepted, SIZE)) {
+        match producer.send(numbered(accepted, SIZE).into()) {
             Ok(()) => {
                 accepted += 1;
                 assert!(accepted < LIMIT, "the connection keeps taking messages");
@@ -83,7 +88,9 @@ async fn peer_that_stops_reading_bounds_the_queue_and_producers_see_full() {
         }
         assert!(stats.send_queue_depth() <= MAX as u64);
         // Room comes back only while the kernel still takes bytes.
-        match tokio::time::timeout(QUIET, producer.send_async(numbered(accepted, SIZE))).await {
+        match tokio::time::timeout(QUIET, producer.send_async(numbered(accepted, SIZE).into()))
+            .await
+        {
             Ok(Ok(())) => accepted += 1,
             Ok(Err(_)) => panic!("the connection closed"),
             Err(_) => break,
@@ -98,14 +105,14 @@ async fn peer_that_stops_reading_bounds_the_queue_and_producers_see_full() {
     );
     assert_eq!(producer.lane_len(), MAX);
     assert!(producer
-        .send(numbered(accepted, SIZE))
+        .send(numbered(accepted, SIZE).into())
         .unwrap_err()
         .is_full());
 
     // The peer reads again: everything accepted arrives in order, and the
     // producer that was waiting for room gets it.
     let waiting = tokio::spawn(async move {
-        let sent = producer.send_async(numbered(accepted, SIZE)).await;
+        let sent = producer.send_async(numbered(accepted, SIZE).into()).await;
         assert!(sent.is_ok(), "the connection closed");
         // Dropping the only sender lets the connection finish.
     });

@@ -7,9 +7,9 @@ mod support;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use protosocket::{ConnectionConfig, Decoder, Encoder, PooledEncoder, SocketOptions};
+use protosocket::{ConnectionConfig, LinesCodec, PooledEncoder, SocketOptions};
 use support::{
-    frame, lock, u32_codec, within, Checked, Client, Echo, LengthPrefixed64, Lines, Server,
+    frame, lock, u32_codec, within, BytesCodec, Checked, Client, Echo, LengthPrefixed64, Server,
     U32Codec, PROMPTLY, TIMEOUT,
 };
 use tokio::io::AsyncReadExt;
@@ -41,7 +41,8 @@ async fn closes_only_the_offender<C>(
     good: &[u8],
     offence: Offence<'_>,
 ) where
-    C: Encoder<Message = Vec<u8>> + Decoder<Message = Vec<u8>> + Send + 'static,
+    C: BytesCodec + Send + 'static,
+    <C as BytesCodec>::Carried: Send,
     C::Serialized: Send,
 {
     let mut server = Server::start(config, SocketOptions::default(), move |sender| {
@@ -150,7 +151,8 @@ async fn frame_at_max_buffer_length_is_accepted() {
 async fn endless_frame_of_unknown_length_closes_only_the_offender() {
     // A line codec cannot tell a frame's length: only the full buffer stops it.
     let config = ConnectionConfig::default().max_buffer_length(64 * 1024);
-    let codec = || (PooledEncoder::new(Lines), Lines);
+    // No line limit of the codec's own: the connection's alone.
+    let codec = || LinesCodec::new().max_line_length(usize::MAX);
     let endless = vec![b'a'; 200 * 1024];
     closes_only_the_offender(config, codec, b"hello\n", Offence::Send(&endless)).await;
 }

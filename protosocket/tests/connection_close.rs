@@ -6,6 +6,7 @@ mod support;
 
 use std::task::Poll;
 
+use bytes::Bytes;
 use protosocket::{Connection, ConnectionConfig, SocketOptions};
 use support::{
     eventually, frames, lock, numbered, scripted_echo, scripted_sink, u32_codec, within, Client,
@@ -19,7 +20,7 @@ fn producer_server(
     options: SocketOptions,
 ) -> (
     Server,
-    tokio::sync::mpsc::UnboundedReceiver<spillway::Sender<Vec<u8>>>,
+    tokio::sync::mpsc::UnboundedReceiver<spillway::Sender<Bytes>>,
 ) {
     let (senders_tx, senders) = tokio::sync::mpsc::unbounded_channel();
     let server = Server::start(config, options, move |sender| {
@@ -44,7 +45,9 @@ async fn close_flushes_queued_messages_when_every_sender_is_dropped() {
     // 12.5 MiB: far more than the socket buffers hold, so most of it is still
     // queued when the last sender goes.
     for i in 0..COUNT {
-        producer.send(numbered(i, SIZE)).expect("room in the lane");
+        producer
+            .send(numbered(i, SIZE).into())
+            .expect("room in the lane");
     }
     drop(producer);
 
@@ -89,21 +92,29 @@ async fn every_sender_sees_closed_after_the_connection_ends() {
         .await
         .unwrap();
     let clone = producer.clone();
-    clone.send(b"hello".to_vec()).unwrap();
+    clone.send(Bytes::from_static(b"hello")).unwrap();
     assert_eq!(client.recv().await, b"hello");
 
     drop(client);
     side.ended_within(TIMEOUT, "the connection to finish").await;
-    assert!(producer.send(b"late".to_vec()).unwrap_err().is_closed());
-    assert!(clone.send(b"late".to_vec()).unwrap_err().is_closed());
-    assert!(
-        within(TIMEOUT, "send_async", clone.send_async(b"late".to_vec()))
-            .await
-            .is_err()
-    );
+    assert!(producer
+        .send(Bytes::from_static(b"late"))
+        .unwrap_err()
+        .is_closed());
+    assert!(clone
+        .send(Bytes::from_static(b"late"))
+        .unwrap_err()
+        .is_closed());
+    assert!(within(
+        TIMEOUT,
+        "send_async",
+        clone.send_async(Bytes::from_static(b"late"))
+    )
+    .await
+    .is_err());
     assert!(producer
         .clone()
-        .send(b"late".to_vec())
+        .send(Bytes::from_static(b"late"))
         .unwrap_err()
         .is_closed());
 }
@@ -126,7 +137,11 @@ async fn sender_waiting_for_room_sees_closed_when_the_connection_ends() {
     // The client never reads, so the producer fills its lane and waits for room.
     let producing = tokio::spawn(async move {
         let mut sent = 0u32;
-        while producer.send_async(numbered(sent, 64 * 1024)).await.is_ok() {
+        while producer
+            .send_async(numbered(sent, 64 * 1024).into())
+            .await
+            .is_ok()
+        {
             sent += 1;
         }
         sent
@@ -154,7 +169,10 @@ fn senders_see_closed_as_soon_as_the_connection_completes() {
     assert!(connection.is_closed());
     // The owner still holds the finished connection (to read its reactor or
     // stats, say): its senders must not wait on it regardless.
-    assert!(sender.send(b"late".to_vec()).unwrap_err().is_closed());
+    assert!(sender
+        .send(Bytes::from_static(b"late"))
+        .unwrap_err()
+        .is_closed());
     assert!(sender.is_closed());
     drop(connection);
 }
@@ -211,7 +229,7 @@ fn close_sends_what_is_queued_then_shuts_down() {
         scripted_sink(u32_codec(), ConnectionConfig::default());
     script.set_write_policy(WritePolicy::AlternatePending(3));
     for i in 0..3 {
-        sender.send(numbered(i, 10)).unwrap();
+        sender.send(numbered(i, 10).into()).unwrap();
     }
     script.push_data(frames([&b"unread"[..]]));
     connection.close();

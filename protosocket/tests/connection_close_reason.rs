@@ -5,6 +5,7 @@ mod support;
 
 use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
 use protosocket::{
     CloseReason, Connection, ConnectionConfig, MessageReactor, ReactorStatus, Replies,
 };
@@ -18,20 +19,20 @@ struct Witness {
 
 impl MessageReactor for Witness {
     type Codec = U32Codec;
-    type Inbound = Vec<u8>;
-    type Outbound = Vec<u8>;
-    type LogicalOutbound = Vec<u8>;
+    type Inbound = Bytes;
+    type Outbound = Bytes;
+    type LogicalOutbound = Bytes;
 
     fn on_inbound_message(
         &mut self,
-        message: Vec<u8>,
-        replies: &mut Replies<Vec<u8>>,
+        message: Bytes,
+        replies: &mut Replies<Bytes>,
     ) -> ReactorStatus {
         replies.push(message);
         ReactorStatus::Continue
     }
 
-    fn on_outbound_message(&mut self, message: Vec<u8>) -> Vec<u8> {
+    fn on_outbound_message(&mut self, message: Bytes) -> Bytes {
         message
     }
 

@@ -39,7 +39,7 @@ fn write_calls_for_relayed_sends(coalescing: WriteCoalescing) -> usize {
             let sender = Arc::clone(&sender);
             relays.push(tokio::spawn(async move {
                 baton.await.expect("woken by the previous task");
-                sender.send(body).expect("connection open");
+                sender.send(body.into()).expect("connection open");
                 let _ = next.send(());
             }));
             baton = next_baton;

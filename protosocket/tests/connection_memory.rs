@@ -10,6 +10,7 @@ mod support;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
+use bytes::Bytes;
 use protosocket::{
     CloseReason, Connection, ConnectionConfig, InboundMemory, MessageReactor, ReactorStatus,
     Replies,
@@ -135,7 +136,7 @@ fn receive_buffer_is_released_when_idle_after_a_burst() {
     let (script, stream) = Script::new();
     script.record_nothing();
     let config = ConnectionConfig::default();
-    let (sender, outbound) = config.outbound_channel::<Vec<u8>>();
+    let (sender, outbound) = config.outbound_channel::<Bytes>();
     let mut connection = Connection::new(
         stream,
         u32_codec(),
@@ -181,20 +182,20 @@ struct Counter(usize);
 
 impl MessageReactor for Counter {
     type Codec = U32Codec;
-    type Inbound = Vec<u8>;
-    type Outbound = Vec<u8>;
-    type LogicalOutbound = Vec<u8>;
+    type Inbound = Bytes;
+    type Outbound = Bytes;
+    type LogicalOutbound = Bytes;
 
     fn on_inbound_message(
         &mut self,
-        _message: Vec<u8>,
-        _replies: &mut Replies<Vec<u8>>,
+        _message: Bytes,
+        _replies: &mut Replies<Bytes>,
     ) -> ReactorStatus {
         self.0 += 1;
         ReactorStatus::Continue
     }
 
-    fn on_outbound_message(&mut self, message: Vec<u8>) -> Vec<u8> {
+    fn on_outbound_message(&mut self, message: Bytes) -> Bytes {
         message
     }
 }

@@ -59,7 +59,7 @@ fn send_queue_depth_is_readable_from_another_thread_while_running() {
     let stats = connection.stats();
     let mut driver = Driver::new();
     for i in 0..5 {
-        sender.send(numbered(i, 8)).unwrap();
+        sender.send(numbered(i, 8).into()).unwrap();
     }
     assert!(driver.run_until_idle(&mut connection).is_pending());
     let depth = std::thread::spawn({

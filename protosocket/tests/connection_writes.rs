@@ -76,8 +76,8 @@ fn large_message_is_sent_whole_through_partial_writes() {
     let (script, mut connection, sender, _log) =
         scripted_sink(u32_codec(), ConnectionConfig::default());
     script.set_write_policy(WritePolicy::Chunk(65_521));
-    sender.send(body.clone()).unwrap();
-    sender.send(b"next".to_vec()).unwrap();
+    sender.send(body.clone().into()).unwrap();
+    sender.send(b"next".to_vec().into()).unwrap();
     let mut driver = Driver::new();
     assert!(driver.run_until_idle(&mut connection).is_pending());
     assert_eq!(script.written(), frames([&body[..], b"next"]));

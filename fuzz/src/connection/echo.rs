@@ -1,12 +1,12 @@
-//! The reactor under test, which echoes every message and logs what it saw; the
-//! u32 length-prefixed codec; and the reference reading of what the peer sent.
+//! The reactor under test, which echoes every message and logs what it saw, and
+//! the reference reading of what the peer sent.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use protosocket::{
     CloseReason, DecodeError, Decoder, Encoder, InboundMemory, MessageReactor, ReactorStatus,
-    Replies, SerializeInto,
+    Replies,
 };
 
 use crate::framing::append;
@@ -135,38 +135,6 @@ pub fn check_memory(memory: &InboundMemory, bound: usize) {
         memory.in_use(),
         memory.limit()
     );
-}
-
-/// A big-endian u32 length, then that many bytes; no maximum of its own, so only
-/// the connection's `max_buffer_length` stops a large frame.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct LengthPrefixed;
-
-impl SerializeInto for LengthPrefixed {
-    type Message = Vec<u8>;
-
-    fn serialize_into(&mut self, message: Vec<u8>, buffer: &mut Vec<u8>) {
-        // Echoed messages came through a u32 prefix, so their lengths fit one.
-        buffer.extend_from_slice(&(message.len() as u32).to_be_bytes());
-        buffer.extend_from_slice(&message);
-    }
-}
-
-impl Decoder for LengthPrefixed {
-    type Message = Vec<u8>;
-
-    fn decode(&mut self, buffer: &[u8]) -> Result<(usize, Vec<u8>), DecodeError> {
-        let Some(prefix) = buffer.first_chunk::<4>() else {
-            return Err(DecodeError::Incomplete { frame_len: None });
-        };
-        let frame_len = 4 + u32::from_be_bytes(*prefix) as usize;
-        match buffer.get(4..frame_len) {
-            Some(body) => Ok((frame_len, body.to_vec())),
-            None => Err(DecodeError::Incomplete {
-                frame_len: Some(frame_len),
-            }),
-        }
-    }
 }
 
 /// How the bytes the peer sent end, after the last whole frame.

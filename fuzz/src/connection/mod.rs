@@ -47,12 +47,13 @@ use std::sync::Arc;
 use std::task::{Context, Wake, Waker};
 
 use protosocket::{
-    CloseReason, Connection, ConnectionConfig, Decoder, Encoder, InboundMemory, PooledEncoder,
-    WriteCoalescing,
+    CloseReason, Connection, ConnectionConfig, Decoder, Encoder, InboundMemory,
+    LengthDelimitedCodec, LinesCodec, PooledEncoder, WriteCoalescing,
 };
+use protosocket_prost::{ProstCodec, ProstDecoder};
 
 use crate::messages::Probe;
-use echo::{check_memory, reference, Echo, LengthPrefixed, Log, Tail};
+use echo::{check_memory, reference, Echo, Log, Tail};
 use peer::{Peer, PeerStream};
 use script::{CodecChoice, Script};
 
@@ -65,16 +66,20 @@ pub fn run(input: &[u8]) {
     let script = Script::parse(input);
     let max_buffer_length = script.max_buffer_length;
     match script.codec {
-        CodecChoice::ProstBounded => drive(&script, input.len(), || {
-            protosocket_prost::codec_with_max_frame_length::<Probe, Probe>(max_buffer_length)
-        }),
-        CodecChoice::ProstDefault => drive(
+        CodecChoice::ProstBounded => {
+            drive::<ProstCodec<Probe, Probe>, _>(&script, input.len(), || {
+                let decoder = ProstDecoder::with_max_frame_length(max_buffer_length);
+                (PooledEncoder::default(), decoder)
+            })
+        }
+        CodecChoice::ProstUnbounded => drive(
             &script,
             input.len(),
             protosocket_prost::codec::<Probe, Probe>,
         ),
-        CodecChoice::LengthPrefixed => drive(&script, input.len(), || {
-            (PooledEncoder::new(LengthPrefixed), LengthPrefixed)
+        CodecChoice::LengthDelimited => drive(&script, input.len(), LengthDelimitedCodec::new),
+        CodecChoice::Lines => drive(&script, input.len(), || {
+            LinesCodec::new().max_line_length(usize::MAX)
         }),
     }
 }

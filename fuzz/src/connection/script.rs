@@ -5,7 +5,7 @@
 //!
 //! | byte | bits | what |
 //! |---|---|---|
-//! | 0 | 0-1 | codec: 0 and 3 prost with the maximum frame at `max_buffer_length`, 1 prost with its 32 MiB default, 2 a u32 length prefix with no maximum |
+//! | 0 | 0-1 | codec: 0 prost with the maximum frame at `max_buffer_length`, 1 prost with no maximum of its own, 2 protosocket's `LengthDelimitedCodec`, 3 protosocket's `LinesCodec` with no line limit of its own |
 //! | 0 | 2 | whether the connection has an outbound channel (its sender held by the peer) |
 //! | 0 | 3-7 | the reactor disconnects after answering this many messages (0: never) |
 //! | 1 | all | `max_buffer_length`: 4 KiB + (byte % 61) KiB, so 4 to 64 KiB |
@@ -46,12 +46,16 @@ pub enum CodecChoice {
     /// prost, its maximum frame equal to `max_buffer_length`: an oversized frame
     /// is the decoder's `Invalid`.
     ProstBounded,
-    /// prost with its 32 MiB default: an oversized frame is the connection's
-    /// `FrameTooLarge`.
-    ProstDefault,
-    /// A big-endian u32 length, then the body: `Vec<u8>` messages, decoded by the
-    /// `Decoder` trait's default `decode_buffer`.
-    LengthPrefixed,
+    /// prost with no maximum of its own (its default): an oversized frame is the
+    /// connection's `FrameTooLarge`, from the announced length.
+    ProstUnbounded,
+    /// protosocket's `LengthDelimitedCodec`: a big-endian u32 length, then the
+    /// body, split off the receive buffer as `Bytes`; no maximum of its own.
+    LengthDelimited,
+    /// protosocket's `LinesCodec` with no line limit: `String` messages decoded by
+    /// the `Decoder` trait's default `decode_buffer`, and a frame of unknown
+    /// length, so a line over the buffer is `FrameTooLarge` once the buffer is full.
+    Lines,
 }
 
 /// One read of the stream, or something that happens when the reads reach it.
@@ -116,9 +120,10 @@ impl Script {
         let mut steps = &input[split..];
         let mut script = Script {
             codec: match header[0] & 3 {
-                1 => CodecChoice::ProstDefault,
-                2 => CodecChoice::LengthPrefixed,
-                _ => CodecChoice::ProstBounded,
+                0 => CodecChoice::ProstBounded,
+                1 => CodecChoice::ProstUnbounded,
+                2 => CodecChoice::LengthDelimited,
+                _ => CodecChoice::Lines,
             },
             outbound_channel: header[0] & 4 != 0,
             disconnect_after: Some(usize::from(header[0] >> 3)).filter(|&n| n > 0),

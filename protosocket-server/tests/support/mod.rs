@@ -1,4 +1,5 @@
-//! A line echo server for the tests: each `\n`-terminated line comes back as is.
+//! A line echo server for the tests (protosocket's `LinesCodec`): each
+//! `\n`-terminated line comes back as is.
 //!
 //! The connector reports, through `watch` channels, how many connections it has
 //! accepted and how many lines its reactors have received, so a test waits for
@@ -9,10 +10,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use protosocket::{
-    spillway, Accepted, DecodeError, Decoder, MessageReactor, PooledEncoder, ReactorStatus,
-    Replies, SerializeInto,
-};
+use protosocket::{spillway, Accepted, LinesCodec, MessageReactor, ReactorStatus, Replies};
 use protosocket_server::{ServedConnection, ServerConnector};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, BufReader};
 use tokio::sync::watch;
@@ -28,55 +26,27 @@ pub(crate) async fn bounded<F: Future>(what: &str, future: F) -> F::Output {
     }
 }
 
-/// Newline-terminated lines, the newline not included in the message.
-#[derive(Debug, Default)]
-pub(crate) struct Lines;
-
-impl SerializeInto for Lines {
-    type Message = Vec<u8>;
-
-    fn serialize_into(&mut self, line: Vec<u8>, buffer: &mut Vec<u8>) {
-        buffer.extend_from_slice(&line);
-        buffer.push(b'\n');
-    }
-}
-
-impl Decoder for Lines {
-    type Message = Vec<u8>;
-
-    fn decode(&mut self, buffer: &[u8]) -> Result<(usize, Vec<u8>), DecodeError> {
-        match buffer.iter().position(|&b| b == b'\n') {
-            Some(end) => Ok((end + 1, buffer[..end].to_vec())),
-            None => Err(DecodeError::Incomplete { frame_len: None }),
-        }
-    }
-}
-
 /// Echoes each line and counts it.
 #[derive(Debug)]
 pub(crate) struct Echo {
     /// Kept so the connection stays open: answers go through replies.
-    _outbound: spillway::Sender<Vec<u8>>,
+    _outbound: spillway::Sender<String>,
     received: watch::Sender<usize>,
 }
 
 impl MessageReactor for Echo {
-    type Codec = (PooledEncoder<Lines>, Lines);
-    type Inbound = Vec<u8>;
-    type Outbound = Vec<u8>;
-    type LogicalOutbound = Vec<u8>;
+    type Codec = LinesCodec;
+    type Inbound = String;
+    type Outbound = String;
+    type LogicalOutbound = String;
 
-    fn on_inbound_message(
-        &mut self,
-        line: Vec<u8>,
-        replies: &mut Replies<Vec<u8>>,
-    ) -> ReactorStatus {
+    fn on_inbound_message(&mut self, line: String, replies: &mut Replies<String>) -> ReactorStatus {
         self.received.send_modify(|count| *count += 1);
         replies.push(line);
         ReactorStatus::Continue
     }
 
-    fn on_outbound_message(&mut self, line: Vec<u8>) -> Vec<u8> {
+    fn on_outbound_message(&mut self, line: String) -> String {
         line
     }
 }
@@ -141,11 +111,11 @@ where
     type Stream = S;
     type Reactor = Echo;
 
-    fn codec(&self) -> (PooledEncoder<Lines>, Lines) {
-        Default::default()
+    fn codec(&self) -> LinesCodec {
+        LinesCodec::new()
     }
 
-    fn new_reactor(&self, outbound: spillway::Sender<Vec<u8>>, _: &Accepted<S>) -> Echo {
+    fn new_reactor(&self, outbound: spillway::Sender<String>, _: &Accepted<S>) -> Echo {
         self.accepted.send_modify(|count| *count += 1);
         Echo {
             _outbound: outbound,

@@ -1,4 +1,4 @@
-//! A plain tokio client speaking [`LengthPrefixed`](super::LengthPrefixed) frames,
+//! A plain tokio client speaking [`U32Codec`](super::U32Codec) frames,
 //! every wait bounded.
 
 use std::io;
@@ -99,7 +99,7 @@ impl Client {
     }
 }
 
-/// Reads one [`LengthPrefixed`](super::LengthPrefixed) frame's body.
+/// Reads one [`U32Codec`](super::U32Codec) frame's body.
 pub(crate) async fn read_frame<R: AsyncReadExt + Unpin>(reader: &mut R) -> io::Result<Vec<u8>> {
     let mut prefix = [0; 4];
     reader.read_exact(&mut prefix).await?;

@@ -1,55 +1,27 @@
-//! Test codecs. Every one carries `Vec<u8>` messages so the same reactors serve all.
+//! Test codecs: the stock [`LengthDelimitedCodec`] most tests use, and codecs made
+//! to reach special cases (absurd lengths, invalid frames, skipped bytes, empty
+//! frames). The special ones carry `Vec<u8>` messages; the reactors take any
+//! codec whose messages are bytes.
 
-use protosocket::{DecodeError, Decoder, PooledEncoder, SerializeInto};
+use protosocket::{DecodeError, Decoder, LengthDelimitedCodec, PooledEncoder, SerializeInto};
 
-/// A big-endian u32 length, then that many bytes of body.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct LengthPrefixed;
-
-/// [`LengthPrefixed`] with a pooled encoder: the codec most tests use.
-pub(crate) type U32Codec = (PooledEncoder<LengthPrefixed>, LengthPrefixed);
+/// A big-endian u32 length, then that many bytes of body: the codec most tests
+/// use, with `bytes::Bytes` messages.
+pub(crate) type U32Codec = LengthDelimitedCodec;
 
 pub(crate) fn u32_codec() -> U32Codec {
-    (PooledEncoder::new(LengthPrefixed), LengthPrefixed)
+    LengthDelimitedCodec::new()
 }
 
-/// One [`LengthPrefixed`] frame.
+/// One [`U32Codec`] frame, written out by hand.
 pub(crate) fn frame(body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(4 + body.len());
-    LengthPrefixed.serialize_into(body.to_vec(), &mut out);
-    out
+    let len = u32::try_from(body.len()).expect("test message over 4 GiB");
+    [&len.to_be_bytes()[..], body].concat()
 }
 
-/// [`LengthPrefixed`] frames back to back.
+/// [`U32Codec`] frames back to back.
 pub(crate) fn frames<'a>(bodies: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
     bodies.into_iter().flat_map(frame).collect()
-}
-
-impl SerializeInto for LengthPrefixed {
-    type Message = Vec<u8>;
-
-    fn serialize_into(&mut self, message: Vec<u8>, buffer: &mut Vec<u8>) {
-        let len = u32::try_from(message.len()).expect("test message over 4 GiB");
-        buffer.extend_from_slice(&len.to_be_bytes());
-        buffer.extend_from_slice(&message);
-    }
-}
-
-impl Decoder for LengthPrefixed {
-    type Message = Vec<u8>;
-
-    fn decode(&mut self, buffer: &[u8]) -> Result<(usize, Vec<u8>), DecodeError> {
-        let Some(prefix) = buffer.first_chunk::<4>() else {
-            return Err(DecodeError::Incomplete { frame_len: None });
-        };
-        let frame_len = 4 + u32::from_be_bytes(*prefix) as usize;
-        match buffer.get(4..frame_len) {
-            Some(body) => Ok((frame_len, body.to_vec())),
-            None => Err(DecodeError::Incomplete {
-                frame_len: Some(frame_len),
-            }),
-        }
-    }
 }
 
 /// A big-endian u64 length, then that many bytes: lets a peer announce absurd sizes.
@@ -140,31 +112,6 @@ impl Decoder for Checked {
         };
         std::str::from_utf8(body).map_err(DecodeError::invalid)?;
         Ok((frame_len, body.to_vec()))
-    }
-}
-
-/// Newline-terminated lines: the decoder cannot know a frame's length before its
-/// end, so only the buffer limit stops an endless line.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Lines;
-
-impl SerializeInto for Lines {
-    type Message = Vec<u8>;
-
-    fn serialize_into(&mut self, message: Vec<u8>, buffer: &mut Vec<u8>) {
-        buffer.extend_from_slice(&message);
-        buffer.push(b'\n');
-    }
-}
-
-impl Decoder for Lines {
-    type Message = Vec<u8>;
-
-    fn decode(&mut self, buffer: &[u8]) -> Result<(usize, Vec<u8>), DecodeError> {
-        match buffer.iter().position(|&b| b == b'\n') {
-            Some(end) => Ok((end + 1, buffer[..end].to_vec())),
-            None => Err(DecodeError::Incomplete { frame_len: None }),
-        }
     }
 }
 

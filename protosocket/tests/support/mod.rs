@@ -18,11 +18,10 @@ use protosocket::{Connection, ConnectionConfig, Decoder, Encoder};
 
 pub(crate) use client::{read_frame, Client};
 pub(crate) use codec::{
-    frame, frames, u32_codec, Checked, CheckedCodec, LengthPrefixed, LengthPrefixed64, Lines,
-    Padded, Raw, U32Codec, MAGIC,
+    frame, frames, u32_codec, Checked, CheckedCodec, LengthPrefixed64, Padded, Raw, U32Codec, MAGIC,
 };
 pub(crate) use driver::Driver;
-pub(crate) use reactor::{lock, Echo, Log, Sink};
+pub(crate) use reactor::{lock, BytesCodec, Echo, Log, Sink};
 pub(crate) use scripted::{Event, Read, Script, ScriptedStream, WritePolicy};
 pub(crate) use server::{Server, ServerSide};
 
@@ -60,7 +59,7 @@ pub(crate) fn scripted_echo<C>(
     config: ConnectionConfig,
 ) -> (Script, Connection<ScriptedStream, Echo<C>>, Log)
 where
-    C: Encoder<Message = Vec<u8>> + Decoder<Message = Vec<u8>>,
+    C: BytesCodec,
 {
     let (script, stream) = Script::new();
     let (sender, outbound) = config.outbound_channel();
@@ -78,9 +77,9 @@ pub(crate) type ScriptedSink<C> = Connection<ScriptedStream, Sink<C>>;
 pub(crate) fn scripted_sink<C>(
     codec: C,
     config: ConnectionConfig,
-) -> (Script, ScriptedSink<C>, spillway::Sender<Vec<u8>>, Log)
+) -> (Script, ScriptedSink<C>, spillway::Sender<C::Carried>, Log)
 where
-    C: Encoder<Message = Vec<u8>> + Decoder<Message = Vec<u8>>,
+    C: BytesCodec,
 {
     let (script, stream) = Script::new();
     let (sender, outbound) = config.outbound_channel();

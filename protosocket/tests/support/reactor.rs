@@ -1,4 +1,4 @@
-//! Test reactors, generic over any codec of `Vec<u8>` messages.
+//! Test reactors, generic over any codec whose messages are bytes.
 
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -7,7 +7,24 @@ use std::task::Context;
 
 use protosocket::{Decoder, Encoder, MessageReactor, ReactorStatus, Replies};
 
-/// Every inbound message, in order, shared with the test.
+/// A codec whose messages, the same both ways, are bytes (`Vec<u8>`,
+/// `bytes::Bytes`, `String`): what the test reactors take.
+pub(crate) trait BytesCodec:
+    Encoder<Message = <Self as BytesCodec>::Carried> + Decoder<Message = <Self as BytesCodec>::Carried>
+{
+    /// What the codec carries.
+    type Carried: AsRef<[u8]> + Clone;
+}
+
+impl<C, M> BytesCodec for C
+where
+    C: Encoder<Message = M> + Decoder<Message = M>,
+    M: AsRef<[u8]> + Clone,
+{
+    type Carried = M;
+}
+
+/// Every inbound message's bytes, in order, shared with the test.
 pub(crate) type Log = Arc<Mutex<Vec<Vec<u8>>>>;
 
 /// Echoes every message back through its replies.
@@ -15,15 +32,15 @@ pub(crate) type Log = Arc<Mutex<Vec<Vec<u8>>>>;
 /// The message `quit` is not echoed: it disconnects. It keeps the connection's
 /// outbound sender, so the connection stays open while the test sends through
 /// clones of it too.
-pub(crate) struct Echo<C> {
-    _outbound: spillway::Sender<Vec<u8>>,
+pub(crate) struct Echo<C: BytesCodec> {
+    _outbound: spillway::Sender<C::Carried>,
     log: Log,
     polls: Arc<AtomicUsize>,
     codec: PhantomData<fn() -> C>,
 }
 
-impl<C> Echo<C> {
-    pub(crate) fn new(outbound: spillway::Sender<Vec<u8>>) -> Self {
+impl<C: BytesCodec> Echo<C> {
+    pub(crate) fn new(outbound: spillway::Sender<C::Carried>) -> Self {
         Self {
             _outbound: outbound,
             log: Log::default(),
@@ -44,29 +61,26 @@ impl<C> Echo<C> {
     }
 }
 
-impl<C> MessageReactor for Echo<C>
-where
-    C: Encoder<Message = Vec<u8>> + Decoder<Message = Vec<u8>>,
-{
+impl<C: BytesCodec> MessageReactor for Echo<C> {
     type Codec = C;
-    type Inbound = Vec<u8>;
-    type Outbound = Vec<u8>;
-    type LogicalOutbound = Vec<u8>;
+    type Inbound = C::Carried;
+    type Outbound = C::Carried;
+    type LogicalOutbound = C::Carried;
 
     fn on_inbound_message(
         &mut self,
-        message: Vec<u8>,
-        replies: &mut Replies<Vec<u8>>,
+        message: C::Carried,
+        replies: &mut Replies<C::Carried>,
     ) -> ReactorStatus {
-        lock(&self.log).push(message.clone());
-        if message == b"quit" {
+        lock(&self.log).push(message.as_ref().to_vec());
+        if message.as_ref() == b"quit" {
             return ReactorStatus::Disconnect;
         }
         replies.push(message);
         ReactorStatus::Continue
     }
 
-    fn on_outbound_message(&mut self, message: Vec<u8>) -> Vec<u8> {
+    fn on_outbound_message(&mut self, message: C::Carried) -> C::Carried {
         message
     }
 
@@ -96,25 +110,22 @@ impl<C> Sink<C> {
     }
 }
 
-impl<C> MessageReactor for Sink<C>
-where
-    C: Encoder<Message = Vec<u8>> + Decoder<Message = Vec<u8>>,
-{
+impl<C: BytesCodec> MessageReactor for Sink<C> {
     type Codec = C;
-    type Inbound = Vec<u8>;
-    type Outbound = Vec<u8>;
-    type LogicalOutbound = Vec<u8>;
+    type Inbound = C::Carried;
+    type Outbound = C::Carried;
+    type LogicalOutbound = C::Carried;
 
     fn on_inbound_message(
         &mut self,
-        message: Vec<u8>,
-        _replies: &mut Replies<Vec<u8>>,
+        message: C::Carried,
+        _replies: &mut Replies<C::Carried>,
     ) -> ReactorStatus {
-        lock(&self.log).push(message);
+        lock(&self.log).push(message.as_ref().to_vec());
         ReactorStatus::Continue
     }
 
-    fn on_outbound_message(&mut self, message: Vec<u8>) -> Vec<u8> {
+    fn on_outbound_message(&mut self, message: C::Carried) -> C::Carried {
         message
     }
 }
