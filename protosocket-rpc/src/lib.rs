@@ -121,3 +121,9 @@ mod woken;
 
 pub use error::Error;
 pub use message::{ControlCode, Message};
+
+/// `docs/first-service.md`, whose code blocks run as doctests so the guide stays
+/// true to the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/first-service.md")]
+struct FirstServiceGuide;
