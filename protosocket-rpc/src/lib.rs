@@ -5,8 +5,9 @@
 //! Every message carries an id, set by the client, and a [`ControlCode`]; your type
 //! exposes both through the [`Message`] trait. Dropping an unfinished call, or
 //! letting its deadline pass, sends `Cancel`, and the server drops that rpc's work.
-//! A server is a [`SocketService`] (a codec and a [`ConnectionService`] per
-//! connection) served by an [`RpcServer`]; rpc work runs in the connection's task,
+//! A server is a [`SocketService`](server::SocketService) (a codec and a
+//! [`ConnectionService`](server::ConnectionService) per connection) served by an
+//! [`RpcServer`](server::RpcServer); rpc work runs in the connection's task,
 //! polled only while the connection has room to send, and need not be `Send`.
 //!
 //! ```
@@ -86,7 +87,7 @@
 //! let shutdown = server.shutdown_handle();
 //! tokio::spawn(server);
 //!
-//! let client = RpcClient::connect(endpoint, protosocket_prost::codec(), &RpcClientConfig::default()).await?;
+//! let client: RpcClient<Text, Text> = RpcClient::connect(endpoint, protosocket_prost::codec(), &RpcClientConfig::default()).await?;
 //! let response = client.send_unary(Text { text: "hello".into(), ..Default::default() }).await?;
 //! assert_eq!(response.text, "olleh");
 //!

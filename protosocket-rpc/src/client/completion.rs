@@ -119,7 +119,7 @@ impl Deadline {
     }
 }
 
-/// The future of a unary call, from [`RpcClient::send_unary`](crate::RpcClient::send_unary).
+/// The future of a unary call, from [`RpcClient::send_unary`](crate::client::RpcClient::send_unary).
 ///
 /// It first waits for room in the client's outbound lane (when the queue is full),
 /// then for the response.
@@ -191,7 +191,7 @@ impl<Req, Resp> fmt::Debug for UnaryCompletion<Req, Resp> {
 }
 
 /// The responses of a streaming call, from
-/// [`RpcClient::send_streaming`](crate::RpcClient::send_streaming).
+/// [`RpcClient::send_streaming`](crate::client::RpcClient::send_streaming).
 ///
 /// It yields each response in order and ends (`None`) after the server's `End`.
 /// If the call fails it yields one error and then ends. The deadline covers the

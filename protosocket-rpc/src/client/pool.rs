@@ -151,7 +151,8 @@ impl PoolConfig {
 ///
 /// ```
 /// # use std::future::{ready, Ready};
-/// # use protosocket_rpc::{ControlCode, Message, ConnectionService, Rpc, RpcServer, RpcServerConfig, SocketService};
+/// # use protosocket_rpc::{ControlCode, Message};
+/// # use protosocket_rpc::server::{ConnectionService, Rpc, RpcServer, RpcServerConfig, SocketService};
 /// # #[derive(Debug, Default)]
 /// # struct Text { id: u64, code: u32, text: String }
 /// # impl Message for Text {
@@ -201,12 +202,12 @@ impl PoolConfig {
 /// #     fn codec(&self) -> TextCodec { TextCodec }
 /// #     fn new_connection_service(&self, _: &protosocket::PeerAddress) -> Echo { Echo }
 /// # }
-/// use protosocket_rpc::{RpcClientConfig, PoolConfig, RpcPool};
+/// use protosocket_rpc::client::{PoolConfig, RpcClientConfig, RpcPool};
 ///
 /// # let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
 /// # runtime.block_on(async {
-/// # let server = RpcServer::bind("127.0.0.1:0".parse()?, EchoService, RpcServerConfig::default())?;
-/// # let address = server.local_addr()?;
+/// # let server = RpcServer::bind("127.0.0.1:0".parse::<protosocket::Endpoint>()?, EchoService, RpcServerConfig::default())?;
+/// # let address = server.local_endpoint()?;
 /// # tokio::spawn(server);
 /// let pool = RpcPool::new(
 ///     [address],
@@ -440,7 +441,7 @@ where
     ///
     /// Those of [`client`](Self::client), [`Error::DeadlineExceeded`] when the
     /// deadline passes while it waits for a connect, then those of the call
-    /// ([`UnaryCompletion`](crate::UnaryCompletion)).
+    /// ([`UnaryCompletion`](crate::client::UnaryCompletion)).
     ///
     /// # Cancel safety
     ///

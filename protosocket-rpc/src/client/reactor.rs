@@ -137,7 +137,7 @@ impl ConnectionShared {
     }
 }
 
-/// What an [`RpcClient`](crate::RpcClient) queues for its connection: a call to
+/// What an [`RpcClient`](crate::client::RpcClient) queues for its connection: a call to
 /// register and send, or the cancellation of one. Opaque.
 pub struct ClientOutbound<Req, Resp> {
     kind: OutboundKind<Req, Resp>,

@@ -29,7 +29,7 @@ pub enum Rpc<U, S> {
 /// or stream is dropped.
 ///
 /// Nothing here needs to be `Send` when the server runs its connections on a
-/// `LocalSet` (see [`RpcServer::bind_local`](crate::RpcServer::bind_local)).
+/// `LocalSet` (see [`RpcServer::bind_local`](crate::server::RpcServer::bind_local)).
 ///
 /// # Heavy work
 ///
@@ -44,7 +44,8 @@ pub enum Rpc<U, S> {
 /// use std::future::{ready, Ready};
 /// use std::pin::Pin;
 /// use futures_core::Stream;
-/// use protosocket_rpc::{ConnectionService, ControlCode, Message, Rpc};
+/// use protosocket_rpc::server::{ConnectionService, Rpc};
+/// use protosocket_rpc::{ControlCode, Message};
 ///
 /// #[derive(Debug, Default)]
 /// struct Text {
@@ -114,8 +115,9 @@ pub trait ConnectionService {
 ///
 /// ```
 /// use protosocket::PeerAddress;
-/// use protosocket_rpc::{ConnectionService, SocketService};
-/// # use protosocket_rpc::{ControlCode, Message, Rpc};
+/// use protosocket_rpc::server::{ConnectionService, SocketService};
+/// # use protosocket_rpc::server::Rpc;
+/// # use protosocket_rpc::{ControlCode, Message};
 /// # use std::future::{ready, Ready};
 /// # #[derive(Debug, Default)] struct Text { id: u64, code: u32 }
 /// # impl Message for Text {
