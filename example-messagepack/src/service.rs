@@ -2,8 +2,8 @@
 
 use std::future::{ready, Ready};
 
-use protosocket::PeerAddress;
 use protosocket_messagepack::MessagePackCodec;
+use protosocket_rpc::server::ConnectionInfo;
 use protosocket_rpc::server::{ConnectionService, Rpc, SocketService};
 use protosocket_rpc::ControlCode;
 
@@ -24,7 +24,7 @@ impl SocketService for EchoService {
         protosocket_messagepack::codec()
     }
 
-    fn new_connection_service(&self, _peer: &PeerAddress) -> EchoService {
+    fn new_connection_service(&self, _: &ConnectionInfo<'_>) -> EchoService {
         EchoService
     }
 }

@@ -10,8 +10,8 @@ use example_messagepack::{
     ServerCodec,
 };
 use futures::stream::{Iter, Take};
-use protosocket::PeerAddress;
 use protosocket_rpc::client::RpcClientConfig;
+use protosocket_rpc::server::ConnectionInfo;
 use protosocket_rpc::server::{ConnectionService, Rpc, RpcServer, RpcServerConfig, SocketService};
 use support::timed;
 
@@ -26,7 +26,7 @@ impl SocketService for Wrong {
     fn codec(&self) -> ServerCodec {
         protosocket_messagepack::codec()
     }
-    fn new_connection_service(&self, _peer: &PeerAddress) -> Wrong {
+    fn new_connection_service(&self, _: &ConnectionInfo<'_>) -> Wrong {
         Wrong
     }
 }

@@ -9,8 +9,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures::Stream;
-use protosocket::PeerAddress;
 use protosocket_prost::ProstCodec;
+use protosocket_rpc::server::ConnectionInfo;
 use protosocket_rpc::server::{
     ConnectionService, Rpc, RpcServer, RpcServerConfig, SocketService, TokioSpawn,
 };
@@ -33,8 +33,8 @@ impl SocketService for EchoService {
         protosocket_prost::codec()
     }
 
-    fn new_connection_service(&self, peer: &PeerAddress) -> EchoConnection {
-        tracing::debug!(%peer, "echo connection");
+    fn new_connection_service(&self, connection: &ConnectionInfo<'_>) -> EchoConnection {
+        tracing::debug!(peer = %connection.peer(), "echo connection");
         EchoConnection
     }
 }

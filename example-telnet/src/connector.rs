@@ -2,8 +2,9 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
-use protosocket::{spillway, Accepted, LinesCodec, TcpListener};
+use protosocket::{spillway, Accepted, ConnectionStats, LinesCodec, TcpListener};
 use protosocket_server::{
     ProtosocketServer, ProtosocketServerConfig, ServedConnection, ServerConnector,
 };
@@ -78,17 +79,14 @@ impl ServerConnector for TelnetConnector {
         &self,
         outbound: spillway::Sender<Reply>,
         _stream: &Accepted<TcpStream>,
+        stats: &Arc<ConnectionStats>,
     ) -> TelnetReactor {
         // A fresh channel has room, so the greeting is queued ahead of any answer.
         let _ = outbound.send(Reply::Line(GREETING.to_string()));
-        TelnetReactor::new(outbound, self.max_line_length)
+        TelnetReactor::new(outbound, self.max_line_length, Arc::clone(stats))
     }
 
-    fn spawn_connection(&self, mut connection: ServedConnection<TcpStream, TelnetReactor>) {
-        let stats = connection.stats();
-        if let Some(inner) = connection.connection_mut() {
-            inner.reactor_mut().attach_stats(stats);
-        }
+    fn spawn_connection(&self, connection: ServedConnection<TcpStream, TelnetReactor>) {
         tokio::spawn(connection);
     }
 }

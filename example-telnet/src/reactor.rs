@@ -29,7 +29,7 @@ pub enum Reply {
 #[derive(Debug)]
 pub struct TelnetReactor {
     outbound: spillway::Sender<Reply>,
-    stats: Option<Arc<ConnectionStats>>,
+    stats: Arc<ConnectionStats>,
     sleeps: JoinSet<()>,
     max_line_length: usize,
     read_closed: bool,
@@ -37,21 +37,20 @@ pub struct TelnetReactor {
 
 impl TelnetReactor {
     /// A reactor answering through `outbound`, for lines of at most
-    /// `max_line_length` bytes (named in the error for a longer one).
-    pub fn new(outbound: spillway::Sender<Reply>, max_line_length: usize) -> Self {
+    /// `max_line_length` bytes (named in the error for a longer one); `stats` are
+    /// its connection's counters, for the `stats` command.
+    pub fn new(
+        outbound: spillway::Sender<Reply>,
+        max_line_length: usize,
+        stats: Arc<ConnectionStats>,
+    ) -> Self {
         Self {
             outbound,
-            stats: None,
+            stats,
             sleeps: JoinSet::new(),
             max_line_length,
             read_closed: false,
         }
-    }
-
-    /// Gives the reactor its connection's counters, for `stats`. They exist only
-    /// once the connection does, which is after the reactor: hence this setter.
-    pub fn attach_stats(&mut self, stats: Arc<ConnectionStats>) {
-        self.stats = Some(stats);
     }
 
     fn run(&mut self, command: Command, replies: &mut Replies<Reply>) -> ReactorStatus {
@@ -78,16 +77,14 @@ impl TelnetReactor {
     }
 
     fn render_stats(&self) -> String {
-        match &self.stats {
-            Some(stats) => format!(
-                "messages_in={} bytes_in={} messages_out={} bytes_out={}",
-                stats.messages_received(),
-                stats.bytes_received(),
-                stats.messages_sent(),
-                stats.bytes_sent()
-            ),
-            None => "error: no stats for this connection".to_string(),
-        }
+        let stats = &self.stats;
+        format!(
+            "messages_in={} bytes_in={} messages_out={} bytes_out={}",
+            stats.messages_received(),
+            stats.bytes_received(),
+            stats.messages_sent(),
+            stats.bytes_sent()
+        )
     }
 }
 

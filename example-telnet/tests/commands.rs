@@ -54,12 +54,12 @@ async fn stats_counts_this_connection() {
 
     let mut client = server.connect().await;
     client.ask("echo hi", "hi").await;
-    // The answer to `echo hi` was written (and counted) in an earlier poll than
-    // the one reading `stats`, which counts only what came before it.
+    // `stats` counts itself on the way in (the command that asked), and on the
+    // way out what was written before its answer: the greeting and `hi`.
     let greeting_out = GREETING.len() as u64 + 1;
     let expected = format!(
-        "messages_in=1 bytes_in={} messages_out=2 bytes_out={}",
-        "echo hi\n".len(),
+        "messages_in=2 bytes_in={} messages_out=2 bytes_out={}",
+        "echo hi\n".len() + "stats\n".len(),
         greeting_out + "hi\n".len() as u64
     );
     client.ask("stats", &expected).await;

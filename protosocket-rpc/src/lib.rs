@@ -15,7 +15,9 @@
 //!
 //! use protosocket_prost::ProstCodec;
 //! use protosocket_rpc::client::{RpcClient, RpcClientConfig};
-//! use protosocket_rpc::server::{ConnectionService, Rpc, RpcServer, RpcServerConfig, SocketService};
+//! use protosocket_rpc::server::{
+//!     ConnectionInfo, ConnectionService, Rpc, RpcServer, RpcServerConfig, SocketService,
+//! };
 //! use protosocket_rpc::{ControlCode, Message};
 //!
 //! /// One message type both ways: id and code first, as every rpc message has.
@@ -75,7 +77,7 @@
 //!     fn codec(&self) -> Self::Codec {
 //!         protosocket_prost::codec()
 //!     }
-//!     fn new_connection_service(&self, _: &protosocket::PeerAddress) -> Reverse {
+//!     fn new_connection_service(&self, _: &ConnectionInfo<'_>) -> Reverse {
 //!         Reverse
 //!     }
 //! }

@@ -7,8 +7,8 @@ use std::pin::Pin;
 use std::rc::Rc;
 
 use futures::StreamExt;
-use protosocket::PeerAddress;
 use protosocket_rpc::client::RpcClientConfig;
+use protosocket_rpc::server::ConnectionInfo;
 use protosocket_rpc::server::{
     ConnectionService, LocalSpawn, Rpc, RpcServer, RpcServerConfig, SocketService,
 };
@@ -54,7 +54,7 @@ impl SocketService for Counting {
         codec()
     }
 
-    fn new_connection_service(&self, _: &PeerAddress) -> Counting {
+    fn new_connection_service(&self, _: &ConnectionInfo<'_>) -> Counting {
         Counting {
             count: Rc::clone(&self.count),
         }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use protosocket::{ConnectionConfig, Liveness};
 use protosocket_rpc::client::{PoolConfig, RpcClientConfig, RpcPool};
-use protosocket_rpc::server::RpcServerConfig;
+use protosocket_rpc::server::{ConnectionInfo, RpcServerConfig};
 use protosocket_rpc::Error;
 use support::{codec, serve, timed, TestService, Text, TextCodec};
 use tokio::io::AsyncReadExt;
@@ -183,7 +183,7 @@ impl protosocket_rpc::server::SocketService for Switch {
     fn codec(&self) -> TextCodec {
         codec()
     }
-    fn new_connection_service(&self, _: &protosocket::PeerAddress) -> Switch {
+    fn new_connection_service(&self, _: &ConnectionInfo<'_>) -> Switch {
         self.clone()
     }
 }

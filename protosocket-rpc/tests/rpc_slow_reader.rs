@@ -6,10 +6,10 @@ mod support;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use protosocket::{ConnectionStats, Decoder, PeerAddress, SocketOptions};
+use protosocket::{ConnectionStats, Decoder, SocketOptions};
 use protosocket_rpc::client::RpcClientConfig;
 use protosocket_rpc::server::{
-    ProtosocketServerConfig, RpcServer, RpcServerConfig, SocketService, TokioSpawn,
+    ConnectionInfo, ProtosocketServerConfig, RpcServer, RpcServerConfig, SocketService, TokioSpawn,
 };
 use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -39,13 +39,10 @@ impl SocketService for StatsService {
         codec()
     }
 
-    fn new_connection_service(&self, _peer: &PeerAddress) -> TestService {
-        self.inner.clone()
-    }
-
-    fn connection_started(&self, _peer: &PeerAddress, stats: Arc<ConnectionStats>) {
+    fn new_connection_service(&self, connection: &ConnectionInfo<'_>) -> TestService {
         let mut all = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
-        all.push(stats);
+        all.push(Arc::clone(connection.stats()));
+        self.inner.clone()
     }
 }
 

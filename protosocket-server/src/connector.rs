@@ -1,6 +1,8 @@
 //! What the server asks of you for each connection.
 
-use protosocket::{spillway, Accepted, MessageReactor};
+use std::sync::Arc;
+
+use protosocket::{spillway, Accepted, ConnectionStats, MessageReactor};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::served::ServedConnection;
@@ -58,7 +60,12 @@ pub type Outbound<R> = spillway::Sender<<R as MessageReactor>::LogicalOutbound>;
 ///         LinesCodec::new()
 ///     }
 ///
-///     fn new_reactor(&self, outbound: spillway::Sender<String>, stream: &Accepted<Self::Stream>) -> Echo {
+///     fn new_reactor(
+///         &self,
+///         outbound: spillway::Sender<String>,
+///         stream: &Accepted<Self::Stream>,
+///         _stats: &std::sync::Arc<protosocket::ConnectionStats>,
+///     ) -> Echo {
 ///         tracing::debug!(peer = %stream.peer, "new echo reactor");
 ///         Echo(outbound)
 ///     }
@@ -79,11 +86,15 @@ pub trait ServerConnector {
 
     /// The reactor of a new connection. `outbound` feeds that connection: keep it
     /// (or clones of it) to send. The connection ends when the reactor disconnects,
-    /// the peer closes, or every clone of `outbound` is gone.
+    /// the peer closes, or every clone of `outbound` is gone. `stats` are the
+    /// connection's counters (messages and bytes each way), kept up to date from
+    /// its first poll: clone the `Arc` to read them later, from the reactor or
+    /// from any thread.
     fn new_reactor(
         &self,
         outbound: Outbound<Self::Reactor>,
         stream: &Accepted<Self::Stream>,
+        stats: &Arc<ConnectionStats>,
     ) -> Self::Reactor;
 
     /// Runs the connection: usually `tokio::spawn(connection)`, or

@@ -44,7 +44,12 @@
 //!         LinesCodec::new()
 //!     }
 //!
-//!     fn new_reactor(&self, outbound: spillway::Sender<String>, _: &Accepted<Self::Stream>) -> Upper {
+//!     fn new_reactor(
+//!         &self,
+//!         outbound: spillway::Sender<String>,
+//!         _: &Accepted<Self::Stream>,
+//!         _: &std::sync::Arc<protosocket::ConnectionStats>,
+//!     ) -> Upper {
 //!         Upper(outbound)
 //!     }
 //!

@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use protosocket::{Accepted, Connection, Listener, TcpListener};
+use protosocket::{Accepted, Connection, ConnectionStats, Listener, TcpListener};
 use tokio::time::Sleep;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
@@ -211,10 +211,12 @@ where
         tracing::debug!(peer = %accepted.peer, live = self.tracker.live(), "accepted connection");
         let config = self.config.connection.clone();
         let (outbound, inbound) = config.outbound_channel();
-        let reactor = self.connector.new_reactor(outbound, &accepted);
+        let stats = Arc::new(ConnectionStats::default());
+        let reactor = self.connector.new_reactor(outbound, &accepted, &stats);
         let codec = self.connector.codec();
         let Accepted { stream, peer } = accepted;
-        let connection = Connection::new(stream, codec, reactor, Some(inbound), config);
+        let connection =
+            Connection::with_stats(stream, codec, reactor, Some(inbound), config, stats);
         let served = ServedConnection::new(
             connection,
             peer,

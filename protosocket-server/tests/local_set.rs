@@ -50,7 +50,12 @@ impl ServerConnector for LocalConnector {
         LinesCodec::new()
     }
 
-    fn new_reactor(&self, outbound: spillway::Sender<String>, _: &Accepted<TcpStream>) -> Numbered {
+    fn new_reactor(
+        &self,
+        outbound: spillway::Sender<String>,
+        _: &Accepted<TcpStream>,
+        _: &std::sync::Arc<protosocket::ConnectionStats>,
+    ) -> Numbered {
         Numbered {
             _outbound: outbound,
             count: Rc::clone(&self.count),

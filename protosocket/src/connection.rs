@@ -343,6 +343,7 @@ where
         let mut budget = Budget::FULL;
         for _ in 0..ROUNDS {
             let received = self.poll_receive(cx, tally, &mut budget.read)?;
+            self.stats.record_received(tally);
             self.poll_reactor(cx);
             let filled = self.fill_send_queue(cx);
             let written = self.poll_send(cx, tally, &mut budget.write)?;
@@ -783,7 +784,7 @@ where
         if result.is_pending() {
             result = this.poll_liveness(cx, &tally);
         }
-        this.stats.record(&tally, this.send_queue.len());
+        this.stats.record(&mut tally, this.send_queue.len());
         result
     }
 }

@@ -40,14 +40,23 @@ impl ConnectionStats {
         self.send_queue_depth.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn record(&self, tally: &Tally, queue_depth: usize) {
-        // Skip the stores entirely on polls that moved nothing.
-        if tally.messages_received | tally.bytes_received != 0 {
+    /// Adds what arrived since the last call, before the reactor maps this poll's
+    /// outbound messages: an answer about the counters (a `stats` command) then
+    /// counts the request that asked for it.
+    pub(crate) fn record_received(&self, tally: &mut Tally) {
+        let messages = tally.messages_received - tally.recorded.0;
+        let bytes = tally.bytes_received - tally.recorded.1;
+        // Skip the stores entirely when nothing new arrived.
+        if messages | bytes != 0 {
             self.messages_received
-                .fetch_add(tally.messages_received, Ordering::Relaxed);
-            self.bytes_received
-                .fetch_add(tally.bytes_received, Ordering::Relaxed);
+                .fetch_add(messages, Ordering::Relaxed);
+            self.bytes_received.fetch_add(bytes, Ordering::Relaxed);
+            tally.recorded = (tally.messages_received, tally.bytes_received);
         }
+    }
+
+    pub(crate) fn record(&self, tally: &mut Tally, queue_depth: usize) {
+        self.record_received(tally);
         if tally.messages_sent | tally.bytes_sent != 0 {
             self.messages_sent
                 .fetch_add(tally.messages_sent, Ordering::Relaxed);
@@ -66,4 +75,6 @@ pub(crate) struct Tally {
     pub(crate) bytes_received: u64,
     pub(crate) messages_sent: u64,
     pub(crate) bytes_sent: u64,
+    /// How much of `messages_received` and `bytes_received` is already added.
+    pub(crate) recorded: (u64, u64),
 }

@@ -200,7 +200,7 @@ impl PoolConfig {
 /// #     type Codec = TextCodec;
 /// #     type ConnectionService = Echo;
 /// #     fn codec(&self) -> TextCodec { TextCodec }
-/// #     fn new_connection_service(&self, _: &protosocket::PeerAddress) -> Echo { Echo }
+/// #     fn new_connection_service(&self, _: &protosocket_rpc::server::ConnectionInfo<'_>) -> Echo { Echo }
 /// # }
 /// use protosocket_rpc::client::{PoolConfig, RpcClientConfig, RpcPool};
 ///

@@ -6,7 +6,7 @@ mod service;
 mod waker;
 
 pub use reactor::RpcServerReactor;
-pub use service::{ConnectionService, Rpc, SocketService};
+pub use service::{ConnectionInfo, ConnectionService, Rpc, SocketService};
 // `RpcServerConfig::server_config` takes it: users should not need a second
 // dependency to name it.
 pub use protosocket_server::{ProtosocketServerConfig, ShutdownHandle};
@@ -16,9 +16,12 @@ use std::future::Future;
 use std::io;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use protosocket::{Accepted, Endpoint, EndpointListener, EndpointStream, Listener, MessageReactor};
+use protosocket::{
+    Accepted, ConnectionStats, Endpoint, EndpointListener, EndpointStream, Listener, MessageReactor,
+};
 use protosocket_server::{Outbound, ProtosocketServer, ServedConnection, ServerConnector};
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -101,23 +104,15 @@ impl<Svc, S, Sp> RpcConnector<Svc, S, Sp> {
     fn reactor(
         &self,
         outbound: Outbound<ServiceReactor<Svc>>,
-        peer: &Accepted<S>,
+        accepted: &Accepted<S>,
+        stats: &Arc<ConnectionStats>,
     ) -> ServiceReactor<Svc>
     where
         Svc: SocketService,
     {
-        let service = self.service.new_connection_service(&peer.peer);
+        let connection = ConnectionInfo::new(&accepted.peer, stats);
+        let service = self.service.new_connection_service(&connection);
         RpcServerReactor::new(service, outbound, self.max_rpcs_in_flight)
-    }
-
-    /// Tells the service a connection is about to run.
-    fn started(&self, connection: &ServedConnection<S, ServiceReactor<Svc>>)
-    where
-        Svc: SocketService,
-        S: AsyncRead + AsyncWrite + Unpin,
-    {
-        self.service
-            .connection_started(connection.peer(), connection.stats());
     }
 }
 
@@ -138,12 +133,12 @@ where
         &self,
         outbound: Outbound<Self::Reactor>,
         stream: &Accepted<S>,
+        stats: &Arc<ConnectionStats>,
     ) -> Self::Reactor {
-        self.reactor(outbound, stream)
+        self.reactor(outbound, stream, stats)
     }
 
     fn spawn_connection(&self, connection: ServedConnection<S, Self::Reactor>) {
-        self.started(&connection);
         tokio::spawn(connection);
     }
 }
@@ -165,12 +160,12 @@ where
         &self,
         outbound: Outbound<Self::Reactor>,
         stream: &Accepted<S>,
+        stats: &Arc<ConnectionStats>,
     ) -> Self::Reactor {
-        self.reactor(outbound, stream)
+        self.reactor(outbound, stream, stats)
     }
 
     fn spawn_connection(&self, connection: ServedConnection<S, Self::Reactor>) {
-        self.started(&connection);
         tokio::task::spawn_local(connection);
     }
 }

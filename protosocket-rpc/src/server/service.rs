@@ -114,8 +114,7 @@ pub trait ConnectionService {
 /// connection it accepts.
 ///
 /// ```
-/// use protosocket::PeerAddress;
-/// use protosocket_rpc::server::{ConnectionService, SocketService};
+/// use protosocket_rpc::server::{ConnectionInfo, ConnectionService, SocketService};
 /// # use protosocket_rpc::server::Rpc;
 /// # use protosocket_rpc::{ControlCode, Message};
 /// # use std::future::{ready, Ready};
@@ -155,8 +154,8 @@ pub trait ConnectionService {
 ///         TextCodec
 ///     }
 ///
-///     fn new_connection_service(&self, peer: &PeerAddress) -> Echo {
-///         tracing::debug!(%peer, "new rpc connection");
+///     fn new_connection_service(&self, connection: &ConnectionInfo<'_>) -> Echo {
+///         tracing::debug!(peer = %connection.peer(), "new rpc connection");
 ///         Echo
 ///     }
 /// }
@@ -171,13 +170,37 @@ pub trait SocketService {
     /// The codec of a new connection.
     fn codec(&self) -> Self::Codec;
 
-    /// The service of a new connection from `peer`.
-    fn new_connection_service(&self, peer: &PeerAddress) -> Self::ConnectionService;
+    /// The service of a new connection: who the peer is and the connection's
+    /// counters are in `connection`.
+    fn new_connection_service(&self, connection: &ConnectionInfo<'_>) -> Self::ConnectionService;
+}
 
-    /// The connection from `peer` is about to run; `stats` are its counters
-    /// (messages and bytes each way, the send queue's depth), readable from any
-    /// thread for as long as it runs. For metrics; the default keeps nothing.
-    fn connection_started(&self, peer: &PeerAddress, stats: Arc<ConnectionStats>) {
-        let _ = (peer, stats);
+/// What a [`SocketService`] is told of a new connection.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionInfo<'a> {
+    peer: &'a PeerAddress,
+    stats: &'a Arc<ConnectionStats>,
+}
+
+impl<'a> ConnectionInfo<'a> {
+    /// Information on a connection from `peer` whose counters are `stats` (for
+    /// driving a [`SocketService`] by hand, in a test say).
+    #[must_use]
+    pub fn new(peer: &'a PeerAddress, stats: &'a Arc<ConnectionStats>) -> Self {
+        Self { peer, stats }
+    }
+
+    /// The peer's address.
+    #[must_use]
+    pub fn peer(&self) -> &'a PeerAddress {
+        self.peer
+    }
+
+    /// The connection's counters (messages and bytes each way, the send queue's
+    /// depth), kept up to date from its first poll and readable from any thread:
+    /// clone the `Arc` to keep them, for metrics say.
+    #[must_use]
+    pub fn stats(&self) -> &'a Arc<ConnectionStats> {
+        self.stats
     }
 }

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::stream::LocalBoxStream;
-use protosocket::{DecodeError, Decoder, PeerAddress, PooledEncoder, SerializeInto};
+use protosocket::{DecodeError, Decoder, PooledEncoder, SerializeInto};
 use protosocket_rpc::server::{
-    ConnectionService, Rpc, RpcServer, RpcServerConfig, SocketService, TokioSpawn,
+    ConnectionInfo, ConnectionService, Rpc, RpcServer, RpcServerConfig, SocketService, TokioSpawn,
 };
 use protosocket_rpc::{ControlCode, Message};
 
@@ -275,7 +275,7 @@ impl SocketService for TestService {
         codec()
     }
 
-    fn new_connection_service(&self, _peer: &PeerAddress) -> TestService {
+    fn new_connection_service(&self, _: &ConnectionInfo<'_>) -> TestService {
         self.clone()
     }
 }
@@ -364,7 +364,7 @@ impl SocketService for CountingService {
         codec()
     }
 
-    fn new_connection_service(&self, _peer: &PeerAddress) -> TestService {
+    fn new_connection_service(&self, _: &ConnectionInfo<'_>) -> TestService {
         self.connections.fetch_add(1, Ordering::SeqCst);
         self.inner.clone()
     }

@@ -115,7 +115,12 @@ where
         LinesCodec::new()
     }
 
-    fn new_reactor(&self, outbound: spillway::Sender<String>, _: &Accepted<S>) -> Echo {
+    fn new_reactor(
+        &self,
+        outbound: spillway::Sender<String>,
+        _: &Accepted<S>,
+        _: &std::sync::Arc<protosocket::ConnectionStats>,
+    ) -> Echo {
         self.accepted.send_modify(|count| *count += 1);
         Echo {
             _outbound: outbound,
