@@ -343,7 +343,7 @@ where
         let mut budget = Budget::FULL;
         for _ in 0..ROUNDS {
             let received = self.poll_receive(cx, tally, &mut budget.read)?;
-            self.stats.record_received(tally);
+            self.stats.record(tally, self.send_queue.len());
             self.poll_reactor(cx);
             let filled = self.fill_send_queue(cx);
             let written = self.poll_send(cx, tally, &mut budget.write)?;
@@ -692,7 +692,7 @@ where
         if !self.phase.is_open() {
             return Poll::Pending;
         }
-        if tally.bytes_received > 0 {
+        if tally.heard || tally.bytes_received > 0 {
             timer.received();
         }
         timer.awaiting(self.reactor.awaits_peer());

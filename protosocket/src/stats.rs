@@ -40,41 +40,43 @@ impl ConnectionStats {
         self.send_queue_depth.load(Ordering::Relaxed)
     }
 
-    /// Adds what arrived since the last call, before the reactor maps this poll's
-    /// outbound messages: an answer about the counters (a `stats` command) then
-    /// counts the request that asked for it.
-    pub(crate) fn record_received(&self, tally: &mut Tally) {
-        let messages = tally.messages_received - tally.recorded.0;
-        let bytes = tally.bytes_received - tally.recorded.1;
-        // Skip the stores entirely when nothing new arrived.
-        if messages | bytes != 0 {
-            self.messages_received
-                .fetch_add(messages, Ordering::Relaxed);
-            self.bytes_received.fetch_add(bytes, Ordering::Relaxed);
-            tally.recorded = (tally.messages_received, tally.bytes_received);
-        }
-    }
-
+    /// Adds what moved since the last call and starts the tally afresh. The
+    /// connection calls it after each read step, before the reactor maps outbound
+    /// messages (so an answer about the counters, a `stats` command, counts the
+    /// request that asked for it), and at the end of each poll. Sent and received
+    /// are added together, so a reader never sees requests counted ahead of the
+    /// answers already written.
     pub(crate) fn record(&self, tally: &mut Tally, queue_depth: usize) {
-        self.record_received(tally);
+        // Skip the stores entirely when nothing moved.
+        if tally.messages_received | tally.bytes_received != 0 {
+            tally.heard = true;
+            self.messages_received
+                .fetch_add(tally.messages_received, Ordering::Relaxed);
+            self.bytes_received
+                .fetch_add(tally.bytes_received, Ordering::Relaxed);
+            tally.messages_received = 0;
+            tally.bytes_received = 0;
+        }
         if tally.messages_sent | tally.bytes_sent != 0 {
             self.messages_sent
                 .fetch_add(tally.messages_sent, Ordering::Relaxed);
             self.bytes_sent
                 .fetch_add(tally.bytes_sent, Ordering::Relaxed);
+            tally.messages_sent = 0;
+            tally.bytes_sent = 0;
         }
         self.send_queue_depth
             .store(queue_depth as u64, Ordering::Relaxed);
     }
 }
 
-/// What one poll did, added to the shared counters at its end.
+/// What a poll did since the counters were last added to the shared ones.
 #[derive(Debug, Default)]
 pub(crate) struct Tally {
     pub(crate) messages_received: u64,
     pub(crate) bytes_received: u64,
     pub(crate) messages_sent: u64,
     pub(crate) bytes_sent: u64,
-    /// How much of `messages_received` and `bytes_received` is already added.
-    pub(crate) recorded: (u64, u64),
+    /// Bytes arrived during this poll (the counters above restart at each record).
+    pub(crate) heard: bool,
 }
