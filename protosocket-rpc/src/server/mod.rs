@@ -67,6 +67,12 @@ impl RpcServerConfig {
     pub fn get_max_rpcs_in_flight(&self) -> usize {
         self.max_rpcs_in_flight
     }
+
+    /// The accept loop's and every connection's settings.
+    #[must_use]
+    pub fn get_server_config(&self) -> &ProtosocketServerConfig {
+        &self.server
+    }
 }
 
 /// Runs each connection with `tokio::spawn`: the service's connections must be
