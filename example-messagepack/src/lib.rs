@@ -14,7 +14,7 @@
 //! # let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
 //! # runtime.block_on(async {
 //! let server = serve("127.0.0.1:0".parse()?)?;
-//! let address = server.local_addr()?;
+//! let address = server.local_endpoint()?;
 //! let shutdown = server.shutdown_handle();
 //! tokio::spawn(server);
 //!

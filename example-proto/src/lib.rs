@@ -8,7 +8,7 @@
 //!
 //! ```
 //! use example_proto::{start_server, EchoClient, Request, ResponseBehavior};
-//! use protosocket_rpc::{RpcClientConfig, RpcClient};
+//! use protosocket_rpc::client::{RpcClient, RpcClientConfig};
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! let server = start_server("127.0.0.1:0".parse()?)?;

@@ -3,15 +3,16 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_core::Stream;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::time::Sleep;
 
+use crate::client::cell::{CallCell, CellPool};
 use crate::client::reactor::{
     ClientOutbound, ConnectionShared, StreamEvent, ABANDONED, UNASSIGNED,
 };
@@ -58,25 +59,40 @@ impl Submit {
     }
 }
 
-/// What the calls of one connection share: where a dropped call's `Cancel` goes.
-/// Holding it keeps the connection open, as the call's own sender would.
+/// What the calls of one connection share: where a dropped call's `Cancel` goes,
+/// and the cells of finished calls. Holding it keeps the connection open, as the
+/// call's own sender would.
 pub(crate) struct CallShared<Req, Resp> {
     pub(crate) sender: spillway::Sender<ClientOutbound<Req, Resp>>,
     /// Cancellations that found the sender's lane full, and the close reason.
     pub(crate) connection: Arc<ConnectionShared>,
+    /// Cells for the next calls.
+    pub(crate) cells: CellPool<Resp>,
 }
 
-/// Sends `Cancel` for an unfinished call when its completion goes away.
+/// Sends `Cancel` for an unfinished call when its completion goes away, and
+/// gives the call's cell back for reuse.
 pub(crate) struct CallGuard<Req, Resp> {
-    pub(crate) id: Arc<AtomicU64>,
+    /// `None` only while dropping.
+    pub(crate) cell: Option<Arc<CallCell<Resp>>>,
     pub(crate) shared: Arc<CallShared<Req, Resp>>,
     pub(crate) finished: bool,
 }
 
 impl<Req, Resp> CallGuard<Req, Resp> {
+    pub(crate) fn cell(&self) -> &CallCell<Resp> {
+        self.cell
+            .as_deref()
+            .expect("a call's cell lives as long as its guard")
+    }
+
+    fn id(&self) -> u64 {
+        self.cell().id.load(Ordering::Relaxed)
+    }
+
     fn cancel(&mut self) {
         self.finished = true;
-        let id = self.id.swap(ABANDONED, Ordering::AcqRel);
+        let id = self.cell().id.swap(ABANDONED, Ordering::AcqRel);
         if id == UNASSIGNED || id == ABANDONED {
             // Not sent yet: the reactor will see ABANDONED and skip it.
             return;
@@ -99,6 +115,9 @@ impl<Req, Resp> Drop for CallGuard<Req, Resp> {
     fn drop(&mut self) {
         if !self.finished {
             self.cancel();
+        }
+        if let Some(cell) = self.cell.take() {
+            self.shared.cells.give_back(cell);
         }
     }
 }
@@ -147,7 +166,6 @@ impl Deadline {
 #[must_use = "the call is already sent; dropping this future cancels it"]
 pub struct UnaryCompletion<Req, Resp> {
     pub(crate) submit: Submit,
-    pub(crate) response: oneshot::Receiver<Result<Resp, Error>>,
     pub(crate) deadline: Deadline,
     pub(crate) guard: CallGuard<Req, Resp>,
 }
@@ -165,9 +183,9 @@ impl<Req, Resp> Future for UnaryCompletion<Req, Resp> {
                 this.guard.finished = true;
                 return Poll::Ready(Err(this.guard.closed_error()));
             }
-            if let Poll::Ready(outcome) = Pin::new(&mut this.response).poll(cx) {
+            if let Poll::Ready(outcome) = this.guard.cell().poll_outcome(cx) {
                 this.guard.finished = true;
-                return Poll::Ready(outcome.unwrap_or_else(|_| Err(this.guard.closed_error())));
+                return Poll::Ready(outcome.unwrap_or_else(|| Err(this.guard.closed_error())));
             }
         }
         // A call that found the connection gone fails with that on its next poll,
@@ -184,7 +202,7 @@ impl<Req, Resp> Future for UnaryCompletion<Req, Resp> {
 impl<Req, Resp> fmt::Debug for UnaryCompletion<Req, Resp> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UnaryCompletion")
-            .field("id", &self.guard.id.load(Ordering::Relaxed))
+            .field("id", &self.guard.id())
             .field("finished", &self.guard.finished)
             .finish()
     }
@@ -272,7 +290,7 @@ impl<Req, Resp> futures_core::FusedStream for StreamingCompletion<Req, Resp> {
 impl<Req, Resp> fmt::Debug for StreamingCompletion<Req, Resp> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StreamingCompletion")
-            .field("id", &self.guard.id.load(Ordering::Relaxed))
+            .field("id", &self.guard.id())
             .field("finished", &self.guard.finished)
             .finish()
     }

@@ -1,6 +1,7 @@
 //! The client: [`RpcClient`] handles and the [`ClientConnection`] they feed.
 
 mod call_table;
+mod cell;
 mod completion;
 mod config;
 mod pool;
@@ -14,19 +15,19 @@ pub use reactor::{ClientOutbound, RpcClientReactor};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use protosocket::{CloseReason, Connection, Decoder, Encoder, Endpoint};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use crate::error::Error;
 use crate::message::Message;
+use cell::UnarySender;
 use completion::{CallGuard, CallShared, Deadline, Submit};
-use reactor::{CompletionSender, ConnectionShared, UNASSIGNED};
+use reactor::{CompletionSender, ConnectionShared};
 
 /// A handle for making calls on one connection.
 ///
@@ -79,6 +80,7 @@ where
         let shared = Arc::new(CallShared {
             sender: sender.clone(),
             connection: connection_shared,
+            cells: cell::CellPool::default(),
         });
         let client = Self {
             sender,
@@ -152,12 +154,12 @@ where
         request: Req,
         deadline: Option<Duration>,
     ) -> UnaryCompletion<Req, Resp> {
-        let (slot, response) = oneshot::channel();
+        let cell = self.shared.cells.take();
+        let completion = CompletionSender::Unary(UnarySender::new(Arc::clone(&cell)));
         let (submit, guard): (Submit, CallGuard<Req, Resp>) =
-            self.submit(request, CompletionSender::Unary(slot));
+            self.submit(request, completion, cell);
         UnaryCompletion {
             submit,
-            response,
             deadline: Deadline::after(deadline),
             guard,
         }
@@ -178,8 +180,9 @@ where
         deadline: Option<Duration>,
     ) -> StreamingCompletion<Req, Resp> {
         let (items, events) = mpsc::unbounded_channel();
+        let cell = self.shared.cells.take();
         let (submit, guard): (Submit, CallGuard<Req, Resp>) =
-            self.submit(request, CompletionSender::Streaming(items));
+            self.submit(request, CompletionSender::Streaming(items), cell);
         StreamingCompletion {
             submit,
             events,
@@ -192,9 +195,9 @@ where
         &self,
         request: Req,
         completion: CompletionSender<Resp>,
+        cell: Arc<cell::CallCell<Resp>>,
     ) -> (Submit, CallGuard<Req, Resp>) {
-        let id = Arc::new(AtomicU64::new(UNASSIGNED));
-        let outbound = ClientOutbound::call(request, completion, Arc::clone(&id));
+        let outbound = ClientOutbound::call(request, completion, Arc::clone(&cell));
         let submit = match self.sender.send(outbound) {
             Ok(()) => Submit::Queued,
             Err(spillway::TrySendError::Full(outbound)) => {
@@ -206,7 +209,7 @@ where
             Err(spillway::TrySendError::Closed(_)) => Submit::ClosedAtStart,
         };
         let guard = CallGuard {
-            id,
+            cell: Some(cell),
             shared: Arc::clone(&self.shared),
             finished: false,
         };

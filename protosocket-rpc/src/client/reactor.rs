@@ -8,9 +8,10 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use protosocket::{CloseReason, Decoder, Encoder, MessageReactor, ReactorStatus, Replies};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use crate::client::call_table::CallTable;
+use crate::client::cell::{CallCell, UnarySender};
 use crate::error::Error;
 use crate::message::{ControlCode, Message};
 use crate::woken::WokenQueue;
@@ -22,7 +23,7 @@ pub(crate) const ABANDONED: u64 = u64::MAX;
 
 /// Where a call's outcome goes.
 pub(crate) enum CompletionSender<Resp> {
-    Unary(oneshot::Sender<Result<Resp, Error>>),
+    Unary(UnarySender<Resp>),
     Streaming(mpsc::UnboundedSender<StreamEvent<Resp>>),
 }
 
@@ -147,8 +148,9 @@ enum OutboundKind<Req, Resp> {
     Call {
         request: Req,
         completion: CompletionSender<Resp>,
-        /// Shared with the completion: `UNASSIGNED`, then the id, or `ABANDONED`.
-        id: Arc<AtomicU64>,
+        /// Shared with the caller; its id is `UNASSIGNED`, then the call's id, or
+        /// `ABANDONED`.
+        cell: Arc<CallCell<Resp>>,
     },
     Cancel(u64),
     /// A liveness message (id 0).
@@ -159,13 +161,13 @@ impl<Req, Resp> ClientOutbound<Req, Resp> {
     pub(crate) fn call(
         request: Req,
         completion: CompletionSender<Resp>,
-        id: Arc<AtomicU64>,
+        cell: Arc<CallCell<Resp>>,
     ) -> Self {
         Self {
             kind: OutboundKind::Call {
                 request,
                 completion,
-                id,
+                cell,
             },
         }
     }
@@ -307,13 +309,13 @@ where
                 };
                 match (code, completion) {
                     (ControlCode::Normal, CompletionSender::Unary(slot)) => {
-                        let _ = slot.send(Ok(response));
+                        slot.send(Ok(response));
                     }
                     (ControlCode::End, CompletionSender::Streaming(items)) => {
                         let _ = items.send(StreamEvent::End);
                     }
                     (code, CompletionSender::Unary(slot)) => {
-                        let _ = slot.send(Err(control_error(code)));
+                        slot.send(Err(control_error(code)));
                     }
                     (code, CompletionSender::Streaming(items)) => {
                         let _ = items.send(StreamEvent::Failed(control_error(code)));
@@ -329,13 +331,16 @@ where
             OutboundKind::Call {
                 mut request,
                 completion,
-                id: slot,
+                cell,
             } => {
                 let id = self.in_flight.insert(completion);
                 request.set_message_id(id);
                 // The completion swaps in ABANDONED when dropped: either it sees the
                 // id and cancels it, or this sees ABANDONED and sends no request.
-                match slot.compare_exchange(UNASSIGNED, id, Ordering::AcqRel, Ordering::Acquire) {
+                match cell
+                    .id
+                    .compare_exchange(UNASSIGNED, id, Ordering::AcqRel, Ordering::Acquire)
+                {
                     Ok(_) => request,
                     Err(_) => {
                         self.in_flight.remove(id);
