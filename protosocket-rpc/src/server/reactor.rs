@@ -23,29 +23,48 @@ use crate::woken::WokenQueue;
 type Request<S> = <S as ConnectionService>::Request;
 type Response<S> = <S as ConnectionService>::Response;
 
-enum Work<U, S> {
-    Unary(Pin<Box<U>>),
-    Streaming(Pin<Box<S>>),
+/// Which kind of work an rpc in flight has in its slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Unary,
+    Streaming,
 }
 
-impl<U, S, R> Work<U, S>
-where
-    U: Future<Output = R>,
-    S: Stream<Item = R>,
-{
-    /// Polls the work once, catching a panic in it.
-    fn poll(&mut self, cx: &mut Context<'_>) -> std::thread::Result<Poll<Polled<R>>> {
-        catch_unwind(AssertUnwindSafe(|| match self {
-            Work::Unary(future) => future.as_mut().poll(cx).map(Polled::Unary),
-            Work::Streaming(stream) => stream.as_mut().poll_next(cx).map(Polled::Item),
-        }))
+impl Kind {
+    /// What was running when it panicked, for the log.
+    fn during(self) -> &'static str {
+        match self {
+            Kind::Unary => "unary future",
+            Kind::Streaming => "response stream",
+        }
+    }
+}
+
+/// A pinned place for one kind of rpc work, allocated the first time its slot
+/// runs that kind and kept, empty, from one rpc to the next: starting an rpc
+/// allocates nothing once the slots are warm.
+struct Place<T>(Option<Pin<Box<Option<T>>>>);
+
+impl<T> Place<T> {
+    const fn new() -> Self {
+        Self(None)
     }
 
-    /// What was running when it panicked, for the log.
-    fn during(&self) -> &'static str {
-        match self {
-            Work::Unary(_) => "unary future",
-            Work::Streaming(_) => "response stream",
+    fn put(&mut self, work: T) {
+        match &mut self.0 {
+            Some(place) => place.set(Some(work)),
+            None => self.0 = Some(Box::pin(Some(work))),
+        }
+    }
+
+    fn get(&mut self) -> Option<Pin<&mut T>> {
+        self.0.as_mut()?.as_mut().as_pin_mut()
+    }
+
+    /// Drops the work in place: for an unfinished rpc, its cancellation.
+    fn clear(&mut self) {
+        if let Some(place) = &mut self.0 {
+            place.set(None);
         }
     }
 }
@@ -56,17 +75,49 @@ enum Polled<R> {
     Item(Option<R>),
 }
 
-struct InFlight<Svc: ConnectionService> {
+#[derive(Debug, Clone, Copy)]
+struct InFlight {
     id: u64,
-    work: Work<Svc::Unary, Svc::Streaming>,
+    kind: Kind,
 }
 
-/// Where an rpc runs: its work while in flight, and the waker it is polled with,
-/// which stays with the slot from one rpc to the next.
+/// Where an rpc runs: its work while in flight, and the waker it is polled with;
+/// the places and the waker stay with the slot from one rpc to the next.
 struct Slot<Svc: ConnectionService> {
     /// `None` while the slot is free.
-    rpc: Option<InFlight<Svc>>,
+    rpc: Option<InFlight>,
+    unary: Place<Svc::Unary>,
+    streaming: Place<Svc::Streaming>,
     waker: SlotWaker,
+}
+
+impl<Svc: ConnectionService> Slot<Svc> {
+    /// Polls the slot's work of `kind` once, catching a panic in it.
+    fn poll_work(&mut self, kind: Kind) -> std::thread::Result<Poll<Polled<Response<Svc>>>> {
+        let Slot {
+            unary,
+            streaming,
+            waker,
+            ..
+        } = self;
+        let mut cx = waker.polling();
+        catch_unwind(AssertUnwindSafe(|| match kind {
+            Kind::Unary => unary.get().map_or(Poll::Pending, |future| {
+                future.poll(&mut cx).map(Polled::Unary)
+            }),
+            Kind::Streaming => streaming.get().map_or(Poll::Pending, |stream| {
+                stream.poll_next(&mut cx).map(Polled::Item)
+            }),
+        }))
+    }
+
+    /// Drops the work of `kind`.
+    fn clear(&mut self, kind: Kind) {
+        match kind {
+            Kind::Unary => self.unary.clear(),
+            Kind::Streaming => self.streaming.clear(),
+        }
+    }
 }
 
 /// How far the connection is toward its end.
@@ -183,34 +234,39 @@ where
         let index = self.slots.len();
         self.slots.push(Slot {
             rpc: None,
+            unary: Place::new(),
+            streaming: Place::new(),
             waker: SlotWaker::new(index, &self.ready),
         });
         index
     }
 
-    /// Starts unary rpc `id` by polling its future at once, in a slot with the
-    /// slot's waker: the connection hands the reactor a request only when its
-    /// send queue has room for an answer, and most unary work is ready on its
-    /// first poll, which then costs no slot, no id entry and no queueing. Work
-    /// still pending is polled from `poll_outbound` when it wakes.
-    fn start_unary(
-        &mut self,
-        id: u64,
-        mut future: Pin<Box<Svc::Unary>>,
-        replies: &mut Replies<Response<Svc>>,
-    ) {
+    /// Starts unary rpc `id` by polling its future at once, in a free slot's
+    /// place with the slot's waker: the connection hands the reactor a request
+    /// only when its send queue has room for an answer, and most unary work is
+    /// ready on its first poll, which then costs no id entry and no queueing, and
+    /// gives the slot straight back. Work still pending is polled from
+    /// `poll_outbound` when it wakes.
+    fn start_unary(&mut self, id: u64, future: Svc::Unary, replies: &mut Replies<Response<Svc>>) {
         let index = self.free_slot();
-        let mut cx = self.slots[index].waker.polling();
-        let answer = match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
+        let slot = &mut self.slots[index];
+        slot.unary.put(future);
+        let answer = match slot.poll_work(Kind::Unary) {
             Ok(Poll::Pending) => {
-                self.track(index, id, Work::Unary(future));
+                self.track(index, id, Kind::Unary);
                 return;
             }
-            Ok(Poll::Ready(mut response)) => {
+            Ok(Poll::Ready(Polled::Unary(mut response))) => {
+                slot.unary.clear();
                 response.set_message_id(id);
                 response
             }
-            Err(panic) => failed(id, "unary future", &*panic),
+            Ok(Poll::Ready(Polled::Item(_))) => unreachable!("a unary future yields no items"),
+            Err(panic) => {
+                let answer = failed(id, Kind::Unary.during(), &*panic);
+                slot.unary.clear();
+                answer
+            }
         };
         // A wake during that poll may have queued the slot: a spurious poll of
         // whatever holds it next is harmless.
@@ -219,25 +275,33 @@ where
     }
 
     /// Starts streaming rpc `id`, queued to be polled from `poll_outbound`.
-    fn start_streaming(&mut self, id: u64, stream: Pin<Box<Svc::Streaming>>) {
+    fn start_streaming(&mut self, id: u64, stream: Svc::Streaming) {
         let index = self.free_slot();
+        let slot = &mut self.slots[index];
+        slot.streaming.put(stream);
         // A new stream has not been polled yet: it is ready by definition.
-        self.slots[index].waker.set_queued();
+        slot.waker.set_queued();
         self.woken.push_back(index);
-        self.track(index, id, Work::Streaming(stream));
+        self.track(index, id, Kind::Streaming);
     }
 
-    /// Puts rpc `id`'s work in flight in slot `index`.
-    fn track(&mut self, index: usize, id: u64, work: Work<Svc::Unary, Svc::Streaming>) {
-        self.slots[index].rpc = Some(InFlight { id, work });
+    /// Puts rpc `id`, whose work is in slot `index`, in flight.
+    fn track(&mut self, index: usize, id: u64, kind: Kind) {
+        self.slots[index].rpc = Some(InFlight { id, kind });
         self.by_id.insert(id, index);
     }
 
-    fn remove(&mut self, index: usize) -> Option<InFlight<Svc>> {
-        let rpc = self.slots.get_mut(index)?.rpc.take()?;
+    /// Ends the rpc in slot `index`, dropping its work, and frees the slot.
+    fn remove(&mut self, index: usize) {
+        let Some(slot) = self.slots.get_mut(index) else {
+            return;
+        };
+        let Some(rpc) = slot.rpc.take() else {
+            return;
+        };
+        slot.clear(rpc.kind);
         self.by_id.remove(&rpc.id);
         self.free.push(index);
-        Some(rpc)
     }
 
     /// The next woken slot to poll. When those taken before are done, the newly
@@ -258,9 +322,8 @@ where
         let slot = self.slots.get_mut(index)?;
         // The slot may have been cancelled (and even reused) since it woke: a
         // spurious poll of the new rpc is harmless.
-        let rpc = slot.rpc.as_mut()?;
-        let id = rpc.id;
-        let mut response = match rpc.work.poll(&mut slot.waker.polling()) {
+        let InFlight { id, kind } = slot.rpc?;
+        let mut response = match slot.poll_work(kind) {
             Ok(Poll::Pending) => return None,
             Ok(Poll::Ready(Polled::Item(Some(response)))) => {
                 // It may have more right away: poll it again in turn.
@@ -278,7 +341,7 @@ where
                 return Some(Message::ended(id));
             }
             Err(panic) => {
-                let answer = failed(id, rpc.work.during(), &*panic);
+                let answer = failed(id, kind.during(), &*panic);
                 self.remove(index);
                 return Some(answer);
             }
@@ -313,8 +376,8 @@ where
             Entry::Vacant(_) => {
                 let service = &mut self.service;
                 match catch_unwind(AssertUnwindSafe(|| service.new_rpc(request))) {
-                    Ok(Rpc::Unary(future)) => self.start_unary(id, Box::pin(future), replies),
-                    Ok(Rpc::Streaming(stream)) => self.start_streaming(id, Box::pin(stream)),
+                    Ok(Rpc::Unary(future)) => self.start_unary(id, future, replies),
+                    Ok(Rpc::Streaming(stream)) => self.start_streaming(id, stream),
                     Ok(Rpc::Reject) => replies.push(Message::cancelled(id)),
                     Err(panic) => replies.push(failed(id, "new_rpc", &*panic)),
                 }
@@ -340,7 +403,7 @@ fn failed<M: Message>(id: u64, during: &str, panic: &(dyn Any + Send)) -> M {
     M::control(id, ControlCode::Failed)
 }
 
-// Nothing in the reactor is pinned in place: rpc work is boxed.
+// Nothing in the reactor is pinned in place: rpc work sits in boxed places.
 impl<Svc: ConnectionService, C> Unpin for RpcServerReactor<Svc, C> {}
 
 impl<Svc, C> MessageReactor for RpcServerReactor<Svc, C>
@@ -370,7 +433,7 @@ where
             ControlCode::Cancel => match self.by_id.get(&id).copied() {
                 Some(slot) => {
                     // Dropping the work is the cancellation.
-                    drop(self.remove(slot));
+                    self.remove(slot);
                     replies.push(Message::cancelled(id));
                 }
                 None => tracing::debug!(id, "cancel for an rpc not in flight; ignored"),
