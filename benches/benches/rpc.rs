@@ -908,10 +908,14 @@ fn main() {
                 let run = Figures::of(&mode.run(kinds[index], concurrency, span));
                 if runs > 1 {
                     eprintln!(
-                        "  run {}: {} {concurrency}: {:.0} req/s",
+                        "  run {}: {} {concurrency}: {:.0} req/s, cpu us/req: server {:.2}, \
+                         client {:.2}, rest {:.2}",
                         round + 1,
                         kinds[index].name(),
-                        run.rate
+                        run.rate,
+                        run.server_cpu,
+                        run.client_cpu,
+                        run.rest_cpu,
                     );
                 }
                 figures[index].push(run);
