@@ -1,5 +1,6 @@
 //! Unary echo over loopback: protosocket-rpc against tonic and a bare tokio
-//! request/response loop, client and server in one process.
+//! request/response loop, client and server in one runtime, on two threads, or in
+//! two processes.
 //!
 //! Every server answers the same prost message, `EchoRequest` (a 32-byte string and
 //! a sequence number), with an `EchoResponse` carrying both back:
@@ -19,15 +20,35 @@
 //!   `WriteCoalescing::Auto` (without it this loop writes one frame per call and
 //!   is 4-7x slower pinned).
 //!
-//! Each concurrency level runs every server in turn (protosocket, tonic, bare).
-//! The load is closed-loop: `concurrency` tasks over one connection, each sending
-//! one call, awaiting its answer and sending the next. After a warm-up, calls
-//! started in the measured window are counted and their latencies recorded; the
-//! process's CPU time (`getrusage(RUSAGE_SELF)`, user + system, client and server
-//! together) over the window is divided by the calls completed in it. Client and
-//! server share one multi-thread runtime with tokio's default worker count, one
-//! per CPU the process may use (2 here; 1 under `taskset -c 0`), unless
-//! `--workers N` sets it.
+//! Each concurrency level runs every server in turn (protosocket, tonic, bare);
+//! with `--runs N` it does so N times, each round starting one server later, and
+//! prints the median of each column. The load is closed-loop: `concurrency` tasks
+//! over one connection, each sending one call, awaiting its answer and sending the
+//! next. After a warm-up, calls started in the measured window are counted and
+//! their latencies recorded, and CPU time over the window is divided by the calls
+//! completed in it.
+//!
+//! Where the two sides run:
+//!
+//! - One runtime (the default): client and server share one multi-thread runtime
+//!   with tokio's default worker count, one per CPU the process may use (2 here;
+//!   1 under `taskset -c 0`), unless `--workers N` sets it. CPU is the process's
+//!   (`getrusage(RUSAGE_SELF)`, user + system), both sides together.
+//! - `--apart threads`: the server on a current-thread runtime on one OS thread,
+//!   the client on another on a second thread. `--apart processes`: the server in
+//!   a child process (this executable run with `--serve <server>`, so all three
+//!   servers start the same way), on a current-thread runtime on its main thread;
+//!   the client on a thread of this process as before. `--placement` pins the
+//!   threads: `pinned` puts both sides on the first CPU the process may use,
+//!   `two-cores` (the default) the server on the first and the client on the
+//!   second, `free` leaves them to the kernel. Each side is measured on its own:
+//!   CPU time per call from its CPU clock (a thread's `pthread_getcpuclockid`
+//!   clock; for the child, its process clock from `clock_getcpuclockid`, every
+//!   thread of it), runtime parks per call from tokio's stable
+//!   `RuntimeMetrics::worker_park_count` (the child answers a request for it on a
+//!   pipe), and sleeps per call from the runtime thread's
+//!   `voluntary_ctxt_switches` in `/proc`. `rest` is this process's CPU outside
+//!   the two sides' threads, which should stay near zero.
 //!
 //! ```text
 //! cargo bench -p benches --bench rpc                  # unpinned
@@ -37,10 +58,16 @@
 //! cargo bench -p benches --bench rpc -- --concurrency 64   # only this level
 //! taskset -c 0 cargo bench -p benches --bench rpc -- --workers 2   # 2 workers, 1 core
 //! cargo bench -p benches --bench rpc -- --calls 1000  # each task makes 1000 calls
+//! cargo bench -p benches --bench rpc -- --apart threads --placement pinned --runs 3
+//! cargo bench -p benches --bench rpc -- --apart processes --placement two-cores
 //! ```
 //!
 //! Without `--bench` on the command line (as `cargo test --benches` runs it) the
-//! program only checks each server with a few calls and exits.
+//! program only checks each server with a few calls, in one runtime, on two
+//! threads and in two processes, and exits.
+
+#[path = "rpc/apart.rs"]
+mod apart;
 
 use std::convert::Infallible;
 use std::future::{ready, Future, Ready};
@@ -63,6 +90,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tonic::transport::{Channel, Endpoint};
 
+use apart::Placement;
 const CONCURRENCY: [usize; 4] = [1, 16, 64, 256];
 /// Length of the echoed string.
 const MESSAGE_LEN: usize = 32;
@@ -410,11 +438,62 @@ enum Kind {
 }
 
 impl Kind {
+    const ALL: [Kind; 3] = [Kind::Protosocket, Kind::Tonic, Kind::Bare];
+
     fn name(self) -> &'static str {
         match self {
             Kind::Protosocket => "protosocket",
             Kind::Tonic => "tonic",
             Kind::Bare => "bare",
+        }
+    }
+
+    fn named(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+}
+
+/// One side's counters, as read at an edge of the window.
+#[derive(Clone, Copy, Default)]
+struct Usage {
+    /// CPU time, user + system.
+    cpu: Duration,
+    /// Times the side's runtime parked: ran out of ready tasks and waited on its
+    /// driver (epoll), whether or not the thread then slept.
+    parks: u64,
+    /// Times the side's runtime thread went to sleep in the kernel (voluntary
+    /// context switches).
+    sleeps: u64,
+}
+
+impl Usage {
+    fn since(self, start: Usage) -> Usage {
+        Usage {
+            cpu: self.cpu.saturating_sub(start.cpu),
+            parks: self.parks.saturating_sub(start.parks),
+            sleeps: self.sleeps.saturating_sub(start.sleeps),
+        }
+    }
+}
+
+/// The counters a run reads at each edge of its window.
+#[derive(Clone, Copy, Default)]
+struct Reading {
+    /// The client's own, when it runs apart.
+    client: Usage,
+    /// The server's own, when it runs apart.
+    server: Usage,
+    /// This process's CPU time outside the two sides' threads (all of it when
+    /// client and server share one runtime).
+    rest: Duration,
+}
+
+impl Reading {
+    fn since(self, start: Reading) -> Reading {
+        Reading {
+            client: self.client.since(start.client),
+            server: self.server.since(start.server),
+            rest: self.rest.saturating_sub(start.rest),
         }
     }
 }
@@ -424,7 +503,8 @@ struct Row {
     calls: u64,
     seconds: f64,
     latency: Histogram<u64>,
-    cpu: Duration,
+    /// The counters over the window.
+    used: Reading,
 }
 
 /// Process CPU time so far, user + system.
@@ -444,17 +524,20 @@ fn one_cpu_or_worker() -> bool {
         || std::thread::available_parallelism().is_ok_and(|n| n.get() == 1)
 }
 
-/// The CPUs this process may run on.
-fn allowed_cpus() -> usize {
+/// The CPUs this process may run on, by number.
+fn allowed_cpus() -> Vec<usize> {
     // SAFETY: an all-zero `cpu_set_t` is an empty set.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
     // SAFETY: `set` is a valid, writable `cpu_set_t` of the size passed.
     let status = unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) };
     if status != 0 {
-        return 0;
+        return Vec::new();
     }
-    // SAFETY: `set` was filled by `sched_getaffinity`.
-    unsafe { libc::CPU_COUNT(&set) as usize }
+    (0..libc::CPU_SETSIZE as usize)
+        // SAFETY: `set` was filled by `sched_getaffinity`, and `cpu` is below
+        // `CPU_SETSIZE`.
+        .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
+        .collect()
 }
 
 /// How long each run lasts.
@@ -494,7 +577,9 @@ async fn closed_loop<C: Caller>(
     (calls, latency)
 }
 
-async fn load<C: Caller>(callers: Vec<C>, span: Span) -> Row {
+/// Runs the callers' closed loops on the current runtime; `probe` reads the
+/// counters at the window's edges.
+async fn load<C: Caller>(callers: Vec<C>, span: Span, probe: &impl Fn() -> Reading) -> Row {
     let (warmup, length, limit) = match span {
         Span::Timed { warmup, window } => (warmup, Some(warmup + window), u64::MAX),
         Span::Calls(calls) => (Duration::ZERO, None, calls),
@@ -508,11 +593,11 @@ async fn load<C: Caller>(callers: Vec<C>, span: Span) -> Row {
         .map(|(index, caller)| tokio::spawn(closed_loop(caller, index as u64, measure, end, limit)))
         .collect();
     tokio::time::sleep_until(measure.into()).await;
-    let cpu_start = cpu_time();
+    let opened = probe();
     let measured_from = Instant::now();
     let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("bounds");
     let mut calls = 0;
-    let window_end = || (cpu_time(), measured_from.elapsed());
+    let window_end = || (probe(), measured_from.elapsed());
     // Timed: the window closes at `end`; calls still in flight finish unmeasured.
     // Fixed calls: it closes when the last task is done.
     let mut closed = None;
@@ -525,84 +610,261 @@ async fn load<C: Caller>(callers: Vec<C>, span: Span) -> Row {
         calls += task_calls;
         latency.add(task_latency).expect("same bounds");
     }
-    let (cpu_end, elapsed) = closed.unwrap_or_else(window_end);
-    let cpu = cpu_end - cpu_start;
-    let seconds = elapsed.as_secs_f64();
+    let (reading, elapsed) = closed.unwrap_or_else(window_end);
     Row {
         calls,
-        seconds,
+        seconds: elapsed.as_secs_f64(),
         latency,
-        cpu,
+        used: reading.since(opened),
     }
 }
 
-async fn run(kind: Kind, concurrency: usize, span: Span) -> Row {
-    let server = match kind {
+/// Starts `kind`'s server on the current runtime.
+async fn serve(kind: Kind) -> Server {
+    match kind {
         Kind::Protosocket => protosocket_server(),
         Kind::Tonic => tonic_server().await,
         Kind::Bare => bare_server().await,
-    };
-    let row = match kind {
+    }
+}
+
+/// Connects `kind`'s client to `address` and runs the load on the current runtime.
+async fn drive(
+    kind: Kind,
+    address: SocketAddr,
+    concurrency: usize,
+    span: Span,
+    probe: &impl Fn() -> Reading,
+) -> Row {
+    match kind {
         Kind::Protosocket => {
-            load(protosocket_callers(server.address, concurrency).await, span).await
+            load(protosocket_callers(address, concurrency).await, span, probe).await
         }
-        Kind::Tonic => load(tonic_callers(server.address, concurrency).await, span).await,
-        Kind::Bare => load(bare_callers(server.address, concurrency).await, span).await,
+        Kind::Tonic => load(tonic_callers(address, concurrency).await, span, probe).await,
+        Kind::Bare => load(bare_callers(address, concurrency).await, span, probe).await,
+    }
+}
+
+/// Client and server on the current runtime.
+async fn run(kind: Kind, concurrency: usize, span: Span) -> Row {
+    let server = serve(kind).await;
+    let probe = || Reading {
+        rest: cpu_time(),
+        ..Reading::default()
     };
+    let row = drive(kind, server.address, concurrency, span, &probe).await;
     (server.stop)().await;
     row
 }
 
-fn micros(nanos: u64) -> f64 {
-    nanos as f64 / 1000.0
+// ---------------------------------------------------------------- report
+
+/// Where the two sides run.
+enum Mode {
+    /// Client and server share this runtime.
+    OneRuntime(Runtime),
+    /// On two threads of this process.
+    Threads(Placement),
+    /// The server in a child process.
+    Processes(Placement),
+}
+
+impl Mode {
+    fn run(&self, kind: Kind, concurrency: usize, span: Span) -> Row {
+        match self {
+            Mode::OneRuntime(runtime) => runtime.block_on(run(kind, concurrency, span)),
+            Mode::Threads(placement) => apart::threads(kind, concurrency, span, *placement),
+            Mode::Processes(placement) => apart::processes(kind, concurrency, span, *placement),
+        }
+    }
+
+    fn apart(&self) -> bool {
+        !matches!(self, Mode::OneRuntime(_))
+    }
+}
+
+/// A run's figures: rate, latencies in microseconds, costs per call.
+#[derive(Clone, Copy)]
+struct Figures {
+    rate: f64,
+    p50: f64,
+    p99: f64,
+    p999: f64,
+    server_cpu: f64,
+    client_cpu: f64,
+    rest_cpu: f64,
+    server_parks: f64,
+    client_parks: f64,
+    server_sleeps: f64,
+    client_sleeps: f64,
+}
+
+impl Figures {
+    fn of(row: &Row) -> Figures {
+        let calls = row.calls.max(1) as f64;
+        let micros = |nanos: u64| nanos as f64 / 1000.0;
+        let per_call = |time: Duration| time.as_secs_f64() * 1e6 / calls;
+        let used = &row.used;
+        Figures {
+            rate: row.calls as f64 / row.seconds,
+            p50: micros(row.latency.value_at_quantile(0.5)),
+            p99: micros(row.latency.value_at_quantile(0.99)),
+            p999: micros(row.latency.value_at_quantile(0.999)),
+            server_cpu: per_call(used.server.cpu),
+            client_cpu: per_call(used.client.cpu),
+            rest_cpu: per_call(used.rest),
+            server_parks: used.server.parks as f64 / calls,
+            client_parks: used.client.parks as f64 / calls,
+            server_sleeps: used.server.sleeps as f64 / calls,
+            client_sleeps: used.client.sleeps as f64 / calls,
+        }
+    }
+
+    /// The median of each column on its own.
+    fn median(runs: &[Figures]) -> Figures {
+        let median = |column: fn(&Figures) -> f64| {
+            let mut values: Vec<f64> = runs.iter().map(column).collect();
+            values.sort_by(f64::total_cmp);
+            let middle = values.len() / 2;
+            if values.len() % 2 == 1 {
+                values[middle]
+            } else {
+                (values[middle - 1] + values[middle]) / 2.0
+            }
+        };
+        Figures {
+            rate: median(|f| f.rate),
+            p50: median(|f| f.p50),
+            p99: median(|f| f.p99),
+            p999: median(|f| f.p999),
+            server_cpu: median(|f| f.server_cpu),
+            client_cpu: median(|f| f.client_cpu),
+            rest_cpu: median(|f| f.rest_cpu),
+            server_parks: median(|f| f.server_parks),
+            client_parks: median(|f| f.client_parks),
+            server_sleeps: median(|f| f.server_sleeps),
+            client_sleeps: median(|f| f.client_sleeps),
+        }
+    }
+}
+
+fn print_header(apart: bool) {
+    print!(
+        "{:<12} {:>5} {:>10} {:>9} {:>9} {:>9}",
+        "server", "conc", "req/s", "p50 us", "p99 us", "p99.9 us"
+    );
+    if apart {
+        println!(
+            " {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
+            "srv cpu", "cli cpu", "rest cpu", "srv park", "cli park", "srv slp", "cli slp"
+        );
+    } else {
+        println!(" {:>9}", "cpu us/req");
+    }
+}
+
+fn print_row(kind: Kind, concurrency: usize, figures: &Figures, apart: bool) {
+    print!(
+        "{:<12} {:>5} {:>10.0} {:>9.1} {:>9.1} {:>9.1}",
+        kind.name(),
+        concurrency,
+        figures.rate,
+        figures.p50,
+        figures.p99,
+        figures.p999,
+    );
+    if apart {
+        println!(
+            " {:>8.2} {:>8.2} {:>8.2} {:>8.3} {:>8.3} {:>8.3} {:>8.3}",
+            figures.server_cpu,
+            figures.client_cpu,
+            figures.rest_cpu,
+            figures.server_parks,
+            figures.client_parks,
+            figures.server_sleeps,
+            figures.client_sleeps,
+        );
+    } else {
+        println!(" {:>9.2}", figures.rest_cpu);
+    }
+}
+
+/// The value after `flag` on the command line, parsed.
+fn option<T: std::str::FromStr>(args: &[String], flag: &str, what: &str) -> Option<T> {
+    let at = args.iter().position(|arg| arg == flag)?;
+    let value = args.get(at + 1).and_then(|value| value.parse().ok());
+    Some(value.unwrap_or_else(|| panic!("{flag} takes {what}")))
+}
+
+/// A few calls through every server in every mode, checking that each side's
+/// counters moved.
+fn self_check(kinds: &[Kind], runtime: Runtime) {
+    let span = Span::Timed {
+        warmup: Duration::ZERO,
+        window: Duration::from_millis(20),
+    };
+    let free = Placement::parse("free");
+    let modes = [
+        Mode::OneRuntime(runtime),
+        Mode::Threads(free),
+        Mode::Processes(free),
+    ];
+    for mode in &modes {
+        for &kind in kinds {
+            let row = mode.run(kind, 4, span);
+            assert!(row.calls > 0, "{}: no call completed", kind.name());
+            if mode.apart() {
+                let used = row.used;
+                assert!(used.server.cpu > Duration::ZERO, "server CPU not measured");
+                assert!(used.client.cpu > Duration::ZERO, "client CPU not measured");
+                assert!(used.client.parks > 0, "client parks not counted");
+            }
+        }
+    }
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if let Some(name) = option::<String>(&args, "--serve", "a server name") {
+        let kind = Kind::named(&name).unwrap_or_else(|| panic!("no server named {name}"));
+        apart::serve_child(kind, option(&args, "--cpu", "a CPU number"));
+        return;
+    }
     let benching = args.iter().any(|arg| arg == "--bench");
     let quick = args.iter().any(|arg| arg == "--quick");
-    let all = [Kind::Protosocket, Kind::Tonic, Kind::Bare];
     // Server names on the command line pick a subset; none means all.
-    let picked: Vec<Kind> = all
+    let picked: Vec<Kind> = Kind::ALL
         .into_iter()
         .filter(|kind| args.iter().any(|arg| arg == kind.name()))
         .collect();
     let kinds = if picked.is_empty() {
-        all.to_vec()
+        Kind::ALL.to_vec()
     } else {
         picked
     };
-    let levels: Vec<usize> = match args.iter().position(|arg| arg == "--concurrency") {
-        Some(at) => vec![args
-            .get(at + 1)
-            .and_then(|level| level.parse().ok())
-            .expect("--concurrency takes a number")],
+    let levels: Vec<usize> = match option(&args, "--concurrency", "a number") {
+        Some(level) => vec![level],
         None => CONCURRENCY.to_vec(),
     };
-    let workers = args.iter().position(|arg| arg == "--workers").map(|at| {
-        args.get(at + 1)
-            .and_then(|count| count.parse().ok())
-            .expect("--workers takes a number")
-    });
-    let runtime = runtime(workers);
+    let workers = option(&args, "--workers", "a number");
     if !benching {
-        // A smoke test: each server answers a few calls.
-        for &kind in &kinds {
-            let span = Span::Timed {
-                warmup: Duration::ZERO,
-                window: Duration::from_millis(20),
-            };
-            runtime.block_on(run(kind, 4, span));
-        }
-        println!("rpc: smoke test passed (run with `cargo bench` to measure)");
+        self_check(&kinds, runtime(workers));
+        println!("rpc: self-check passed (run with `cargo bench` to measure)");
         return;
     }
-    let calls = args.iter().position(|arg| arg == "--calls").map(|at| {
-        args.get(at + 1)
-            .and_then(|count| count.parse().ok())
-            .expect("--calls takes a number")
-    });
-    let span = match calls {
+    let placement = Placement::parse(
+        &option::<String>(&args, "--placement", "pinned, two-cores or free")
+            .unwrap_or_else(|| "two-cores".to_owned()),
+    );
+    let mode = match option::<String>(&args, "--apart", "threads or processes").as_deref() {
+        None => Mode::OneRuntime(runtime(workers)),
+        Some("threads") => Mode::Threads(placement),
+        Some("processes") => Mode::Processes(placement),
+        Some(other) => panic!("--apart takes threads or processes, not {other}"),
+    };
+    let runs: usize = option(&args, "--runs", "a number").unwrap_or(1);
+    assert!(runs > 0, "--runs takes a positive number");
+    let span = match option(&args, "--calls", "a number") {
         Some(calls) => Span::Calls(calls),
         None if quick => Span::Timed {
             warmup: Duration::from_millis(100),
@@ -617,34 +879,50 @@ fn main() {
         Span::Timed { warmup, window } => format!("warm-up {warmup:?}, window {window:?}"),
         Span::Calls(calls) => format!("{calls} calls per task, no warm-up"),
     };
+    let setting = match &mode {
+        Mode::OneRuntime(runtime) => format!("{} runtime workers", runtime.metrics().num_workers()),
+        Mode::Threads(placement) => format!("apart on two threads, {placement}"),
+        Mode::Processes(placement) => format!("apart in two processes, {placement}"),
+    };
+    let median_text = if runs > 1 {
+        format!(", median of {runs} runs per column")
+    } else {
+        String::new()
+    };
     println!(
         "rpc unary echo over loopback: {} allowed CPUs (available_parallelism {}), \
-         {} runtime workers, {MESSAGE_LEN}-byte message, {span_text}",
-        allowed_cpus(),
+         {setting}, {MESSAGE_LEN}-byte message, {span_text}{median_text}",
+        allowed_cpus().len(),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        runtime.metrics().num_workers(),
     );
-    println!(
-        "{:<12} {:>5} {:>10} {:>9} {:>9} {:>9} {:>9}",
-        "server", "conc", "req/s", "p50 us", "p99 us", "p99.9 us", "cpu us/req"
-    );
+    print_header(mode.apart());
     // Levels outside, servers inside: the servers compared at one level run
     // seconds apart, so drift in the machine's speed over the whole run (it is
-    // shared) does not land on one server's rows.
+    // shared) does not land on one server's rows. Each round starts one server
+    // later, so none is always first.
     for &concurrency in &levels {
-        for &kind in &kinds {
-            let row = runtime.block_on(run(kind, concurrency, span));
-            let calls = row.calls.max(1);
-            println!(
-                "{:<12} {:>5} {:>10.0} {:>9.1} {:>9.1} {:>9.1} {:>9.2}",
-                kind.name(),
-                concurrency,
-                row.calls as f64 / row.seconds,
-                micros(row.latency.value_at_quantile(0.5)),
-                micros(row.latency.value_at_quantile(0.99)),
-                micros(row.latency.value_at_quantile(0.999)),
-                row.cpu.as_secs_f64() * 1e6 / calls as f64,
-            );
+        let mut figures: Vec<Vec<Figures>> = vec![Vec::new(); kinds.len()];
+        for round in 0..runs {
+            for turn in 0..kinds.len() {
+                let index = (round + turn) % kinds.len();
+                let run = Figures::of(&mode.run(kinds[index], concurrency, span));
+                if runs > 1 {
+                    eprintln!(
+                        "  run {}: {} {concurrency}: {:.0} req/s, cpu us/req: server {:.2}, \
+                         client {:.2}, rest {:.2}",
+                        round + 1,
+                        kinds[index].name(),
+                        run.rate,
+                        run.server_cpu,
+                        run.client_cpu,
+                        run.rest_cpu,
+                    );
+                }
+                figures[index].push(run);
+            }
+        }
+        for (kind, runs) in kinds.iter().zip(&figures) {
+            print_row(*kind, concurrency, &Figures::median(runs), mode.apart());
         }
     }
 }
