@@ -18,7 +18,19 @@ const TARGETS: [(&str, Harness); 4] = [
 ];
 
 /// Runs every file under `folder/<target>/` through its target; returns how many.
-fn replay(folder: &str) -> usize {
+/// On a thread with a 64 MiB stack: rmp-serde recurses once per nesting level of a
+/// messagepack value, and a corpus input nests deeper than a test thread's 2 MiB
+/// allow (libFuzzer runs targets on the main thread, whose stack is larger).
+fn replay(folder: &'static str) -> usize {
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(move || replay_on_this_thread(folder))
+        .expect("a replay thread")
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+fn replay_on_this_thread(folder: &str) -> usize {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(folder);
     let mut replayed = 0;
     for (target, run) in TARGETS {

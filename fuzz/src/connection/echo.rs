@@ -173,7 +173,11 @@ pub fn reference<C: Encoder<Message = <C as Decoder>::Message> + Decoder>(
         if rest.is_empty() {
             break Tail::Clean;
         }
-        match codec.decode(rest) {
+        // The connection's receive buffer holds at most `max_buffer_length` bytes, so
+        // the decoder never sees past them: a line (or frame) that does not end
+        // within them is too large, whatever lies beyond.
+        let window = &rest[..rest.len().min(max_buffer_length)];
+        match codec.decode(window) {
             Ok((used, _)) if used > max_buffer_length => break Tail::TooLarge,
             Ok((used, message)) => {
                 let mut encoded = Vec::new();
