@@ -60,36 +60,29 @@ impl<Resp> CallCell<Resp> {
 
     /// Hands the caller its outcome and wakes it.
     fn complete(&self, result: Result<Resp, Error>) {
+        self.settle(Outcome::Ready(result));
+    }
+
+    /// The connection let go of the call unanswered.
+    fn close(&self) {
+        self.settle(Outcome::Closed);
+    }
+
+    /// Ends the wait with `end`, unless the call already has an outcome, and
+    /// wakes the caller.
+    fn settle(&self, end: Outcome<Resp>) {
         let waker = {
             let mut outcome = lock(&self.outcome);
             match &mut *outcome {
                 Outcome::Waiting(slot) => {
                     let waker = slot.take();
-                    *outcome = Outcome::Ready(result);
+                    *outcome = end;
                     waker
                 }
                 _ => None,
             }
         };
         // Woken after the lock is released, so the caller does not find it held.
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-
-    /// The connection let go of the call unanswered.
-    fn close(&self) {
-        let waker = {
-            let mut outcome = lock(&self.outcome);
-            match &mut *outcome {
-                Outcome::Waiting(slot) => {
-                    let waker = slot.take();
-                    *outcome = Outcome::Closed;
-                    waker
-                }
-                _ => None,
-            }
-        };
         if let Some(waker) = waker {
             waker.wake();
         }
