@@ -76,11 +76,7 @@ async fn stalled_reader_keeps_the_server_queue_bounded_and_gets_everything() {
             server_config,
         )
         .expect("bind");
-    let address = server
-        .local_endpoint()
-        .expect("address")
-        .tcp_address()
-        .expect("a TCP endpoint");
+    let address = tcp_address(server.local_endpoint());
     let shutdown = server.shutdown_handle();
     tokio::spawn(server);
 

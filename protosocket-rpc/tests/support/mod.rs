@@ -299,11 +299,7 @@ pub fn serve(
             config,
         )
         .expect("bind");
-    let address = server
-        .local_endpoint()
-        .expect("address")
-        .tcp_address()
-        .expect("a TCP endpoint");
+    let address = tcp_address(server.local_endpoint());
     let shutdown = server.shutdown_handle();
     (address, shutdown, tokio::spawn(server))
 }
@@ -382,11 +378,15 @@ pub fn serve_counting(
 ) {
     let server: RpcServer<protosocket::EndpointListener, CountingService, TokioSpawn> =
         RpcServer::bind(address, service, config).expect("bind");
-    let address = server
-        .local_endpoint()
-        .expect("address")
-        .tcp_address()
-        .expect("a TCP endpoint");
+    let address = tcp_address(server.local_endpoint());
     let shutdown = server.shutdown_handle();
     (address, shutdown, tokio::spawn(server))
+}
+
+/// The TCP address of a server's `local_endpoint()`.
+pub fn tcp_address(endpoint: std::io::Result<protosocket::Endpoint>) -> std::net::SocketAddr {
+    endpoint
+        .expect("address")
+        .tcp_address()
+        .expect("a TCP endpoint")
 }
