@@ -50,6 +50,17 @@
 //!   `voluntary_ctxt_switches` in `/proc`. `rest` is this process's CPU outside
 //!   the two sides' threads, which should stay near zero.
 //!
+//! Wake-ups, in every mode: `call poll` is how many times a call's future was
+//! polled per call (one to send, then one per wake-up until its answer is in, so
+//! 2.0 is one wake per answer); `conn poll` is how many times the client's
+//! connection task was polled per call (protosocket's `ClientConnection`, spawned
+//! here as `RpcClient::connect` would; the bare client's writer and reader tasks
+//! together; not counted for tonic, whose tasks are its own). Below 1.0 means the
+//! connection task serves several calls per wake-up. Each poll is counted with a
+//! relaxed atomic add on a counter only that task writes. Latencies are appended
+//! to a plain vector per task and put into a histogram after the window, so that
+//! recording them costs the client next to nothing.
+//!
 //! ```text
 //! cargo bench -p benches --bench rpc                  # unpinned
 //! taskset -c 0 cargo bench -p benches --bench rpc     # whole process on one core
@@ -73,6 +84,7 @@ use std::convert::Infallible;
 use std::future::{ready, Future, Ready};
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -160,17 +172,22 @@ impl Caller for ProtosocketCaller {
     }
 }
 
-async fn protosocket_callers(address: SocketAddr, tasks: usize) -> Vec<ProtosocketCaller> {
-    let client = RpcClient::connect(
-        address,
-        protosocket_prost::codec(),
-        &RpcClientConfig::default(),
-    )
-    .await
-    .expect("connect");
-    (0..tasks)
-        .map(|_| ProtosocketCaller(client.clone()))
-        .collect()
+async fn protosocket_callers(address: SocketAddr, tasks: usize) -> Callers<ProtosocketCaller> {
+    let config = RpcClientConfig::default();
+    let stream = protosocket::Endpoint::from(address)
+        .connect(config.get_socket_options())
+        .await
+        .expect("connect");
+    // What `RpcClient::connect` does, with the connection's polls counted.
+    let (client, connection) = RpcClient::over_stream(stream, protosocket_prost::codec(), &config);
+    let polls = Arc::default();
+    spawn_counted(connection, &polls);
+    Callers {
+        callers: (0..tasks)
+            .map(|_| ProtosocketCaller(client.clone()))
+            .collect(),
+        connection_polls: Some(polls),
+    }
 }
 
 // ---------------------------------------------------------------- tonic
@@ -268,16 +285,20 @@ impl Caller for TonicCaller {
     }
 }
 
-async fn tonic_callers(address: SocketAddr, tasks: usize) -> Vec<TonicCaller> {
+async fn tonic_callers(address: SocketAddr, tasks: usize) -> Callers<TonicCaller> {
     let channel = Endpoint::from_shared(format!("http://{address}"))
         .expect("endpoint")
         .tcp_nodelay(true)
         .connect()
         .await
         .expect("connect");
-    (0..tasks)
-        .map(|_| TonicCaller(tonic::client::Grpc::new(channel.clone())))
-        .collect()
+    Callers {
+        callers: (0..tasks)
+            .map(|_| TonicCaller(tonic::client::Grpc::new(channel.clone())))
+            .collect(),
+        // Its connection's tasks are tonic's own.
+        connection_polls: None,
+    }
 }
 
 // ---------------------------------------------------------------- bare
@@ -371,61 +392,72 @@ impl Caller for BareCaller {
     }
 }
 
-async fn bare_callers(address: SocketAddr, tasks: usize) -> Vec<BareCaller> {
+async fn bare_callers(address: SocketAddr, tasks: usize) -> Callers<BareCaller> {
     let stream = TcpStream::connect(address).await.expect("connect");
     stream.set_nodelay(true).expect("nodelay");
     let (mut read, mut write) = stream.into_split();
     let (writer, mut frames) = mpsc::unbounded_channel::<BytesMut>();
     let coalesce = one_cpu_or_worker();
-    tokio::spawn(async move {
-        let mut batch = BytesMut::with_capacity(64 * 1024);
-        while let Some(frame) = frames.recv().await {
-            batch.extend_from_slice(&frame);
-            if coalesce {
-                // Let the other ready callers queue theirs first, as protosocket's
-                // connection does under the same condition (WriteCoalescing::Auto).
-                tokio::task::yield_now().await;
-            }
-            while let Ok(frame) = frames.try_recv() {
+    // The writer's and the reader's polls together: the connection's wake-ups.
+    let polls = Arc::default();
+    spawn_counted(
+        async move {
+            let mut batch = BytesMut::with_capacity(64 * 1024);
+            while let Some(frame) = frames.recv().await {
                 batch.extend_from_slice(&frame);
+                if coalesce {
+                    // Let the other ready callers queue theirs first, as protosocket's
+                    // connection does under the same condition (WriteCoalescing::Auto).
+                    tokio::task::yield_now().await;
+                }
+                while let Ok(frame) = frames.try_recv() {
+                    batch.extend_from_slice(&frame);
+                }
+                if write.write_all(&batch).await.is_err() {
+                    return;
+                }
+                batch.clear();
             }
-            if write.write_all(&batch).await.is_err() {
-                return;
-            }
-            batch.clear();
-        }
-    });
+        },
+        &polls,
+    );
     let pending: Pending = Arc::new((0..tasks).map(|_| Mutex::new(None)).collect());
     let slots = Arc::clone(&pending);
-    tokio::spawn(async move {
-        let mut inbound = BytesMut::with_capacity(64 * 1024);
-        loop {
-            match read.read_buf(&mut inbound).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-            while let Some((id, payload)) = split_frame(&mut inbound) {
-                let response = EchoResponse::decode(payload).expect("echo response");
-                let slot = slots[id as usize]
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .take();
-                if let Some(slot) = slot {
-                    let _ = slot.send(response);
+    spawn_counted(
+        async move {
+            let mut inbound = BytesMut::with_capacity(64 * 1024);
+            loop {
+                match read.read_buf(&mut inbound).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+                while let Some((id, payload)) = split_frame(&mut inbound) {
+                    let response = EchoResponse::decode(payload).expect("echo response");
+                    let slot = slots[id as usize]
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .take();
+                    if let Some(slot) = slot {
+                        let _ = slot.send(response);
+                    }
+                }
+                if inbound.capacity() - inbound.len() < 4096 {
+                    inbound.reserve(64 * 1024);
                 }
             }
-            if inbound.capacity() - inbound.len() < 4096 {
-                inbound.reserve(64 * 1024);
-            }
-        }
-    });
-    (0..tasks)
-        .map(|id| BareCaller {
-            id: id as u64,
-            pending: Arc::clone(&pending),
-            writer: writer.clone(),
-        })
-        .collect()
+        },
+        &polls,
+    );
+    Callers {
+        callers: (0..tasks)
+            .map(|id| BareCaller {
+                id: id as u64,
+                pending: Arc::clone(&pending),
+                writer: writer.clone(),
+            })
+            .collect(),
+        connection_polls: Some(polls),
+    }
 }
 
 // ---------------------------------------------------------------- load
@@ -505,6 +537,11 @@ struct Row {
     latency: Histogram<u64>,
     /// The counters over the window.
     used: Reading,
+    /// Polls of the measured calls' futures, all tasks together.
+    caller_polls: u64,
+    /// Polls of the client's connection task(s) over the window, where the bench
+    /// spawned them (not tonic's).
+    connection_polls: Option<u64>,
 }
 
 /// Process CPU time so far, user + system.
@@ -550,6 +587,61 @@ enum Span {
     Calls(u64),
 }
 
+/// Counts the polls of the future it wraps into `polls`.
+struct Polled<'a, F> {
+    future: F,
+    polls: &'a mut u64,
+}
+
+impl<F: Future + Unpin> Future for Polled<'_, F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.get_mut();
+        *this.polls += 1;
+        Pin::new(&mut this.future).poll(cx)
+    }
+}
+
+/// A task's future whose polls a shared counter counts (read at the window's edges).
+struct CountedTask<F> {
+    future: Pin<Box<F>>,
+    polls: Arc<AtomicU64>,
+}
+
+impl<F: Future> Future for CountedTask<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.polls.fetch_add(1, Ordering::Relaxed);
+        self.future.as_mut().poll(cx)
+    }
+}
+
+/// Spawns `future`, counting its polls into `polls`.
+fn spawn_counted<F>(future: F, polls: &Arc<AtomicU64>) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send,
+{
+    tokio::spawn(CountedTask {
+        future: Box::pin(future),
+        polls: Arc::clone(polls),
+    })
+}
+
+/// What one closed loop measured.
+#[derive(Default)]
+struct Measured {
+    /// Latency of each measured call, in nanoseconds: a plain append, so that
+    /// recording costs the client's thread next to nothing (a histogram per task
+    /// spreads its counts over hundreds of kilobytes of cache).
+    latencies: Vec<u64>,
+    /// Times the measured calls' futures were polled: one to send, then one per
+    /// wake-up until the answer is in.
+    polls: u64,
+}
+
 /// A closed loop: call, await, record, repeat until `end` or `limit` calls; only
 /// calls started at or after `measure` are recorded.
 async fn closed_loop<C: Caller>(
@@ -558,28 +650,39 @@ async fn closed_loop<C: Caller>(
     measure: Instant,
     end: Option<Instant>,
     limit: u64,
-) -> (u64, Histogram<u64>) {
-    let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("bounds");
-    let mut calls = 0;
+) -> Measured {
+    let mut measured = Measured::default();
     let mut sequence = first << 32;
-    while calls < limit {
+    while (measured.latencies.len() as u64) < limit {
         let start = Instant::now();
         if end.is_some_and(|end| start >= end) {
             break;
         }
-        caller.call(sequence).await;
+        let mut polls = 0;
+        Polled {
+            future: std::pin::pin!(caller.call(sequence)),
+            polls: &mut polls,
+        }
+        .await;
         sequence += 1;
         if start >= measure {
-            calls += 1;
-            latency.saturating_record(start.elapsed().as_nanos() as u64);
+            measured.latencies.push(start.elapsed().as_nanos() as u64);
+            measured.polls += polls;
         }
     }
-    (calls, latency)
+    measured
+}
+
+/// A client's callers, one per task, and the polls of its connection's task(s),
+/// where the bench spawns them.
+struct Callers<C> {
+    callers: Vec<C>,
+    connection_polls: Option<Arc<AtomicU64>>,
 }
 
 /// Runs the callers' closed loops on the current runtime; `probe` reads the
 /// counters at the window's edges.
-async fn load<C: Caller>(callers: Vec<C>, span: Span, probe: &impl Fn() -> Reading) -> Row {
+async fn load<C: Caller>(client: Callers<C>, span: Span, probe: &impl Fn() -> Reading) -> Row {
     let (warmup, length, limit) = match span {
         Span::Timed { warmup, window } => (warmup, Some(warmup + window), u64::MAX),
         Span::Calls(calls) => (Duration::ZERO, None, calls),
@@ -587,17 +690,22 @@ async fn load<C: Caller>(callers: Vec<C>, span: Span, probe: &impl Fn() -> Readi
     let start = Instant::now();
     let measure = start + warmup;
     let end = length.map(|length| start + length);
-    let tasks: Vec<_> = callers
+    let tasks: Vec<_> = client
+        .callers
         .into_iter()
         .enumerate()
         .map(|(index, caller)| tokio::spawn(closed_loop(caller, index as u64, measure, end, limit)))
         .collect();
     tokio::time::sleep_until(measure.into()).await;
-    let opened = probe();
+    let connection_polls = || {
+        client
+            .connection_polls
+            .as_ref()
+            .map(|polls| polls.load(Ordering::Relaxed))
+    };
+    let opened = (probe(), connection_polls());
     let measured_from = Instant::now();
-    let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("bounds");
-    let mut calls = 0;
-    let window_end = || (probe(), measured_from.elapsed());
+    let window_end = || (probe(), connection_polls(), measured_from.elapsed());
     // Timed: the window closes at `end`; calls still in flight finish unmeasured.
     // Fixed calls: it closes when the last task is done.
     let mut closed = None;
@@ -605,17 +713,29 @@ async fn load<C: Caller>(callers: Vec<C>, span: Span, probe: &impl Fn() -> Readi
         tokio::time::sleep_until(end.into()).await;
         closed = Some(window_end());
     }
+    let mut measured = Vec::with_capacity(tasks.len());
     for task in tasks {
-        let (task_calls, task_latency) = task.await.expect("load task");
-        calls += task_calls;
-        latency.add(task_latency).expect("same bounds");
+        measured.push(task.await.expect("load task"));
     }
-    let (reading, elapsed) = closed.unwrap_or_else(window_end);
+    let (reading, polls, elapsed) = closed.unwrap_or_else(window_end);
+    // After the window: building the histogram is not the client's cost per call.
+    let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("bounds");
+    let mut calls = 0;
+    let mut caller_polls = 0;
+    for task in &measured {
+        calls += task.latencies.len() as u64;
+        caller_polls += task.polls;
+        for &nanos in &task.latencies {
+            latency.saturating_record(nanos);
+        }
+    }
     Row {
         calls,
         seconds: elapsed.as_secs_f64(),
         latency,
-        used: reading.since(opened),
+        used: reading.since(opened.0),
+        caller_polls,
+        connection_polls: polls.zip(opened.1).map(|(end, start)| end - start),
     }
 }
 
@@ -697,6 +817,10 @@ struct Figures {
     client_parks: f64,
     server_sleeps: f64,
     client_sleeps: f64,
+    /// Polls of a caller's call future per call: 2 is one wake-up per answer.
+    caller_polls: f64,
+    /// Polls of the client's connection task(s) per call, NaN where not counted.
+    connection_polls: f64,
 }
 
 impl Figures {
@@ -717,6 +841,10 @@ impl Figures {
             client_parks: used.client.parks as f64 / calls,
             server_sleeps: used.server.sleeps as f64 / calls,
             client_sleeps: used.client.sleeps as f64 / calls,
+            caller_polls: row.caller_polls as f64 / calls,
+            connection_polls: row
+                .connection_polls
+                .map_or(f64::NAN, |polls| polls as f64 / calls),
         }
     }
 
@@ -744,6 +872,8 @@ impl Figures {
             client_parks: median(|f| f.client_parks),
             server_sleeps: median(|f| f.server_sleeps),
             client_sleeps: median(|f| f.client_sleeps),
+            caller_polls: median(|f| f.caller_polls),
+            connection_polls: median(|f| f.connection_polls),
         }
     }
 }
@@ -754,13 +884,14 @@ fn print_header(apart: bool) {
         "server", "conc", "req/s", "p50 us", "p99 us", "p99.9 us"
     );
     if apart {
-        println!(
+        print!(
             " {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
             "srv cpu", "cli cpu", "rest cpu", "srv park", "cli park", "srv slp", "cli slp"
         );
     } else {
-        println!(" {:>9}", "cpu us/req");
+        print!(" {:>9}", "cpu us/req");
     }
+    println!(" {:>9} {:>9}", "call poll", "conn poll");
 }
 
 fn print_row(kind: Kind, concurrency: usize, figures: &Figures, apart: bool) {
@@ -774,7 +905,7 @@ fn print_row(kind: Kind, concurrency: usize, figures: &Figures, apart: bool) {
         figures.p999,
     );
     if apart {
-        println!(
+        print!(
             " {:>8.2} {:>8.2} {:>8.2} {:>8.3} {:>8.3} {:>8.3} {:>8.3}",
             figures.server_cpu,
             figures.client_cpu,
@@ -785,8 +916,14 @@ fn print_row(kind: Kind, concurrency: usize, figures: &Figures, apart: bool) {
             figures.client_sleeps,
         );
     } else {
-        println!(" {:>9.2}", figures.rest_cpu);
+        print!(" {:>9.2}", figures.rest_cpu);
     }
+    let connection_polls = if figures.connection_polls.is_nan() {
+        "-".to_owned()
+    } else {
+        format!("{:.3}", figures.connection_polls)
+    };
+    println!(" {:>9.3} {connection_polls:>9}", figures.caller_polls);
 }
 
 /// The value after `flag` on the command line, parsed.
@@ -813,6 +950,14 @@ fn self_check(kinds: &[Kind], runtime: Runtime) {
         for &kind in kinds {
             let row = mode.run(kind, 4, span);
             assert!(row.calls > 0, "{}: no call completed", kind.name());
+            assert!(
+                row.caller_polls >= row.calls,
+                "call futures' polls not counted"
+            );
+            assert!(
+                row.connection_polls.is_none_or(|polls| polls > 0),
+                "connection task's polls not counted"
+            );
             if mode.apart() {
                 let used = row.used;
                 assert!(used.server.cpu > Duration::ZERO, "server CPU not measured");
