@@ -119,11 +119,15 @@ pub mod client;
 mod error;
 mod lock;
 mod message;
+mod metadata;
 pub mod server;
+mod status;
 mod woken;
 
 pub use error::Error;
 pub use message::{ControlCode, Message};
+pub use metadata::{Metadata, MetadataValue};
+pub use status::{Status, StatusCode};
 
 /// `docs/first-service.md`, whose code blocks run as doctests so the guide stays
 /// true to the API.

@@ -1,4 +1,10 @@
-//! What an rpc message must tell the connection: its id and its control code.
+//! What an rpc message must tell the connection: its id and its control code,
+//! and what it may carry besides: a status, metadata, a timeout.
+
+use std::time::Duration;
+
+use crate::metadata::Metadata;
+use crate::status::Status;
 
 /// The control code of an rpc message, as carried on the wire.
 ///
@@ -11,11 +17,12 @@
 /// | [`Unavailable`](ControlCode::Unavailable) | 4 | the server refused this rpc without running it: it is shutting down |
 /// | [`Ping`](ControlCode::Ping) | 5 | id 0: are you there? (either side, on a quiet connection) |
 /// | [`Pong`](ControlCode::Pong) | 6 | id 0: the answer to a ping |
+/// | [`Status`](ControlCode::Status) | 7 | the rpc failed with the [`Status`](crate::Status) this message carries; the rpc is over |
 ///
 /// Any other value is read as `Cancel`, so a peer speaking a newer protocol never
 /// leaves a call waiting. An upstream 2.x peer reads `Failed` and `Unavailable` as
 /// `Cancel` for the same reason, which is a correct outcome for it: the rpc ended
-/// without a response. It reads `Ping` and `Pong` (always id 0, which no call
+/// without a response. So does it `Status`. It reads `Ping` and `Pong` (always id 0, which no call
 /// uses) as a `Cancel` for an rpc it does not know, and ignores them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ControlCode {
@@ -36,6 +43,9 @@ pub enum ControlCode {
     Ping = 5,
     /// Liveness: the answer to a `Ping`. Carries id 0.
     Pong = 6,
+    /// The rpc failed; the message carries the [`Status`](crate::Status) saying
+    /// how (see [`Message::take_status`]). Sent by the server only.
+    Status = 7,
 }
 
 impl ControlCode {
@@ -59,6 +69,7 @@ impl ControlCode {
             4 => ControlCode::Unavailable,
             5 => ControlCode::Ping,
             6 => ControlCode::Pong,
+            7 => ControlCode::Status,
             _ => ControlCode::Cancel,
         }
     }
@@ -147,5 +158,52 @@ pub trait Message: Sized {
             ControlCode::End => Self::ended(id),
             _ => Self::cancelled(id),
         }
+    }
+
+    /// A message that ends rpc `id` with `status`: control code
+    /// [`Status`](ControlCode::Status) and the status in its fields.
+    ///
+    /// Override it (with [`take_status`](Self::take_status)) where the type has
+    /// fields for a status. The default, for types that carry only an id and a
+    /// code, sends the control code closest to the status
+    /// ([`StatusCode::control_code`](crate::StatusCode::control_code): `Failed`
+    /// for `Internal`, `Unavailable` for `Unavailable`, otherwise `Cancel`) and
+    /// the message is lost.
+    #[must_use]
+    fn with_status(id: u64, status: Status) -> Self {
+        Self::control(id, status.code().control_code())
+    }
+
+    /// The status of a message with control code [`Status`](ControlCode::Status),
+    /// taken out of it. `None` (the default) where the type has no fields for one;
+    /// the client then reports [`StatusCode::Unknown`](crate::StatusCode::Unknown).
+    fn take_status(&mut self) -> Option<Status> {
+        None
+    }
+
+    /// The metadata this message carries, taken out of it (empty when it has none,
+    /// and always for types without a place for it, the default).
+    fn take_metadata(&mut self) -> Metadata {
+        Metadata::new()
+    }
+
+    /// Puts `metadata` on this message. The default drops it: the type has no
+    /// place for metadata.
+    fn set_metadata(&mut self, metadata: Metadata) {
+        let _ = metadata;
+    }
+
+    /// The time the caller gives the rpc, from when the server reads the request:
+    /// a request's deadline as time left, so that the two hosts' clocks need not
+    /// agree. `None` (the default) is no deadline.
+    fn timeout(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Sets the time the caller gives the rpc. The default drops it: the type
+    /// has no place for it, and the server runs the rpc without a deadline (the
+    /// client still gives up at its own).
+    fn set_timeout(&mut self, timeout: Option<Duration>) {
+        let _ = timeout;
     }
 }

@@ -1,10 +1,12 @@
 //! The server: a [`SocketService`] served through `protosocket-server`.
 
+mod context;
 mod id_map;
 mod reactor;
 mod service;
 mod waker;
 
+pub use context::CallContext;
 pub use reactor::RpcServerReactor;
 pub use service::{ConnectionInfo, ConnectionService, Rpc, SocketService};
 // `RpcServerConfig::server_config` takes it: users should not need a second

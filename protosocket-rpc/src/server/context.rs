@@ -1,0 +1,87 @@
+//! What a handler knows of its call besides the request: its id, its deadline and
+//! the metadata the client sent.
+
+use std::time::{Duration, Instant};
+
+use crate::message::Message;
+use crate::metadata::Metadata;
+
+/// One call's id, deadline and request metadata.
+///
+/// [`from_request`](Self::from_request) takes them from a request as it arrives:
+/// the deadline is the time the client gave the call
+/// ([`Message::timeout`]) counted from then, so the two hosts' clocks need not
+/// agree.
+#[derive(Debug, Clone, Default)]
+pub struct CallContext {
+    id: u64,
+    deadline: Option<Instant>,
+    metadata: Metadata,
+}
+
+impl CallContext {
+    /// A context for call `id` with `deadline` and `metadata`.
+    #[must_use]
+    pub fn new(id: u64, deadline: Option<Instant>, metadata: Metadata) -> Self {
+        Self {
+            id,
+            deadline,
+            metadata,
+        }
+    }
+
+    /// The context of `request`, read now: its id, its timeout counted from now,
+    /// and its metadata (taken out of the request).
+    #[must_use]
+    pub fn from_request(request: &mut impl Message) -> Self {
+        let deadline = request.timeout().map(|timeout| {
+            Instant::now()
+                .checked_add(timeout)
+                .unwrap_or_else(far_future)
+        });
+        Self::new(request.message_id(), deadline, request.take_metadata())
+    }
+
+    /// The call's id on its connection.
+    #[must_use]
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// When the client stops waiting for the call, if it gave a deadline.
+    #[must_use]
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// The time left until the deadline (zero once it passed), if there is one.
+    #[must_use]
+    pub fn time_left(&self) -> Option<Duration> {
+        self.deadline
+            .map(|deadline| deadline.saturating_duration_since(Instant::now()))
+    }
+
+    /// The metadata of the request.
+    #[must_use]
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// The metadata of the request, to edit (a hook adding what it learnt).
+    pub fn metadata_mut(&mut self) -> &mut Metadata {
+        &mut self.metadata
+    }
+
+    /// The metadata of the request, owned.
+    #[must_use]
+    pub fn into_metadata(self) -> Metadata {
+        self.metadata
+    }
+}
+
+/// An instant later than any deadline a call can reach (a timeout too large to
+/// add to now is no deadline in practice).
+fn far_future() -> Instant {
+    // About 30 years: past any process's life, and small enough to add to now.
+    Instant::now() + Duration::from_secs(30 * 365 * 24 * 3600)
+}
