@@ -997,14 +997,18 @@ fn main() {
         println!("rpc: self-check passed (run with `cargo bench` to measure)");
         return;
     }
-    let placement = Placement::parse(
-        &option::<String>(&args, "--placement", "pinned, two-cores or free")
-            .unwrap_or_else(|| "two-cores".to_owned()),
-    );
+    // Read only when the sides run apart: one runtime has no placement, and under
+    // `taskset -c 0` the default (two cores) could not be had.
+    let placement = || {
+        Placement::parse(
+            &option::<String>(&args, "--placement", "pinned, two-cores or free")
+                .unwrap_or_else(|| "two-cores".to_owned()),
+        )
+    };
     let mode = match option::<String>(&args, "--apart", "threads or processes").as_deref() {
         None => Mode::OneRuntime(runtime(workers)),
-        Some("threads") => Mode::Threads(placement),
-        Some("processes") => Mode::Processes(placement),
+        Some("threads") => Mode::Threads(placement()),
+        Some("processes") => Mode::Processes(placement()),
         Some(other) => panic!("--apart takes threads or processes, not {other}"),
     };
     let runs: usize = option(&args, "--runs", "a number").unwrap_or(1);
