@@ -17,21 +17,10 @@ use crate::client::reactor::{
     ClientOutbound, ConnectionShared, StreamEvent, ABANDONED, UNASSIGNED,
 };
 use crate::error::Error;
-use crate::status::Status;
 
 /// A call on its way into the outbound lane: waiting for room, or for an async
-/// call hook and then for room.
-pub(crate) type Waiting = Pin<Box<dyn Future<Output = Submitted> + Send>>;
-
-/// Where a call's request went.
-pub(crate) enum Submitted {
-    /// Into the outbound lane.
-    Queued,
-    /// Nowhere: the connection is gone.
-    Closed,
-    /// Nowhere: a call hook refused it with this status.
-    Refused(Status),
-}
+/// call hook and then for room. Resolves to whether it got in.
+pub(crate) type Waiting = Pin<Box<dyn Future<Output = bool> + Send>>;
 
 /// How far a call got into the outbound queue.
 pub(crate) enum Submit {
@@ -41,8 +30,6 @@ pub(crate) enum Submit {
     /// the runtime before it fails, so callers retrying in a loop cannot starve it.
     ClosedAtStart,
     Closed,
-    /// A call hook refused the call before it was queued (`None` once taken).
-    Refused(Option<Status>),
 }
 
 impl Submit {
@@ -50,28 +37,24 @@ impl Submit {
         matches!(self, Submit::Closed)
     }
 
-    /// Ready once the request is queued, or will never be.
-    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Submitted> {
+    /// Ready(true) once queued, Ready(false) if the connection is gone.
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
         match self {
-            Submit::Queued => Poll::Ready(Submitted::Queued),
-            Submit::Closed => Poll::Ready(Submitted::Closed),
+            Submit::Queued => Poll::Ready(true),
+            Submit::Closed => Poll::Ready(false),
             Submit::ClosedAtStart => {
                 *self = Submit::Closed;
                 cx.waker().wake_by_ref();
                 Poll::Pending
             }
-            Submit::Refused(status) => Poll::Ready(match status.take() {
-                Some(status) => Submitted::Refused(status),
-                None => Submitted::Closed,
-            }),
             Submit::Waiting(waiting) => {
-                let submitted = std::task::ready!(waiting.as_mut().poll(cx));
-                *self = match &submitted {
-                    Submitted::Queued => Submit::Queued,
-                    Submitted::Closed => Submit::Closed,
-                    Submitted::Refused(_) => Submit::Refused(None),
+                let queued = std::task::ready!(waiting.as_mut().poll(cx));
+                *self = if queued {
+                    Submit::Queued
+                } else {
+                    Submit::Closed
                 };
-                Poll::Ready(submitted)
+                Poll::Ready(queued)
             }
         }
     }
@@ -146,10 +129,12 @@ pub(crate) struct Deadline(Option<Pin<Box<Sleep>>>);
 impl Deadline {
     /// When a call given `duration` from now must end; `None` for no deadline,
     /// or one too far off to name.
+    #[inline]
     pub(crate) fn instant_after(duration: Option<Duration>) -> Option<Instant> {
         duration.and_then(|duration| Instant::now().checked_add(duration))
     }
 
+    #[inline]
     pub(crate) fn at(deadline: Option<Instant>) -> Self {
         Self(deadline.map(|at| Box::pin(tokio::time::sleep_until(at))))
     }
@@ -163,31 +148,12 @@ impl Deadline {
 }
 
 impl<Req, Resp> CallGuard<Req, Resp> {
-    /// Ends the call for `submitted` when its request will never be sent.
-    fn unsent(&mut self, submitted: Submitted) -> Option<Error> {
-        let error = match submitted {
-            Submitted::Queued => return None,
-            Submitted::Closed => self.closed_error(),
-            Submitted::Refused(status) => Error::Status(status),
-        };
-        self.finished = true;
-        Some(error)
-    }
-
     /// Ends the call because its deadline passed, cancelling it upstream.
     #[cold]
     fn expire(&mut self) -> Error {
         self.cancel();
         self.shared.connection.deadline_passed();
         Error::deadline_exceeded()
-    }
-
-    /// Notes a deadline the server saw pass: as the client's own, it counts
-    /// toward judging the connection.
-    fn note(&self, error: &Error) {
-        if error.is_deadline_exceeded() {
-            self.shared.connection.deadline_passed();
-        }
     }
 }
 
@@ -235,17 +201,14 @@ impl<Req, Resp> Future for UnaryCompletion<Req, Resp> {
         if this.guard.finished {
             return Poll::Ready(Err(this.guard.closed_error()));
         }
-        if let Poll::Ready(submitted) = this.submit.poll(cx) {
-            if let Some(error) = this.guard.unsent(submitted) {
-                return Poll::Ready(Err(error));
+        if let Poll::Ready(queued) = this.submit.poll(cx) {
+            if !queued {
+                this.guard.finished = true;
+                return Poll::Ready(Err(this.guard.closed_error()));
             }
             if let Poll::Ready(outcome) = this.guard.cell().poll_outcome(cx) {
                 this.guard.finished = true;
-                let outcome = outcome.unwrap_or_else(|| Err(this.guard.closed_error()));
-                if let Err(error) = &outcome {
-                    this.guard.note(error);
-                }
-                return Poll::Ready(outcome);
+                return Poll::Ready(outcome.unwrap_or_else(|| Err(this.guard.closed_error())));
             }
         }
         // A call that found the connection gone fails with that on its next poll,
@@ -304,9 +267,10 @@ impl<Req, Resp> Stream for StreamingCompletion<Req, Resp> {
         if this.guard.finished {
             return Poll::Ready(None);
         }
-        if let Poll::Ready(submitted) = this.submit.poll(cx) {
-            if let Some(error) = this.guard.unsent(submitted) {
-                return Poll::Ready(Some(Err(error)));
+        if let Poll::Ready(queued) = this.submit.poll(cx) {
+            if !queued {
+                this.guard.finished = true;
+                return Poll::Ready(Some(Err(this.guard.closed_error())));
             }
             if let Poll::Ready(event) = this.events.poll_recv(cx) {
                 return Poll::Ready(match event {
@@ -317,7 +281,6 @@ impl<Req, Resp> Stream for StreamingCompletion<Req, Resp> {
                     }
                     Some(StreamEvent::Failed(error)) => {
                         this.guard.finished = true;
-                        this.guard.note(&error);
                         Some(Err(error))
                     }
                     None => {

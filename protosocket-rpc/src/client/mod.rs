@@ -32,7 +32,7 @@ use crate::metadata::Metadata;
 /// request is queued, and may add to it or fail the call unsent (see [`Hook`]).
 pub type CallHook = Hook<Metadata>;
 use cell::UnarySender;
-use completion::{CallGuard, CallShared, Deadline, Submit, Submitted};
+use completion::{CallGuard, CallShared, Deadline, Submit};
 use reactor::{CompletionSender, ConnectionShared};
 
 /// A handle for making calls on one connection.
@@ -206,7 +206,7 @@ where
 
     fn submit(
         &self,
-        mut request: Req,
+        request: Req,
         completion: CompletionSender<Resp>,
         cell: Arc<cell::CallCell<Resp>>,
         deadline: Option<tokio::time::Instant>,
@@ -216,51 +216,63 @@ where
             shared: Arc::clone(&self.shared),
             finished: false,
         };
-        let hooked = match &self.call_hook {
-            None => None,
-            Some(hook) => match Self::hook(hook, &mut request) {
-                Ok(hooked) => hooked,
-                Err(status) => return (Submit::Refused(Some(status)), guard),
-            },
+        let submit = match &self.call_hook {
+            None => self.enqueue(ClientOutbound::call(request, completion, cell, deadline)),
+            Some(hook) => self.submit_hooked(hook, request, completion, cell, deadline),
         };
-        let outbound = move |request| ClientOutbound::call(request, completion, cell, deadline);
-        let submit = match hooked {
-            None => match self.sender.send(outbound(request)) {
-                Ok(()) => Submit::Queued,
-                Err(spillway::TrySendError::Full(outbound)) => {
-                    Submit::Waiting(Box::pin(queue_when_room(self.sender.clone(), outbound)))
-                }
-                Err(spillway::TrySendError::Closed(_)) => Submit::ClosedAtStart,
-            },
-            Some(metadata) => {
+        (submit, guard)
+    }
+
+    /// Queues `outbound`, or the wait for room to.
+    #[inline(always)]
+    fn enqueue(&self, outbound: ClientOutbound<Req, Resp>) -> Submit {
+        match self.sender.send(outbound) {
+            Ok(()) => Submit::Queued,
+            Err(spillway::TrySendError::Full(outbound)) => {
+                Submit::Waiting(Box::pin(queue_when_room(self.sender.clone(), outbound)))
+            }
+            Err(spillway::TrySendError::Closed(_)) => Submit::ClosedAtStart,
+        }
+    }
+
+    /// Runs `hook` on `request`'s metadata, then queues the request (a sync hook),
+    /// or the wait for the hook and then for room (an async hook), or nothing (a
+    /// refusal, which ends the call with the hook's status at once).
+    #[cold]
+    fn submit_hooked(
+        &self,
+        hook: &CallHook,
+        mut request: Req,
+        completion: CompletionSender<Resp>,
+        cell: Arc<cell::CallCell<Resp>>,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Submit {
+        match hook.run(request.take_metadata()) {
+            Ok(Hooked::Ready(metadata)) => {
+                request.set_metadata(metadata);
+                self.enqueue(ClientOutbound::call(request, completion, cell, deadline))
+            }
+            Ok(Hooked::Later(metadata)) => {
                 let sender = self.sender.clone();
                 Submit::Waiting(Box::pin(async move {
                     match metadata.await {
                         Ok(metadata) => {
                             request.set_metadata(metadata);
-                            queue_when_room(sender, outbound(request)).await
+                            let outbound =
+                                ClientOutbound::call(request, completion, cell, deadline);
+                            queue_when_room(sender, outbound).await
                         }
-                        Err(status) => Submitted::Refused(status),
+                        Err(status) => {
+                            completion.fail(Error::Status(status));
+                            true
+                        }
                     }
                 }))
             }
-        };
-        (submit, guard)
-    }
-
-    /// Runs `hook` on `request`'s metadata: a sync hook's result is put back on
-    /// the request; an async hook's future is returned.
-    #[cold]
-    fn hook(
-        hook: &CallHook,
-        request: &mut Req,
-    ) -> Result<Option<crate::hook::HookFuture<Metadata>>, crate::Status> {
-        match hook.run(request.take_metadata())? {
-            Hooked::Ready(metadata) => {
-                request.set_metadata(metadata);
-                Ok(None)
+            Err(status) => {
+                completion.fail(Error::Status(status));
+                Submit::Queued
             }
-            Hooked::Later(future) => Ok(Some(future)),
         }
     }
 }
@@ -269,11 +281,8 @@ where
 async fn queue_when_room<Req, Resp>(
     sender: spillway::Sender<ClientOutbound<Req, Resp>>,
     outbound: ClientOutbound<Req, Resp>,
-) -> Submitted {
-    match sender.send_async(outbound).await {
-        Ok(()) => Submitted::Queued,
-        Err(_) => Submitted::Closed,
-    }
+) -> bool {
+    sender.send_async(outbound).await.is_ok()
 }
 
 impl<Req, Resp> RpcClient<Req, Resp> {

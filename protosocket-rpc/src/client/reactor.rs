@@ -29,6 +29,20 @@ pub(crate) enum CompletionSender<Resp> {
     Streaming(mpsc::UnboundedSender<StreamEvent<Resp>>),
 }
 
+impl<Resp> CompletionSender<Resp> {
+    /// Ends the call with `error`.
+    #[cold]
+    pub(crate) fn fail(self, error: Error) {
+        match self {
+            CompletionSender::Unary(slot) => slot.send(Err(error)),
+            CompletionSender::Streaming(items) => {
+                // A closed receiver means the call is gone already.
+                let _ = items.send(StreamEvent::Failed(error));
+            }
+        }
+    }
+}
+
 /// What a streaming call's completion receives. A channel that closes without
 /// `End` or `Failed` means the connection is gone.
 pub(crate) enum StreamEvent<Resp> {
@@ -263,6 +277,26 @@ where
     pub fn in_flight(&self) -> usize {
         self.in_flight.len()
     }
+
+    /// Ends a call with the failure `code` and `message` say.
+    #[cold]
+    fn fail(
+        &mut self,
+        code: ControlCode,
+        mut message: <C as Decoder>::Message,
+        completion: CompletionSender<<C as Decoder>::Message>,
+    ) {
+        let error = failure(code, &mut message);
+        // A deadline that passed on the server is no sign of health (its
+        // handlers may be what hangs): it counts as a missed deadline, as the
+        // client's own does.
+        if error.is_deadline_exceeded() {
+            self.shared.deadline_passed();
+        } else {
+            self.answered += 1;
+        }
+        completion.fail(error);
+    }
 }
 
 // Nothing in the reactor is pinned in place.
@@ -281,7 +315,7 @@ where
 
     fn on_inbound_message(
         &mut self,
-        mut response: Self::Inbound,
+        response: Self::Inbound,
         replies: &mut Replies<Self::LogicalOutbound>,
     ) -> ReactorStatus {
         let id = response.message_id();
@@ -319,27 +353,16 @@ where
                 let Some(completion) = self.in_flight.remove(id) else {
                     return ReactorStatus::Continue;
                 };
-                let outcome = match code {
-                    ControlCode::Normal => Ok(response),
-                    ControlCode::End if matches!(completion, CompletionSender::Streaming(_)) => {
-                        Ok(response)
+                match (code, completion) {
+                    (ControlCode::Normal, CompletionSender::Unary(slot)) => {
+                        self.answered += 1;
+                        slot.send(Ok(response));
                     }
-                    code => Err(failure(code, &mut response)),
-                };
-                // A deadline that passed on the server is no sign of health: its
-                // handlers may be what hangs. The call counts it as a missed
-                // deadline instead.
-                if !matches!(&outcome, Err(error) if error.is_deadline_exceeded()) {
-                    self.answered += 1;
-                }
-                match (outcome, completion) {
-                    (outcome, CompletionSender::Unary(slot)) => slot.send(outcome),
-                    (Ok(_), CompletionSender::Streaming(items)) => {
+                    (ControlCode::End, CompletionSender::Streaming(items)) => {
+                        self.answered += 1;
                         let _ = items.send(StreamEvent::End);
                     }
-                    (Err(error), CompletionSender::Streaming(items)) => {
-                        let _ = items.send(StreamEvent::Failed(error));
-                    }
+                    (code, completion) => self.fail(code, response, completion),
                 }
             }
         }

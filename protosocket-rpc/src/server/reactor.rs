@@ -19,7 +19,7 @@ use tokio::time::Sleep;
 
 use crate::hook::{HookFuture, Hooked};
 use crate::message::{ControlCode, Message};
-use crate::server::context::CallContext;
+use crate::server::context::{deadline_after, CallContext};
 use crate::server::id_map::{id_map, IdMap};
 use crate::server::service::{ConnectionService, Rpc};
 use crate::server::waker::SlotWaker;
@@ -64,6 +64,7 @@ impl<T> Place<T> {
         Self(None)
     }
 
+    #[inline]
     fn put(&mut self, work: T) {
         match &mut self.0 {
             Some(place) => place.set(Some(work)),
@@ -540,56 +541,37 @@ where
         let id = request.message_id();
         if self.phase == Phase::Draining {
             tracing::debug!(id, "request while shutting down; refused");
-            replies.push(Message::with_status(
-                id,
-                Status::unavailable("the server is shutting down; the rpc did not run"),
-            ));
-            return;
+            let status = Status::unavailable("the server is shutting down; the rpc did not run");
+            return refuse(replies, id, status);
         }
         let full = self.by_id.len() >= self.max_in_flight;
         match self.by_id.entry(id) {
             Entry::Occupied(_) => {
                 tracing::warn!(id, "request for an id already in flight; rejected");
-                replies.push(Message::with_status(
-                    id,
-                    Status::already_exists("an rpc with this id is in flight"),
-                ));
-                return;
+                let status = Status::already_exists("an rpc with this id is in flight");
+                return refuse(replies, id, status);
             }
             Entry::Vacant(_) if full => {
                 tracing::debug!(id, max = self.max_in_flight, "too many rpcs in flight");
-                replies.push(Message::with_status(
-                    id,
-                    Status::resource_exhausted("too many rpcs in flight on this connection"),
-                ));
-                return;
+                let status =
+                    Status::resource_exhausted("too many rpcs in flight on this connection");
+                return refuse(replies, id, status);
             }
             Entry::Vacant(_) => {}
         }
-        if request.timeout().is_some_and(|timeout| timeout.is_zero()) {
+        let deadline = match request.timeout() {
+            None => None,
             // Sent with no time left: not worth a slot.
-            replies.push(Message::with_status(id, deadline_passed()));
-            return;
-        }
-        let context = CallContext::from_request(&mut request);
-        let deadline = context.deadline();
-        let context = match &self.call_hook {
-            None => context,
-            Some(hook) => match hook.run(context) {
-                Ok(Hooked::Ready(context)) => context,
-                Ok(Hooked::Later(future)) => {
-                    let index = self.free_slot();
-                    self.slots[index].hook = Some((future, request));
-                    self.start_queued(index, id, Kind::Hook, deadline);
-                    return;
-                }
-                Err(status) => {
-                    tracing::debug!(id, %status, "call hook refused the request");
-                    replies.push(Message::with_status(id, status));
-                    return;
-                }
-            },
+            Some(timeout) if timeout.is_zero() => return refuse(replies, id, deadline_passed()),
+            Some(timeout) => Some(deadline_after(timeout)),
         };
+        let mut context = CallContext::new(id, deadline, request.take_metadata());
+        if self.call_hook.is_some() {
+            match self.hook(request, context, replies) {
+                Some(through) => (request, context) = through,
+                None => return,
+            }
+        }
         let service = &mut self.service;
         match catch_unwind(AssertUnwindSafe(|| {
             service.new_rpc_with_context(request, context)
@@ -600,8 +582,35 @@ where
                 self.slots[index].streaming.put(stream);
                 self.start_queued(index, id, Kind::Streaming, deadline);
             }
-            Ok(Rpc::Reject(status)) => replies.push(Message::with_status(id, status)),
+            Ok(Rpc::Reject(status)) => refuse(replies, id, status),
             Err(panic) => replies.push(failed(id, "new_rpc", &*panic)),
+        }
+    }
+
+    /// Runs the call hook on a request: the request and its context to start
+    /// now, or `None` when the hook refused it (answered) or holds it (an async
+    /// hook, whose future now runs in a slot).
+    #[cold]
+    fn hook(
+        &mut self,
+        request: Request<Svc>,
+        context: CallContext,
+        replies: &mut Replies<Response<Svc>>,
+    ) -> Option<(Request<Svc>, CallContext)> {
+        let (id, deadline) = (context.id(), context.deadline());
+        match self.call_hook.as_ref()?.run(context) {
+            Ok(Hooked::Ready(context)) => Some((request, context)),
+            Ok(Hooked::Later(future)) => {
+                let index = self.free_slot();
+                self.slots[index].hook = Some((future, request));
+                self.start_queued(index, id, Kind::Hook, deadline);
+                None
+            }
+            Err(status) => {
+                tracing::debug!(id, %status, "call hook refused the request");
+                refuse(replies, id, status);
+                None
+            }
         }
     }
 
@@ -651,6 +660,12 @@ where
         }
         self.expired = expired;
     }
+}
+
+/// Answers request `id` with `status`, refusing it.
+#[cold]
+fn refuse<M: Message>(replies: &mut Replies<M>, id: u64, status: Status) {
+    replies.push(M::with_status(id, status));
 }
 
 /// The status of an rpc whose deadline passed on the server.

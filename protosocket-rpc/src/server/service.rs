@@ -140,6 +140,7 @@ pub trait ConnectionService {
     ///
     /// The default puts the context's metadata, if any, back on the request and
     /// calls [`new_rpc`](Self::new_rpc).
+    #[inline(always)]
     fn new_rpc_with_context(
         &mut self,
         mut request: Self::Request,
@@ -148,6 +149,8 @@ pub trait ConnectionService {
         let metadata = context.into_metadata();
         if !metadata.is_empty() {
             request.set_metadata(metadata);
+        } else {
+            metadata.discard();
         }
         self.new_rpc(request)
     }
