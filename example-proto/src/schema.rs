@@ -183,8 +183,9 @@ mod tests {
         assert_eq!(Response::ended(4).control_code(), ControlCode::End);
         assert_eq!(Request::cancelled(5).control_code(), ControlCode::Cancel);
         assert_eq!(Request::ended(6).body, None);
+        // 7 is `Status` since issue 13; 99 is no code at all.
         let unknown = Request {
-            code: 7,
+            code: 99,
             ..Request::default()
         };
         assert_eq!(unknown.control_code(), ControlCode::Cancel);

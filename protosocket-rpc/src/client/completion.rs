@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use futures_core::Stream;
 use tokio::sync::mpsc;
-use tokio::time::Sleep;
+use tokio::time::{Instant, Sleep};
 
 use crate::client::cell::{CallCell, CellPool};
 use crate::client::reactor::{
@@ -18,8 +18,9 @@ use crate::client::reactor::{
 };
 use crate::error::Error;
 
-/// A call waiting for room in the outbound lane; resolves to whether it got in.
-type Waiting = Pin<Box<dyn Future<Output = bool> + Send>>;
+/// A call on its way into the outbound lane: waiting for room, or for an async
+/// call hook and then for room. Resolves to whether it got in.
+pub(crate) type Waiting = Pin<Box<dyn Future<Output = bool> + Send>>;
 
 /// How far a call got into the outbound queue.
 pub(crate) enum Submit {
@@ -126,8 +127,16 @@ impl<Req, Resp> Drop for CallGuard<Req, Resp> {
 pub(crate) struct Deadline(Option<Pin<Box<Sleep>>>);
 
 impl Deadline {
-    pub(crate) fn after(duration: Option<Duration>) -> Self {
-        Self(duration.map(|d| Box::pin(tokio::time::sleep(d))))
+    /// When a call given `duration` from now must end; `None` for no deadline,
+    /// or one too far off to name.
+    #[inline]
+    pub(crate) fn instant_after(duration: Option<Duration>) -> Option<Instant> {
+        duration.and_then(|duration| Instant::now().checked_add(duration))
+    }
+
+    #[inline]
+    pub(crate) fn at(deadline: Option<Instant>) -> Self {
+        Self(deadline.map(|at| Box::pin(tokio::time::sleep_until(at))))
     }
 
     fn expired(&mut self, cx: &mut Context<'_>) -> bool {
@@ -138,6 +147,16 @@ impl Deadline {
     }
 }
 
+impl<Req, Resp> CallGuard<Req, Resp> {
+    /// Ends the call because its deadline passed, cancelling it upstream.
+    #[cold]
+    fn expire(&mut self) -> Error {
+        self.cancel();
+        self.shared.connection.deadline_passed();
+        Error::deadline_exceeded()
+    }
+}
+
 /// The future of a unary call, from [`RpcClient::send_unary`](crate::client::RpcClient::send_unary).
 ///
 /// It first waits for room in the client's outbound lane (when the queue is full),
@@ -145,10 +164,12 @@ impl Deadline {
 ///
 /// # Errors
 ///
-/// [`Error::Cancelled`] when the server cancels or rejects the call,
-/// [`Error::Failed`] when the server's handler failed (panicked),
-/// [`Error::Unavailable`] when the server refused it while shutting down,
-/// [`Error::DeadlineExceeded`] when the deadline passes first (`Cancel` is sent),
+/// [`Error::Status`] when the server fails the call (its handler's status, a
+/// rejection, [`Internal`](crate::StatusCode::Internal) for a panicked handler,
+/// [`Unavailable`](crate::StatusCode::Unavailable) when it refused the call
+/// while shutting down), when a call hook refuses it (it is then not sent), or
+/// with [`DeadlineExceeded`](crate::StatusCode::DeadlineExceeded) when the
+/// deadline passes first (`Cancel` is sent);
 /// [`Error::ConnectionClosed`] with the connection's close reason when the
 /// connection ends before the response (or had ended before the call: then the
 /// future yields to the runtime once before it fails).
@@ -158,6 +179,8 @@ impl Deadline {
 /// The call is queued for sending when it is made, not when this future is first
 /// polled: calls made one after another leave in one write, and their order on
 /// the wire is the order they were made in.
+/// An async [`CallHook`](crate::client::CallHook) is the exception: its future
+/// is polled with this one, and the request is queued once it is done.
 ///
 /// # Cancel safety
 ///
@@ -191,9 +214,7 @@ impl<Req, Resp> Future for UnaryCompletion<Req, Resp> {
         // A call that found the connection gone fails with that on its next poll,
         // whatever its deadline.
         if !this.submit.is_closed() && this.deadline.expired(cx) {
-            this.guard.cancel();
-            this.guard.shared.connection.deadline_passed();
-            return Poll::Ready(Err(Error::DeadlineExceeded));
+            return Poll::Ready(Err(this.guard.expire()));
         }
         Poll::Pending
     }
@@ -217,9 +238,8 @@ impl<Req, Resp> fmt::Debug for UnaryCompletion<Req, Resp> {
 ///
 /// # Errors
 ///
-/// As [`UnaryCompletion`]: [`Error::Cancelled`], [`Error::Failed`],
-/// [`Error::Unavailable`], [`Error::DeadlineExceeded`],
-/// [`Error::ConnectionClosed`], each as the last item.
+/// As [`UnaryCompletion`]: [`Error::Status`] (the server's, a hook's, or a
+/// passed deadline's) and [`Error::ConnectionClosed`], each as the last item.
 ///
 /// # Eager
 ///
@@ -273,9 +293,7 @@ impl<Req, Resp> Stream for StreamingCompletion<Req, Resp> {
         // A call that found the connection gone fails with that on its next poll,
         // whatever its deadline.
         if !this.submit.is_closed() && this.deadline.expired(cx) {
-            this.guard.cancel();
-            this.guard.shared.connection.deadline_passed();
-            return Poll::Ready(Some(Err(Error::DeadlineExceeded)));
+            return Poll::Ready(Some(Err(this.guard.expire())));
         }
         Poll::Pending
     }

@@ -9,11 +9,13 @@ use std::task::{Context, Poll};
 
 use protosocket::{CloseReason, Decoder, Encoder, MessageReactor, ReactorStatus, Replies};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use crate::client::call_table::CallTable;
 use crate::client::cell::{CallCell, UnarySender};
 use crate::error::Error;
 use crate::message::{ControlCode, Message};
+use crate::status::Status;
 use crate::woken::WokenQueue;
 
 /// A call's id slot before the reactor has given it an id.
@@ -27,6 +29,20 @@ pub(crate) enum CompletionSender<Resp> {
     Streaming(mpsc::UnboundedSender<StreamEvent<Resp>>),
 }
 
+impl<Resp> CompletionSender<Resp> {
+    /// Ends the call with `error`.
+    #[cold]
+    pub(crate) fn fail(self, error: Error) {
+        match self {
+            CompletionSender::Unary(slot) => slot.send(Err(error)),
+            CompletionSender::Streaming(items) => {
+                // A closed receiver means the call is gone already.
+                let _ = items.send(StreamEvent::Failed(error));
+            }
+        }
+    }
+}
+
 /// What a streaming call's completion receives. A channel that closes without
 /// `End` or `Failed` means the connection is gone.
 pub(crate) enum StreamEvent<Resp> {
@@ -35,13 +51,19 @@ pub(crate) enum StreamEvent<Resp> {
     Failed(Error),
 }
 
-/// The outcome of a control code that ends a call without a response.
-fn control_error(code: ControlCode) -> Error {
-    match code {
-        ControlCode::Failed => Error::Failed,
-        ControlCode::Unavailable => Error::Unavailable,
-        _ => Error::Cancelled,
-    }
+/// The outcome of a message with control code `code` that ends a call without a
+/// response: the status it carries, or what its code alone says (a peer whose
+/// messages carry no status).
+#[cold]
+fn failure<M: Message>(code: ControlCode, message: &mut M) -> Error {
+    let carried = match code {
+        ControlCode::Status => message.take_status(),
+        _ => None,
+    };
+    let status = carried
+        .or_else(|| Status::from_control_code(code))
+        .unwrap_or_else(|| Status::cancelled("the server ended the call without a response"));
+    Error::Status(status)
 }
 
 /// What the client's handles, calls and connection share.
@@ -54,8 +76,9 @@ pub(crate) struct ConnectionShared {
     pub(crate) closed: OnceLock<CloseReason>,
     /// Messages received so far, published once per reactor round.
     pub(crate) received: AtomicU64,
-    /// Answers to calls (responses, stream items and ends; not cancel
-    /// acknowledgements or pongs) received so far, published once per round.
+    /// Answers to calls (responses, stream items and ends, failures other than
+    /// a passed deadline; not cancel acknowledgements or pongs) received so far,
+    /// published once per round.
     pub(crate) answered: AtomicU64,
     /// `answered` when the last call's deadline passed.
     answered_at_deadline: AtomicU64,
@@ -151,6 +174,9 @@ enum OutboundKind<Req, Resp> {
         /// Shared with the caller; its id is `UNASSIGNED`, then the call's id, or
         /// `ABANDONED`.
         cell: Arc<CallCell<Resp>>,
+        /// When the caller stops waiting: sent as the time left when the request
+        /// is encoded.
+        deadline: Option<Instant>,
     },
     Cancel(u64),
     /// A liveness message (id 0).
@@ -162,12 +188,14 @@ impl<Req, Resp> ClientOutbound<Req, Resp> {
         request: Req,
         completion: CompletionSender<Resp>,
         cell: Arc<CallCell<Resp>>,
+        deadline: Option<Instant>,
     ) -> Self {
         Self {
             kind: OutboundKind::Call {
                 request,
                 completion,
                 cell,
+                deadline,
             },
         }
     }
@@ -249,6 +277,26 @@ where
     pub fn in_flight(&self) -> usize {
         self.in_flight.len()
     }
+
+    /// Ends a call with the failure `code` and `message` say.
+    #[cold]
+    fn fail(
+        &mut self,
+        code: ControlCode,
+        mut message: <C as Decoder>::Message,
+        completion: CompletionSender<<C as Decoder>::Message>,
+    ) {
+        let error = failure(code, &mut message);
+        // A deadline that passed on the server is no sign of health (its
+        // handlers may be what hangs): it counts as a missed deadline, as the
+        // client's own does.
+        if error.is_deadline_exceeded() {
+            self.shared.deadline_passed();
+        } else {
+            self.answered += 1;
+        }
+        completion.fail(error);
+    }
 }
 
 // Nothing in the reactor is pinned in place.
@@ -294,11 +342,9 @@ where
             tracing::debug!(id, ?code, "response for an rpc not in flight; dropped");
             return ReactorStatus::Continue;
         };
-        if matches!(code, ControlCode::Normal | ControlCode::End) {
-            self.answered += 1;
-        }
         match (code, completion) {
             (ControlCode::Normal, CompletionSender::Streaming(items)) => {
+                self.answered += 1;
                 // A closed receiver means its completion was dropped and has
                 // queued the cancellation already.
                 let _ = items.send(StreamEvent::Item(response));
@@ -309,17 +355,14 @@ where
                 };
                 match (code, completion) {
                     (ControlCode::Normal, CompletionSender::Unary(slot)) => {
+                        self.answered += 1;
                         slot.send(Ok(response));
                     }
                     (ControlCode::End, CompletionSender::Streaming(items)) => {
+                        self.answered += 1;
                         let _ = items.send(StreamEvent::End);
                     }
-                    (code, CompletionSender::Unary(slot)) => {
-                        slot.send(Err(control_error(code)));
-                    }
-                    (code, CompletionSender::Streaming(items)) => {
-                        let _ = items.send(StreamEvent::Failed(control_error(code)));
-                    }
+                    (code, completion) => self.fail(code, response, completion),
                 }
             }
         }
@@ -332,9 +375,15 @@ where
                 mut request,
                 completion,
                 cell,
+                deadline,
             } => {
                 let id = self.in_flight.insert(completion);
                 request.set_message_id(id);
+                if let Some(deadline) = deadline {
+                    // The time left as it leaves, so the server's deadline is
+                    // not later than the caller's however long it queued here.
+                    request.set_timeout(Some(deadline.saturating_duration_since(Instant::now())));
+                }
                 // The completion swaps in ABANDONED when dropped: either it sees the
                 // id and cancels it, or this sees ABANDONED and sends no request.
                 match cell

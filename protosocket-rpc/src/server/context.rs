@@ -34,11 +34,7 @@ impl CallContext {
     /// and its metadata (taken out of the request).
     #[must_use]
     pub fn from_request(request: &mut impl Message) -> Self {
-        let deadline = request.timeout().map(|timeout| {
-            Instant::now()
-                .checked_add(timeout)
-                .unwrap_or_else(far_future)
-        });
+        let deadline = request.timeout().map(deadline_after);
         Self::new(request.message_id(), deadline, request.take_metadata())
     }
 
@@ -77,6 +73,13 @@ impl CallContext {
     pub fn into_metadata(self) -> Metadata {
         self.metadata
     }
+}
+
+/// The deadline of a call given `timeout` from now.
+pub(crate) fn deadline_after(timeout: Duration) -> Instant {
+    Instant::now()
+        .checked_add(timeout)
+        .unwrap_or_else(far_future)
 }
 
 /// An instant later than any deadline a call can reach (a timeout too large to
