@@ -369,12 +369,9 @@ fn scalar(name: &str, number: i32, kind: Type) -> FieldDescriptorProto {
 
 fn repeated_message(name: &str, number: i32, type_name: &str) -> FieldDescriptorProto {
     FieldDescriptorProto {
-        name: Some(name.to_owned()),
-        number: Some(number),
         label: Some(Label::Repeated as i32),
-        r#type: Some(Type::Message as i32),
         type_name: Some(type_name.to_owned()),
-        ..Default::default()
+        ..scalar(name, number, Type::Message)
     }
 }
 
