@@ -13,7 +13,7 @@ use example_kv::kv::{
 use example_kv::KvStore;
 use futures::Stream;
 use protosocket_rpc::server::CallContext;
-use protosocket_rpc::{CallOptions, Error, Status};
+use protosocket_rpc::{CallOptions, Status, StatusCode};
 use support::{serve, within};
 use tokio::sync::mpsc;
 
@@ -126,8 +126,9 @@ async fn a_deadline_reaches_the_handler_and_ends_an_unanswered_call() {
         ),
     )
     .await;
-    assert!(
-        matches!(outcome, Err(Error::DeadlineExceeded)),
+    assert_eq!(
+        support::status_code(&outcome),
+        Some(StatusCode::DeadlineExceeded),
         "{outcome:?}"
     );
     let context = within("the handler's context", seen.recv())

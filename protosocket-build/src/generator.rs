@@ -342,6 +342,20 @@ impl ServiceNames {
                     mut request: #request,
                 ) -> ::protosocket_rpc::server::Rpc<Self::Unary, Self::Streaming> {
                     let context = ::protosocket_rpc::server::CallContext::from_request(&mut request);
+                    self.start(request, context)
+                }
+            }
+
+            impl<T: #trait_name> #connection<T> {
+                /// Calls the method `request` names with `context`.
+                fn start(
+                    &mut self,
+                    mut request: #request,
+                    context: ::protosocket_rpc::server::CallContext,
+                ) -> ::protosocket_rpc::server::Rpc<
+                    <Self as ::protosocket_rpc::server::ConnectionService>::Unary,
+                    <Self as ::protosocket_rpc::server::ConnectionService>::Streaming,
+                > {
                     let ::core::option::Option::Some(body) = request.body.take() else {
                         return ::protosocket_rpc::derive_support::reject(
                             context.id(),

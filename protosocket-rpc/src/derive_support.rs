@@ -497,6 +497,7 @@ pub fn error_status(error: &Error) -> Option<Status> {
         Error::Cancelled => Status::from_control_code(ControlCode::Cancel),
         Error::Failed => Status::from_control_code(ControlCode::Failed),
         Error::Unavailable => Status::from_control_code(ControlCode::Unavailable),
+        Error::DeadlineExceeded => Some(Status::deadline_exceeded("the call's deadline passed")),
         _ => None,
     }
 }

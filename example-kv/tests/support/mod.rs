@@ -10,6 +10,7 @@ use example_kv::kv::{KvClient, KvRequest, KvResponse};
 use example_kv::RunningServer;
 use prost::Message as _;
 use protosocket_rpc::client::RpcClientConfig;
+use protosocket_rpc::{Error, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The longest any single wait of a test may take.
@@ -62,4 +63,13 @@ pub async fn raw_call(server: &RunningServer, mut request: KvRequest) -> KvRespo
         );
         received.extend_from_slice(&chunk[..read]);
     }
+}
+
+/// The status code of a call's outcome, if it failed with one.
+pub fn status_code<T>(outcome: &Result<T, Error>) -> Option<StatusCode> {
+    outcome
+        .as_ref()
+        .err()
+        .and_then(protosocket_rpc::derive_support::error_status)
+        .map(|status| status.code())
 }
