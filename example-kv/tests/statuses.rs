@@ -28,13 +28,23 @@ async fn get_of_a_missing_key_is_not_found() {
     );
     assert!(response.body.is_none());
     let typed = within("get", client.get(GetRequest { key: "nope".into() })).await;
-    assert!(typed.is_err(), "{typed:?}");
+    assert_eq!(
+        support::status_code(&typed),
+        Some(StatusCode::NotFound),
+        "{typed:?}"
+    );
     server.shutdown().await;
 }
 
 #[tokio::test]
 async fn an_empty_key_is_an_invalid_argument() {
-    let (server, _client) = serve(KvStore::default()).await;
+    let (server, client) = serve(KvStore::default()).await;
+    let typed = within("get", client.get(GetRequest { key: String::new() })).await;
+    assert_eq!(
+        support::status_code(&typed),
+        Some(StatusCode::InvalidArgument),
+        "{typed:?}"
+    );
     let mut response = raw_call(&server, get("")).await;
     assert_eq!(response.control_code(), ControlCode::Status);
     let status = response.take_status().expect("a status");
@@ -55,9 +65,13 @@ async fn an_empty_key_is_an_invalid_argument() {
 #[tokio::test]
 async fn a_request_without_a_method_is_rejected() {
     let (server, _client) = serve(KvStore::default()).await;
-    let response = raw_call(&server, KvRequest::default()).await;
+    let mut response = raw_call(&server, KvRequest::default()).await;
     assert_eq!(response.id, 1);
-    assert_ne!(response.control_code(), ControlCode::Normal);
+    assert_eq!(response.control_code(), ControlCode::Status);
+    assert_eq!(
+        response.take_status().map(|s| s.code()),
+        Some(StatusCode::Unimplemented)
+    );
     assert!(response.body.is_none());
     server.shutdown().await;
 }

@@ -5,7 +5,7 @@ use std::future::{ready, Ready};
 use protosocket_messagepack::MessagePackCodec;
 use protosocket_rpc::server::ConnectionInfo;
 use protosocket_rpc::server::{ConnectionService, Rpc, SocketService};
-use protosocket_rpc::ControlCode;
+use protosocket_rpc::{ControlCode, Status};
 
 use crate::messages::{EchoStream, Request, Response, ResponseBehavior, ResponseKind};
 
@@ -37,7 +37,7 @@ impl ConnectionService for EchoService {
 
     fn new_rpc(&mut self, request: Request) -> Rpc<Self::Unary, Self::Streaming> {
         let Some(body) = request.body else {
-            return Rpc::Reject;
+            return Rpc::Reject(Status::invalid_argument("a request needs a body"));
         };
         match request.response_behavior {
             ResponseBehavior::Unary => Rpc::Unary(ready(Response {

@@ -52,7 +52,7 @@ impl ConnectionService for Wrong {
                 Rpc::Unary(ready(response))
             }
             Rpc::Streaming(items) => Rpc::Streaming(items.take(length.saturating_sub(1))),
-            Rpc::Reject => Rpc::Reject,
+            Rpc::Reject(status) => Rpc::Reject(status),
         }
     }
 }

@@ -14,7 +14,7 @@ use protosocket_rpc::server::ConnectionInfo;
 use protosocket_rpc::server::{
     ConnectionService, Rpc, RpcServer, RpcServerConfig, SocketService, TokioSpawn,
 };
-use protosocket_rpc::ControlCode;
+use protosocket_rpc::{ControlCode, Status};
 
 use crate::schema::{response, EchoResponse, EchoStream, Request, Response, ResponseBehavior};
 
@@ -52,7 +52,7 @@ impl ConnectionService for EchoConnection {
 
     fn new_rpc(&mut self, request: Request) -> Rpc<Ready<Response>, Characters> {
         let Some(body) = request.body else {
-            return Rpc::Reject;
+            return Rpc::Reject(Status::invalid_argument("a request needs a body"));
         };
         match ResponseBehavior::try_from(request.response_behavior) {
             Ok(ResponseBehavior::Unary) => Rpc::Unary(ready(Response {
@@ -70,7 +70,7 @@ impl ConnectionService for EchoConnection {
                 sequence: 0,
                 nanotime: body.nanotime,
             }),
-            Err(_) => Rpc::Reject,
+            Err(_) => Rpc::Reject(Status::invalid_argument("unknown response behavior")),
         }
     }
 }

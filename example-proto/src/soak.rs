@@ -55,7 +55,7 @@ use protosocket_prost::ProstCodec;
 use protosocket_rpc::client::{
     ClientConnection, PoolConfig, RpcClientConfig, RpcPool, StreamingCompletion, UnaryCompletion,
 };
-use protosocket_rpc::Error;
+use protosocket_rpc::{Error, StatusCode};
 use tokio::sync::oneshot;
 use tokio::time::timeout;
 
@@ -1091,13 +1091,16 @@ impl Ended {
 
     fn error(error: &Error, allowed: Allowed) -> Self {
         let outcome = match error {
-            Error::DeadlineExceeded if allowed.deadline => Outcome::Deadline,
-            Error::DeadlineExceeded => Outcome::UnexpectedDeadline,
+            Error::Status(status) => match status.code() {
+                StatusCode::DeadlineExceeded if allowed.deadline => Outcome::Deadline,
+                StatusCode::DeadlineExceeded => Outcome::UnexpectedDeadline,
+                StatusCode::Cancelled => Outcome::Cancelled,
+                StatusCode::Internal => Outcome::Failed,
+                StatusCode::Unavailable => Outcome::Unavailable,
+                _ => Outcome::Other,
+            },
             Error::ConnectionClosed(_) if allowed.close => Outcome::Closed,
             Error::ConnectionClosed(_) => Outcome::UnexpectedClose,
-            Error::Cancelled => Outcome::Cancelled,
-            Error::Failed => Outcome::Failed,
-            Error::Unavailable => Outcome::Unavailable,
             Error::Io(_) => Outcome::Io,
             _ => Outcome::Other,
         };
@@ -1770,6 +1773,7 @@ impl fmt::Display for Mib {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use protosocket_rpc::Status;
 
     #[test]
     fn rss_is_read_in_bytes_from_the_status_text() {
@@ -1817,15 +1821,17 @@ mod tests {
             Ended::error(&close, Allowed::NOTHING).outcome,
             Outcome::UnexpectedClose
         );
-        let deadline = Error::DeadlineExceeded;
+        let deadline = Error::Status(Status::deadline_exceeded("test"));
         assert_eq!(
             Ended::error(&deadline, Allowed::DEADLINE).outcome,
             Outcome::Deadline
         );
         assert!(Ended::error(&deadline, Allowed::CLOSE).outcome.is_failure());
-        assert!(Ended::error(&Error::Failed, Allowed::CLOSE)
-            .outcome
-            .is_failure());
+        assert!(
+            Ended::error(&Error::Status(Status::internal("test")), Allowed::CLOSE)
+                .outcome
+                .is_failure()
+        );
     }
 
     #[test]

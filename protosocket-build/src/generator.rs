@@ -344,6 +344,14 @@ impl ServiceNames {
                     let context = ::protosocket_rpc::server::CallContext::from_request(&mut request);
                     self.start(request, context)
                 }
+
+                fn new_rpc_with_context(
+                    &mut self,
+                    request: #request,
+                    context: ::protosocket_rpc::server::CallContext,
+                ) -> ::protosocket_rpc::server::Rpc<Self::Unary, Self::Streaming> {
+                    self.start(request, context)
+                }
             }
 
             impl<T: #trait_name> #connection<T> {

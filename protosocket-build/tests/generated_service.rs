@@ -152,14 +152,24 @@ async fn a_stream_yields_every_item_in_order_then_ends() {
 async fn a_failed_call_fails_on_the_client() {
     let client = client_of(serve!(ShapesServer::new(Polygons))).await;
     let unary = within("name", client.name(Sides { count: 2 })).await;
-    assert!(unary.is_err(), "{unary:?}");
+    assert_eq!(
+        status_code(&unary),
+        Some(StatusCode::InvalidArgument),
+        "{unary:?}"
+    );
     let stream: Vec<_> = within(
         "corners",
         client.corners(Sides { count: 1 }).collect::<Vec<_>>(),
     )
     .await;
     assert_eq!(stream.len(), 1, "one error, then the end: {stream:?}");
-    assert!(stream[0].is_err());
+    let Err(Error::Status(status)) = &stream[0] else {
+        panic!("a status: {stream:?}");
+    };
+    assert_eq!(
+        status,
+        &Status::invalid_argument("a polygon has at least 3 sides")
+    );
     // The connection goes on.
     let ok = within("name", client.name(Sides { count: 3 }))
         .await

@@ -139,26 +139,16 @@ pub fn take_status(
 }
 
 /// The client's error for a call that failed with `status`.
-///
-/// Until protosocket-rpc's client carries statuses (`Error::Status`), the
-/// closest variant it has.
 #[must_use]
 pub fn status_error(status: Status) -> Error {
-    match status.code() {
-        StatusCode::Internal => Error::Failed,
-        StatusCode::Unavailable => Error::Unavailable,
-        _ => Error::Cancelled,
-    }
+    Error::Status(status)
 }
 
 /// The server's refusal of a request, with the reason.
-///
-/// Until `Rpc::Reject` carries a status, the client is told `Cancel` and the
-/// reason is logged.
 #[must_use]
 pub fn reject<U, S>(id: u64, status: Status) -> Rpc<U, S> {
     tracing::debug!(id, %status, "rejecting an rpc");
-    Rpc::Reject
+    Rpc::Reject(status)
 }
 
 /// The response of a unary handler's outcome: `wrap`ped on success, a status
@@ -417,7 +407,7 @@ where
                     let started = Instant::now();
                     let client = tokio::time::timeout(timeout, pool.client())
                         .await
-                        .unwrap_or(Err(Error::DeadlineExceeded))?;
+                        .unwrap_or_else(|_| Err(Error::deadline_exceeded()))?;
                     let left = timeout.saturating_sub(started.elapsed());
                     Ok(client.send_streaming_with_deadline(request, Some(left)))
                 }
@@ -494,10 +484,7 @@ where
 #[must_use]
 pub fn error_status(error: &Error) -> Option<Status> {
     match error {
-        Error::Cancelled => Status::from_control_code(ControlCode::Cancel),
-        Error::Failed => Status::from_control_code(ControlCode::Failed),
-        Error::Unavailable => Status::from_control_code(ControlCode::Unavailable),
-        Error::DeadlineExceeded => Some(Status::deadline_exceeded("the call's deadline passed")),
+        Error::Status(status) => Some(status.clone()),
         _ => None,
     }
 }

@@ -5,6 +5,14 @@
 //! Every message carries an id, set by the client, and a [`ControlCode`]; your type
 //! exposes both through the [`Message`] trait. Dropping an unfinished call, or
 //! letting its deadline pass, sends `Cancel`, and the server drops that rpc's work.
+//!
+//! A message type with a place for them (see [`Message`]'s provided methods) also
+//! carries a failed call's [`Status`] (a gRPC code and a message, returned as
+//! [`Error::Status`]), [`Metadata`] both ways, and the time the caller has left,
+//! from which the server sets the call's deadline; a type without them still gets
+//! a correct outcome from every path. Per-call [`Hook`]s (interceptors) on either
+//! end see each call's metadata and may refuse it; nothing of this costs a call
+//! that does not use it.
 //! A server is a [`SocketService`](server::SocketService) (a codec and a
 //! [`ConnectionService`](server::ConnectionService) per connection) served by an
 //! [`RpcServer`](server::RpcServer); rpc work runs in the connection's task,
@@ -100,7 +108,9 @@
 //!
 //! Layout:
 //! - `message`: [`Message`], [`ControlCode`].
-//! - `error`: [`Error`], how a call fails.
+//! - `error`: [`Error`], how a call fails; `status`: [`Status`], [`StatusCode`].
+//! - `metadata`: [`Metadata`], [`MetadataValue`]; `hook`: [`Hook`], a per-call
+//!   interceptor.
 //! - `derive_support` (hidden): what `#[derive(Message)]` and protosocket-build's
 //!   generated services call, and the typed clients' [`CallOptions`] and
 //!   [`Reply`].
@@ -122,6 +132,7 @@ pub mod client;
 #[doc(hidden)]
 pub mod derive_support;
 mod error;
+mod hook;
 mod lock;
 mod message;
 mod metadata;
@@ -131,6 +142,7 @@ mod woken;
 
 pub use derive_support::{CallOptions, Reply};
 pub use error::Error;
+pub use hook::Hook;
 pub use message::{ControlCode, Message};
 pub use metadata::{Metadata, MetadataValue};
 /// `#[derive(Message)]`: the `Message` impl of a struct whose fields are marked

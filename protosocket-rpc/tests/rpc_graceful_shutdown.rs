@@ -1,5 +1,5 @@
 //! A graceful shutdown lets the rpcs already running finish within the grace
-//! period, refuses new ones with `Error::Unavailable` (the caller knows they did
+//! period, refuses new ones with `StatusCode::Unavailable` (the caller knows they did
 //! not run), then closes.
 
 mod support;
@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use protosocket_rpc::client::RpcClientConfig;
 use protosocket_rpc::server::{ProtosocketServerConfig, RpcServerConfig};
-use protosocket_rpc::Error;
+use protosocket_rpc::{Error, StatusCode};
 use support::{client, serve, timed, TestService, Text};
 
 #[tokio::test]
@@ -30,7 +30,10 @@ async fn shutdown_finishes_running_calls_and_refuses_new_ones() {
 
     // The connection still reads: a call made now is refused, not left hanging.
     let refused = timed(client.send_unary(Text::new("echo:late"))).await;
-    assert!(matches!(refused, Err(Error::Unavailable)), "{refused:?}");
+    assert!(
+        matches!(&refused, Err(error) if error.status_code() == StatusCode::Unavailable),
+        "{refused:?}"
+    );
     assert_eq!(service.started(), RUNNING, "the refused call never ran");
 
     for call in running {

@@ -1,4 +1,4 @@
-//! A panic in a handler fails that call alone: the caller gets `Error::Failed`
+//! A panic in a handler fails that call alone: the caller gets `Internal`
 //! (not a plain cancel), while calls in flight beside it, and later calls on the
 //! same connection, go on.
 
@@ -7,7 +7,7 @@ mod support;
 use futures::StreamExt;
 use protosocket_rpc::client::RpcClientConfig;
 use protosocket_rpc::server::RpcServerConfig;
-use protosocket_rpc::Error;
+use protosocket_rpc::StatusCode;
 use support::{client, serve, timed, TestService, Text};
 
 #[tokio::test]
@@ -21,7 +21,7 @@ async fn a_panicking_handler_fails_only_its_own_call() {
     for request in ["panic:new", "panic:now", "panic:later"] {
         let outcome = timed(client.send_unary(Text::new(request))).await;
         assert!(
-            matches!(outcome, Err(Error::Failed)),
+            matches!(&outcome, Err(error) if error.status_code() == StatusCode::Internal),
             "{request}: {outcome:?}"
         );
     }
@@ -32,7 +32,10 @@ async fn a_panicking_handler_fails_only_its_own_call() {
         .expect("item 0");
     assert_eq!(first.text, "0");
     let failed = timed(stream.next()).await;
-    assert!(matches!(failed, Some(Err(Error::Failed))), "{failed:?}");
+    assert!(
+        matches!(&failed, Some(Err(error)) if error.status_code() == StatusCode::Internal),
+        "{failed:?}"
+    );
     assert!(
         timed(stream.next()).await.is_none(),
         "the stream ends after its error"

@@ -10,16 +10,28 @@ use std::time::Duration;
 
 use futures_core::Stream;
 use tokio::sync::mpsc;
-use tokio::time::Sleep;
+use tokio::time::{Instant, Sleep};
 
 use crate::client::cell::{CallCell, CellPool};
 use crate::client::reactor::{
     ClientOutbound, ConnectionShared, StreamEvent, ABANDONED, UNASSIGNED,
 };
 use crate::error::Error;
+use crate::status::Status;
 
-/// A call waiting for room in the outbound lane; resolves to whether it got in.
-type Waiting = Pin<Box<dyn Future<Output = bool> + Send>>;
+/// A call on its way into the outbound lane: waiting for room, or for an async
+/// call hook and then for room.
+pub(crate) type Waiting = Pin<Box<dyn Future<Output = Submitted> + Send>>;
+
+/// Where a call's request went.
+pub(crate) enum Submitted {
+    /// Into the outbound lane.
+    Queued,
+    /// Nowhere: the connection is gone.
+    Closed,
+    /// Nowhere: a call hook refused it with this status.
+    Refused(Status),
+}
 
 /// How far a call got into the outbound queue.
 pub(crate) enum Submit {
@@ -29,6 +41,8 @@ pub(crate) enum Submit {
     /// the runtime before it fails, so callers retrying in a loop cannot starve it.
     ClosedAtStart,
     Closed,
+    /// A call hook refused the call before it was queued (`None` once taken).
+    Refused(Option<Status>),
 }
 
 impl Submit {
@@ -36,24 +50,28 @@ impl Submit {
         matches!(self, Submit::Closed)
     }
 
-    /// Ready(true) once queued, Ready(false) if the connection is gone.
-    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
+    /// Ready once the request is queued, or will never be.
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Submitted> {
         match self {
-            Submit::Queued => Poll::Ready(true),
-            Submit::Closed => Poll::Ready(false),
+            Submit::Queued => Poll::Ready(Submitted::Queued),
+            Submit::Closed => Poll::Ready(Submitted::Closed),
             Submit::ClosedAtStart => {
                 *self = Submit::Closed;
                 cx.waker().wake_by_ref();
                 Poll::Pending
             }
+            Submit::Refused(status) => Poll::Ready(match status.take() {
+                Some(status) => Submitted::Refused(status),
+                None => Submitted::Closed,
+            }),
             Submit::Waiting(waiting) => {
-                let queued = std::task::ready!(waiting.as_mut().poll(cx));
-                *self = if queued {
-                    Submit::Queued
-                } else {
-                    Submit::Closed
+                let submitted = std::task::ready!(waiting.as_mut().poll(cx));
+                *self = match &submitted {
+                    Submitted::Queued => Submit::Queued,
+                    Submitted::Closed => Submit::Closed,
+                    Submitted::Refused(_) => Submit::Refused(None),
                 };
-                Poll::Ready(queued)
+                Poll::Ready(submitted)
             }
         }
     }
@@ -126,14 +144,49 @@ impl<Req, Resp> Drop for CallGuard<Req, Resp> {
 pub(crate) struct Deadline(Option<Pin<Box<Sleep>>>);
 
 impl Deadline {
-    pub(crate) fn after(duration: Option<Duration>) -> Self {
-        Self(duration.map(|d| Box::pin(tokio::time::sleep(d))))
+    /// When a call given `duration` from now must end; `None` for no deadline,
+    /// or one too far off to name.
+    pub(crate) fn instant_after(duration: Option<Duration>) -> Option<Instant> {
+        duration.and_then(|duration| Instant::now().checked_add(duration))
+    }
+
+    pub(crate) fn at(deadline: Option<Instant>) -> Self {
+        Self(deadline.map(|at| Box::pin(tokio::time::sleep_until(at))))
     }
 
     fn expired(&mut self, cx: &mut Context<'_>) -> bool {
         match &mut self.0 {
             Some(sleep) => sleep.as_mut().poll(cx).is_ready(),
             None => false,
+        }
+    }
+}
+
+impl<Req, Resp> CallGuard<Req, Resp> {
+    /// Ends the call for `submitted` when its request will never be sent.
+    fn unsent(&mut self, submitted: Submitted) -> Option<Error> {
+        let error = match submitted {
+            Submitted::Queued => return None,
+            Submitted::Closed => self.closed_error(),
+            Submitted::Refused(status) => Error::Status(status),
+        };
+        self.finished = true;
+        Some(error)
+    }
+
+    /// Ends the call because its deadline passed, cancelling it upstream.
+    #[cold]
+    fn expire(&mut self) -> Error {
+        self.cancel();
+        self.shared.connection.deadline_passed();
+        Error::deadline_exceeded()
+    }
+
+    /// Notes a deadline the server saw pass: as the client's own, it counts
+    /// toward judging the connection.
+    fn note(&self, error: &Error) {
+        if error.is_deadline_exceeded() {
+            self.shared.connection.deadline_passed();
         }
     }
 }
@@ -145,10 +198,12 @@ impl Deadline {
 ///
 /// # Errors
 ///
-/// [`Error::Cancelled`] when the server cancels or rejects the call,
-/// [`Error::Failed`] when the server's handler failed (panicked),
-/// [`Error::Unavailable`] when the server refused it while shutting down,
-/// [`Error::DeadlineExceeded`] when the deadline passes first (`Cancel` is sent),
+/// [`Error::Status`] when the server fails the call (its handler's status, a
+/// rejection, [`Internal`](crate::StatusCode::Internal) for a panicked handler,
+/// [`Unavailable`](crate::StatusCode::Unavailable) when it refused the call
+/// while shutting down), when a call hook refuses it (it is then not sent), or
+/// with [`DeadlineExceeded`](crate::StatusCode::DeadlineExceeded) when the
+/// deadline passes first (`Cancel` is sent);
 /// [`Error::ConnectionClosed`] with the connection's close reason when the
 /// connection ends before the response (or had ended before the call: then the
 /// future yields to the runtime once before it fails).
@@ -158,6 +213,8 @@ impl Deadline {
 /// The call is queued for sending when it is made, not when this future is first
 /// polled: calls made one after another leave in one write, and their order on
 /// the wire is the order they were made in.
+/// An async [`CallHook`](crate::client::CallHook) is the exception: its future
+/// is polled with this one, and the request is queued once it is done.
 ///
 /// # Cancel safety
 ///
@@ -178,22 +235,23 @@ impl<Req, Resp> Future for UnaryCompletion<Req, Resp> {
         if this.guard.finished {
             return Poll::Ready(Err(this.guard.closed_error()));
         }
-        if let Poll::Ready(queued) = this.submit.poll(cx) {
-            if !queued {
-                this.guard.finished = true;
-                return Poll::Ready(Err(this.guard.closed_error()));
+        if let Poll::Ready(submitted) = this.submit.poll(cx) {
+            if let Some(error) = this.guard.unsent(submitted) {
+                return Poll::Ready(Err(error));
             }
             if let Poll::Ready(outcome) = this.guard.cell().poll_outcome(cx) {
                 this.guard.finished = true;
-                return Poll::Ready(outcome.unwrap_or_else(|| Err(this.guard.closed_error())));
+                let outcome = outcome.unwrap_or_else(|| Err(this.guard.closed_error()));
+                if let Err(error) = &outcome {
+                    this.guard.note(error);
+                }
+                return Poll::Ready(outcome);
             }
         }
         // A call that found the connection gone fails with that on its next poll,
         // whatever its deadline.
         if !this.submit.is_closed() && this.deadline.expired(cx) {
-            this.guard.cancel();
-            this.guard.shared.connection.deadline_passed();
-            return Poll::Ready(Err(Error::DeadlineExceeded));
+            return Poll::Ready(Err(this.guard.expire()));
         }
         Poll::Pending
     }
@@ -217,9 +275,8 @@ impl<Req, Resp> fmt::Debug for UnaryCompletion<Req, Resp> {
 ///
 /// # Errors
 ///
-/// As [`UnaryCompletion`]: [`Error::Cancelled`], [`Error::Failed`],
-/// [`Error::Unavailable`], [`Error::DeadlineExceeded`],
-/// [`Error::ConnectionClosed`], each as the last item.
+/// As [`UnaryCompletion`]: [`Error::Status`] (the server's, a hook's, or a
+/// passed deadline's) and [`Error::ConnectionClosed`], each as the last item.
 ///
 /// # Eager
 ///
@@ -247,10 +304,9 @@ impl<Req, Resp> Stream for StreamingCompletion<Req, Resp> {
         if this.guard.finished {
             return Poll::Ready(None);
         }
-        if let Poll::Ready(queued) = this.submit.poll(cx) {
-            if !queued {
-                this.guard.finished = true;
-                return Poll::Ready(Some(Err(this.guard.closed_error())));
+        if let Poll::Ready(submitted) = this.submit.poll(cx) {
+            if let Some(error) = this.guard.unsent(submitted) {
+                return Poll::Ready(Some(Err(error)));
             }
             if let Poll::Ready(event) = this.events.poll_recv(cx) {
                 return Poll::Ready(match event {
@@ -261,6 +317,7 @@ impl<Req, Resp> Stream for StreamingCompletion<Req, Resp> {
                     }
                     Some(StreamEvent::Failed(error)) => {
                         this.guard.finished = true;
+                        this.guard.note(&error);
                         Some(Err(error))
                     }
                     None => {
@@ -273,9 +330,7 @@ impl<Req, Resp> Stream for StreamingCompletion<Req, Resp> {
         // A call that found the connection gone fails with that on its next poll,
         // whatever its deadline.
         if !this.submit.is_closed() && this.deadline.expired(cx) {
-            this.guard.cancel();
-            this.guard.shared.connection.deadline_passed();
-            return Poll::Ready(Some(Err(Error::DeadlineExceeded)));
+            return Poll::Ready(Some(Err(this.guard.expire())));
         }
         Poll::Pending
     }

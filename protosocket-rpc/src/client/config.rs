@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use protosocket::{ConnectionConfig, Liveness, SocketOptions};
 
+use crate::client::CallHook;
+
 /// A quiet client connection pings its server after 1 s; a server that sends
 /// nothing for 5 s while calls wait on it is given up (the calls fail with
 /// `PeerUnresponsive`), so a hung server costs its calls 5 s, not their deadlines.
@@ -17,6 +19,7 @@ const DEFAULT_LIVENESS: Liveness =
 /// | `connection_config` | [`ConnectionConfig::default`] with [`Liveness`] pinging after 1 s and giving up after 5 s | receive buffer sizes, the outbound queue depth (each client handle's lane holds at most `max_queued_outbound_messages` calls before sends wait), and when a silent server is given up |
 /// | `socket_options` | [`SocketOptions::with_dead_peer_detection`] | options of TCP connections (nodelay, keepalive, `TCP_USER_TIMEOUT`, buffer sizes) |
 /// | `default_deadline` | none | the deadline of calls made without one |
+/// | `call_hook` | none | a [`CallHook`] run on each request before it is queued (metadata, or refusing the call) |
 ///
 /// ```
 /// use std::time::Duration;
@@ -35,6 +38,7 @@ pub struct RpcClientConfig {
     pub(crate) connection: ConnectionConfig,
     pub(crate) socket_options: SocketOptions,
     pub(crate) default_deadline: Option<Duration>,
+    pub(crate) call_hook: Option<CallHook>,
 }
 
 impl Default for RpcClientConfig {
@@ -43,6 +47,7 @@ impl Default for RpcClientConfig {
             connection: Self::default_connection_config(),
             socket_options: SocketOptions::with_dead_peer_detection(),
             default_deadline: None,
+            call_hook: None,
         }
     }
 }
@@ -76,6 +81,20 @@ impl RpcClientConfig {
     pub fn default_deadline(mut self, deadline: Option<Duration>) -> Self {
         self.default_deadline = deadline;
         self
+    }
+
+    /// The hook run on each request before it is queued; `None` (the default)
+    /// runs nothing, at no cost per call.
+    #[must_use]
+    pub fn call_hook(mut self, hook: Option<CallHook>) -> Self {
+        self.call_hook = hook;
+        self
+    }
+
+    /// The configured call hook.
+    #[must_use]
+    pub fn get_call_hook(&self) -> Option<&CallHook> {
+        self.call_hook.as_ref()
     }
 
     /// The configured default deadline.

@@ -24,9 +24,15 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 
 use crate::error::Error;
+use crate::hook::{Hook, Hooked};
 use crate::message::Message;
+use crate::metadata::Metadata;
+
+/// The client's per-call hook: it sees each request's [`Metadata`] before the
+/// request is queued, and may add to it or fail the call unsent (see [`Hook`]).
+pub type CallHook = Hook<Metadata>;
 use cell::UnarySender;
-use completion::{CallGuard, CallShared, Deadline, Submit};
+use completion::{CallGuard, CallShared, Deadline, Submit, Submitted};
 use reactor::{CompletionSender, ConnectionShared};
 
 /// A handle for making calls on one connection.
@@ -47,6 +53,7 @@ pub struct RpcClient<Req, Resp> {
     /// sender clone of its own.
     shared: Arc<CallShared<Req, Resp>>,
     default_deadline: Option<Duration>,
+    call_hook: Option<CallHook>,
 }
 
 impl<Req, Resp> RpcClient<Req, Resp>
@@ -86,6 +93,7 @@ where
             sender,
             shared,
             default_deadline: config.default_deadline,
+            call_hook: config.call_hook.clone(),
         };
         (
             client,
@@ -138,15 +146,18 @@ where
     }
 
     /// Sends a unary request with the configured default deadline. The client sets
-    /// the request's id. Must be called inside a tokio runtime with a timer when a
-    /// deadline applies.
+    /// the request's id, and the time left to its deadline as the request's
+    /// [`timeout`](Message::set_timeout); the metadata the request carries goes
+    /// with it (after the [`CallHook`], if one is set). Must be called inside a
+    /// tokio runtime with a timer when a deadline applies.
     ///
     /// See [`UnaryCompletion`] for the errors and what dropping it does.
     pub fn send_unary(&self, request: Req) -> UnaryCompletion<Req, Resp> {
         self.send_unary_with_deadline(request, self.default_deadline)
     }
 
-    /// Sends a unary request that fails with [`Error::DeadlineExceeded`] (and is
+    /// Sends a unary request that fails with
+    /// [`DeadlineExceeded`](crate::StatusCode::DeadlineExceeded) (and is
     /// cancelled) if not answered within `deadline`; `None` waits as long as the
     /// connection lives.
     pub fn send_unary_with_deadline(
@@ -154,13 +165,14 @@ where
         request: Req,
         deadline: Option<Duration>,
     ) -> UnaryCompletion<Req, Resp> {
+        let deadline = Deadline::instant_after(deadline);
         let cell = self.shared.cells.take();
         let completion = CompletionSender::Unary(UnarySender::new(Arc::clone(&cell)));
         let (submit, guard): (Submit, CallGuard<Req, Resp>) =
-            self.submit(request, completion, cell);
+            self.submit(request, completion, cell, deadline);
         UnaryCompletion {
             submit,
-            deadline: Deadline::after(deadline),
+            deadline: Deadline::at(deadline),
             guard,
         }
     }
@@ -179,41 +191,88 @@ where
         request: Req,
         deadline: Option<Duration>,
     ) -> StreamingCompletion<Req, Resp> {
+        let deadline = Deadline::instant_after(deadline);
         let (items, events) = mpsc::unbounded_channel();
         let cell = self.shared.cells.take();
         let (submit, guard): (Submit, CallGuard<Req, Resp>) =
-            self.submit(request, CompletionSender::Streaming(items), cell);
+            self.submit(request, CompletionSender::Streaming(items), cell, deadline);
         StreamingCompletion {
             submit,
             events,
-            deadline: Deadline::after(deadline),
+            deadline: Deadline::at(deadline),
             guard,
         }
     }
 
     fn submit(
         &self,
-        request: Req,
+        mut request: Req,
         completion: CompletionSender<Resp>,
         cell: Arc<cell::CallCell<Resp>>,
+        deadline: Option<tokio::time::Instant>,
     ) -> (Submit, CallGuard<Req, Resp>) {
-        let outbound = ClientOutbound::call(request, completion, Arc::clone(&cell));
-        let submit = match self.sender.send(outbound) {
-            Ok(()) => Submit::Queued,
-            Err(spillway::TrySendError::Full(outbound)) => {
-                let sender = self.sender.clone();
-                Submit::Waiting(Box::pin(async move {
-                    sender.send_async(outbound).await.is_ok()
-                }))
-            }
-            Err(spillway::TrySendError::Closed(_)) => Submit::ClosedAtStart,
-        };
         let guard = CallGuard {
-            cell: Some(cell),
+            cell: Some(Arc::clone(&cell)),
             shared: Arc::clone(&self.shared),
             finished: false,
         };
+        let hooked = match &self.call_hook {
+            None => None,
+            Some(hook) => match Self::hook(hook, &mut request) {
+                Ok(hooked) => hooked,
+                Err(status) => return (Submit::Refused(Some(status)), guard),
+            },
+        };
+        let outbound = move |request| ClientOutbound::call(request, completion, cell, deadline);
+        let submit = match hooked {
+            None => match self.sender.send(outbound(request)) {
+                Ok(()) => Submit::Queued,
+                Err(spillway::TrySendError::Full(outbound)) => {
+                    Submit::Waiting(Box::pin(queue_when_room(self.sender.clone(), outbound)))
+                }
+                Err(spillway::TrySendError::Closed(_)) => Submit::ClosedAtStart,
+            },
+            Some(metadata) => {
+                let sender = self.sender.clone();
+                Submit::Waiting(Box::pin(async move {
+                    match metadata.await {
+                        Ok(metadata) => {
+                            request.set_metadata(metadata);
+                            queue_when_room(sender, outbound(request)).await
+                        }
+                        Err(status) => Submitted::Refused(status),
+                    }
+                }))
+            }
+        };
         (submit, guard)
+    }
+
+    /// Runs `hook` on `request`'s metadata: a sync hook's result is put back on
+    /// the request; an async hook's future is returned.
+    #[cold]
+    fn hook(
+        hook: &CallHook,
+        request: &mut Req,
+    ) -> Result<Option<crate::hook::HookFuture<Metadata>>, crate::Status> {
+        match hook.run(request.take_metadata())? {
+            Hooked::Ready(metadata) => {
+                request.set_metadata(metadata);
+                Ok(None)
+            }
+            Hooked::Later(future) => Ok(Some(future)),
+        }
+    }
+}
+
+/// Queues `outbound` once `sender`'s lane has room.
+async fn queue_when_room<Req, Resp>(
+    sender: spillway::Sender<ClientOutbound<Req, Resp>>,
+    outbound: ClientOutbound<Req, Resp>,
+) -> Submitted {
+    match sender.send_async(outbound).await {
+        Ok(()) => Submitted::Queued,
+        Err(_) => Submitted::Closed,
     }
 }
 
@@ -267,6 +326,7 @@ impl<Req, Resp> Clone for RpcClient<Req, Resp> {
             sender: self.sender.clone(),
             shared: Arc::clone(&self.shared),
             default_deadline: self.default_deadline,
+            call_hook: self.call_hook.clone(),
         }
     }
 }

@@ -413,7 +413,7 @@ where
         match deadline {
             Some(deadline) => tokio::time::timeout(deadline, self.client())
                 .await
-                .unwrap_or(Err(Error::DeadlineExceeded)),
+                .unwrap_or_else(|_| Err(Error::deadline_exceeded())),
             None => self.client().await,
         }
     }
@@ -439,7 +439,7 @@ where
     ///
     /// # Errors
     ///
-    /// Those of [`client`](Self::client), [`Error::DeadlineExceeded`] when the
+    /// Those of [`client`](Self::client), [`DeadlineExceeded`](crate::StatusCode::DeadlineExceeded) when the
     /// deadline passes while it waits for a connect, then those of the call
     /// ([`UnaryCompletion`](crate::client::UnaryCompletion)).
     ///
@@ -463,7 +463,7 @@ where
     ///
     /// # Errors
     ///
-    /// Those of [`client`](Self::client), [`Error::DeadlineExceeded`] when the
+    /// Those of [`client`](Self::client), [`DeadlineExceeded`](crate::StatusCode::DeadlineExceeded) when the
     /// deadline passes while it waits for a connect; the stream itself reports the
     /// errors of the call ([`StreamingCompletion`]).
     pub async fn send_streaming(

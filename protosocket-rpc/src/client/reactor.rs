@@ -9,11 +9,13 @@ use std::task::{Context, Poll};
 
 use protosocket::{CloseReason, Decoder, Encoder, MessageReactor, ReactorStatus, Replies};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use crate::client::call_table::CallTable;
 use crate::client::cell::{CallCell, UnarySender};
 use crate::error::Error;
 use crate::message::{ControlCode, Message};
+use crate::status::Status;
 use crate::woken::WokenQueue;
 
 /// A call's id slot before the reactor has given it an id.
@@ -35,13 +37,19 @@ pub(crate) enum StreamEvent<Resp> {
     Failed(Error),
 }
 
-/// The outcome of a control code that ends a call without a response.
-fn control_error(code: ControlCode) -> Error {
-    match code {
-        ControlCode::Failed => Error::Failed,
-        ControlCode::Unavailable => Error::Unavailable,
-        _ => Error::Cancelled,
-    }
+/// The outcome of a message with control code `code` that ends a call without a
+/// response: the status it carries, or what its code alone says (a peer whose
+/// messages carry no status).
+#[cold]
+fn failure<M: Message>(code: ControlCode, message: &mut M) -> Error {
+    let carried = match code {
+        ControlCode::Status => message.take_status(),
+        _ => None,
+    };
+    let status = carried
+        .or_else(|| Status::from_control_code(code))
+        .unwrap_or_else(|| Status::cancelled("the server ended the call without a response"));
+    Error::Status(status)
 }
 
 /// What the client's handles, calls and connection share.
@@ -54,8 +62,9 @@ pub(crate) struct ConnectionShared {
     pub(crate) closed: OnceLock<CloseReason>,
     /// Messages received so far, published once per reactor round.
     pub(crate) received: AtomicU64,
-    /// Answers to calls (responses, stream items and ends; not cancel
-    /// acknowledgements or pongs) received so far, published once per round.
+    /// Answers to calls (responses, stream items and ends, failures other than
+    /// a passed deadline; not cancel acknowledgements or pongs) received so far,
+    /// published once per round.
     pub(crate) answered: AtomicU64,
     /// `answered` when the last call's deadline passed.
     answered_at_deadline: AtomicU64,
@@ -151,6 +160,9 @@ enum OutboundKind<Req, Resp> {
         /// Shared with the caller; its id is `UNASSIGNED`, then the call's id, or
         /// `ABANDONED`.
         cell: Arc<CallCell<Resp>>,
+        /// When the caller stops waiting: sent as the time left when the request
+        /// is encoded.
+        deadline: Option<Instant>,
     },
     Cancel(u64),
     /// A liveness message (id 0).
@@ -162,12 +174,14 @@ impl<Req, Resp> ClientOutbound<Req, Resp> {
         request: Req,
         completion: CompletionSender<Resp>,
         cell: Arc<CallCell<Resp>>,
+        deadline: Option<Instant>,
     ) -> Self {
         Self {
             kind: OutboundKind::Call {
                 request,
                 completion,
                 cell,
+                deadline,
             },
         }
     }
@@ -267,7 +281,7 @@ where
 
     fn on_inbound_message(
         &mut self,
-        response: Self::Inbound,
+        mut response: Self::Inbound,
         replies: &mut Replies<Self::LogicalOutbound>,
     ) -> ReactorStatus {
         let id = response.message_id();
@@ -294,11 +308,9 @@ where
             tracing::debug!(id, ?code, "response for an rpc not in flight; dropped");
             return ReactorStatus::Continue;
         };
-        if matches!(code, ControlCode::Normal | ControlCode::End) {
-            self.answered += 1;
-        }
         match (code, completion) {
             (ControlCode::Normal, CompletionSender::Streaming(items)) => {
+                self.answered += 1;
                 // A closed receiver means its completion was dropped and has
                 // queued the cancellation already.
                 let _ = items.send(StreamEvent::Item(response));
@@ -307,18 +319,26 @@ where
                 let Some(completion) = self.in_flight.remove(id) else {
                     return ReactorStatus::Continue;
                 };
-                match (code, completion) {
-                    (ControlCode::Normal, CompletionSender::Unary(slot)) => {
-                        slot.send(Ok(response));
+                let outcome = match code {
+                    ControlCode::Normal => Ok(response),
+                    ControlCode::End if matches!(completion, CompletionSender::Streaming(_)) => {
+                        Ok(response)
                     }
-                    (ControlCode::End, CompletionSender::Streaming(items)) => {
+                    code => Err(failure(code, &mut response)),
+                };
+                // A deadline that passed on the server is no sign of health: its
+                // handlers may be what hangs. The call counts it as a missed
+                // deadline instead.
+                if !matches!(&outcome, Err(error) if error.is_deadline_exceeded()) {
+                    self.answered += 1;
+                }
+                match (outcome, completion) {
+                    (outcome, CompletionSender::Unary(slot)) => slot.send(outcome),
+                    (Ok(_), CompletionSender::Streaming(items)) => {
                         let _ = items.send(StreamEvent::End);
                     }
-                    (code, CompletionSender::Unary(slot)) => {
-                        slot.send(Err(control_error(code)));
-                    }
-                    (code, CompletionSender::Streaming(items)) => {
-                        let _ = items.send(StreamEvent::Failed(control_error(code)));
+                    (Err(error), CompletionSender::Streaming(items)) => {
+                        let _ = items.send(StreamEvent::Failed(error));
                     }
                 }
             }
@@ -332,9 +352,15 @@ where
                 mut request,
                 completion,
                 cell,
+                deadline,
             } => {
                 let id = self.in_flight.insert(completion);
                 request.set_message_id(id);
+                if let Some(deadline) = deadline {
+                    // The time left as it leaves, so the server's deadline is
+                    // not later than the caller's however long it queued here.
+                    request.set_timeout(Some(deadline.saturating_duration_since(Instant::now())));
+                }
                 // The completion swaps in ABANDONED when dropped: either it sees the
                 // id and cancels it, or this sees ABANDONED and sends no request.
                 match cell

@@ -7,6 +7,11 @@ mod service;
 mod waker;
 
 pub use context::CallContext;
+
+/// The server's per-call hook: it sees each request's [`CallContext`] before the
+/// service does, and may let it through or answer it with a status (see
+/// [`Hook`](crate::Hook)).
+pub type CallHook = crate::hook::Hook<CallContext>;
 pub use reactor::RpcServerReactor;
 pub use service::{ConnectionInfo, ConnectionService, Rpc, SocketService};
 // `RpcServerConfig::server_config` takes it: users should not need a second
@@ -32,11 +37,13 @@ use tokio::io::{AsyncRead, AsyncWrite};
 /// | setting | default | what it does |
 /// |---|---|---|
 /// | `server_config` | [`ProtosocketServerConfig::default`] | connections, buffers, queue depth, socket options, shutdown grace period |
-/// | `max_rpcs_in_flight` | 1024 | rpcs running at once on one connection; more are answered `Cancel` |
+/// | `max_rpcs_in_flight` | 1024 | rpcs running at once on one connection; more are answered [`ResourceExhausted`](crate::StatusCode::ResourceExhausted) |
+/// | `call_hook` | none | a [`CallHook`] run on each request before the service sees it |
 #[derive(Debug, Clone)]
 pub struct RpcServerConfig {
     server: ProtosocketServerConfig,
     max_rpcs_in_flight: usize,
+    call_hook: Option<CallHook>,
 }
 
 impl Default for RpcServerConfig {
@@ -44,6 +51,7 @@ impl Default for RpcServerConfig {
         Self {
             server: ProtosocketServerConfig::default(),
             max_rpcs_in_flight: 1024,
+            call_hook: None,
         }
     }
 }
@@ -57,11 +65,26 @@ impl RpcServerConfig {
     }
 
     /// Rpcs running at once on one connection (at least 1); requests over the
-    /// limit are answered `Cancel`.
+    /// limit are answered [`ResourceExhausted`](crate::StatusCode::ResourceExhausted)
+    /// (`Cancel` for a message type without status fields).
     #[must_use]
     pub fn max_rpcs_in_flight(mut self, rpcs: usize) -> Self {
         self.max_rpcs_in_flight = rpcs.max(1);
         self
+    }
+
+    /// The hook run on each request before the service sees it; `None` (the
+    /// default) runs nothing, at no cost per call.
+    #[must_use]
+    pub fn call_hook(mut self, hook: Option<CallHook>) -> Self {
+        self.call_hook = hook;
+        self
+    }
+
+    /// The configured call hook.
+    #[must_use]
+    pub fn get_call_hook(&self) -> Option<&CallHook> {
+        self.call_hook.as_ref()
     }
 
     /// The configured limit of rpcs in flight per connection.
@@ -92,21 +115,36 @@ pub(crate) type ServiceReactor<Svc> =
     RpcServerReactor<<Svc as SocketService>::ConnectionService, <Svc as SocketService>::Codec>;
 
 /// The [`ServerConnector`] of an [`RpcServer`]: a [`SocketService`], the
-/// per-connection rpc limit, and where connections run (`Sp`).
+/// per-connection rpc limit, the call hook, and where connections run (`Sp`).
 pub struct RpcConnector<Svc, S, Sp> {
     service: Svc,
     max_rpcs_in_flight: usize,
+    call_hook: Option<CallHook>,
     _stream: PhantomData<fn() -> (S, Sp)>,
 }
 
 impl<Svc, S, Sp> RpcConnector<Svc, S, Sp> {
-    /// A connector for `service`.
+    /// A connector for `service`, without a call hook.
     pub fn new(service: Svc, max_rpcs_in_flight: usize) -> Self {
         Self {
             service,
             max_rpcs_in_flight,
+            call_hook: None,
             _stream: PhantomData,
         }
+    }
+
+    /// Runs `hook` on each request of every connection before the service sees
+    /// it.
+    #[must_use]
+    pub fn call_hook(mut self, hook: Option<CallHook>) -> Self {
+        self.call_hook = hook;
+        self
+    }
+
+    /// A connector for `service` with `config`'s rpc limit and call hook.
+    fn configured(service: Svc, config: &RpcServerConfig) -> Self {
+        Self::new(service, config.max_rpcs_in_flight).call_hook(config.call_hook.clone())
     }
 
     fn reactor(
@@ -121,6 +159,7 @@ impl<Svc, S, Sp> RpcConnector<Svc, S, Sp> {
         let connection = ConnectionInfo::new(&accepted.peer, stats);
         let service = self.service.new_connection_service(&connection);
         RpcServerReactor::new(service, outbound, self.max_rpcs_in_flight)
+            .call_hook(self.call_hook.clone())
     }
 }
 
@@ -182,6 +221,7 @@ impl<Svc, S, Sp> fmt::Debug for RpcConnector<Svc, S, Sp> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RpcConnector")
             .field("max_rpcs_in_flight", &self.max_rpcs_in_flight)
+            .field("call_hook", &self.call_hook)
             .finish()
     }
 }
@@ -251,7 +291,7 @@ where
     fn bind_with(endpoint: &Endpoint, service: Svc, config: RpcServerConfig) -> io::Result<Self> {
         let listener = endpoint.listen(config.server.get_socket_options())?;
         tracing::info!(endpoint = %listener.local_endpoint()?, "listening");
-        let connector = RpcConnector::new(service, config.max_rpcs_in_flight);
+        let connector = RpcConnector::configured(service, &config);
         Ok(Self {
             server: ProtosocketServer::new(listener, connector, config.server),
         })
@@ -283,7 +323,7 @@ where
     /// connections run ([`TokioSpawn`] or [`LocalSpawn`]).
     pub fn new(listener: L, service: Svc, config: RpcServerConfig, spawn: Sp) -> Self {
         let _ = spawn;
-        let connector = RpcConnector::new(service, config.max_rpcs_in_flight);
+        let connector = RpcConnector::configured(service, &config);
         Self {
             server: ProtosocketServer::new(listener, connector, config.server),
         }

@@ -2,22 +2,29 @@
 //! send, and cancels them.
 
 use std::any::Any;
+use std::cmp::Reverse;
 use std::collections::hash_map::Entry;
-use std::collections::VecDeque;
+use std::collections::{BinaryHeap, VecDeque};
 use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
+use std::time::Instant;
 
 use futures_core::Stream;
 use protosocket::{Decoder, Encoder, MessageReactor, ReactorStatus, Replies};
+use tokio::time::Sleep;
 
+use crate::hook::{HookFuture, Hooked};
 use crate::message::{ControlCode, Message};
+use crate::server::context::CallContext;
 use crate::server::id_map::{id_map, IdMap};
 use crate::server::service::{ConnectionService, Rpc};
 use crate::server::waker::SlotWaker;
+use crate::server::CallHook;
+use crate::status::Status;
 use crate::woken::WokenQueue;
 
 type Request<S> = <S as ConnectionService>::Request;
@@ -26,16 +33,23 @@ type Response<S> = <S as ConnectionService>::Response;
 /// Which kind of work an rpc in flight has in its slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
+    /// An async call hook's future, with the request held back until it is done.
+    Hook,
     Unary,
     Streaming,
+    /// None: the deadline passed and the work was dropped; the answer saying so
+    /// waits for room to send.
+    Expired,
 }
 
 impl Kind {
     /// What was running when it panicked, for the log.
     fn during(self) -> &'static str {
         match self {
+            Kind::Hook => "call hook",
             Kind::Unary => "unary future",
             Kind::Streaming => "response stream",
+            Kind::Expired => "nothing",
         }
     }
 }
@@ -71,6 +85,7 @@ impl<T> Place<T> {
 
 /// What one poll of an rpc's work produced.
 enum Polled<R> {
+    Hook(Result<CallContext, Status>),
     Unary(R),
     Item(Option<R>),
 }
@@ -79,6 +94,8 @@ enum Polled<R> {
 struct InFlight {
     id: u64,
     kind: Kind,
+    /// When the rpc's work is dropped and answered `DeadlineExceeded`.
+    deadline: Option<Instant>,
 }
 
 /// Where an rpc runs: its work while in flight, and the waker it is polled with;
@@ -88,6 +105,8 @@ struct Slot<Svc: ConnectionService> {
     rpc: Option<InFlight>,
     unary: Place<Svc::Unary>,
     streaming: Place<Svc::Streaming>,
+    /// An async call hook's future, and the request it holds back.
+    hook: Option<(HookFuture<CallContext>, Request<Svc>)>,
     waker: SlotWaker,
 }
 
@@ -97,6 +116,7 @@ impl<Svc: ConnectionService> Slot<Svc> {
         let Slot {
             unary,
             streaming,
+            hook,
             waker,
             ..
         } = self;
@@ -108,6 +128,10 @@ impl<Svc: ConnectionService> Slot<Svc> {
             Kind::Streaming => streaming.get().map_or(Poll::Pending, |stream| {
                 stream.poll_next(&mut cx).map(Polled::Item)
             }),
+            Kind::Hook => hook.as_mut().map_or(Poll::Pending, |(future, _)| {
+                future.as_mut().poll(&mut cx).map(Polled::Hook)
+            }),
+            Kind::Expired => Poll::Pending,
         }))
     }
 
@@ -116,6 +140,61 @@ impl<Svc: ConnectionService> Slot<Svc> {
         match kind {
             Kind::Unary => self.unary.clear(),
             Kind::Streaming => self.streaming.clear(),
+            Kind::Hook => self.hook = None,
+            Kind::Expired => {}
+        }
+    }
+}
+
+/// The deadlines of the rpcs in flight, earliest first, and the one timer that
+/// waits for the earliest: made when the first rpc with a deadline arrives, so
+/// a connection whose calls carry none pays nothing for deadlines.
+///
+/// Entries of rpcs that ended before their deadline stay until they come up
+/// (or until the heap is compacted): an entry counts only while its slot still
+/// holds that rpc with that deadline.
+struct Deadlines {
+    /// (deadline, slot, rpc id).
+    heap: BinaryHeap<Reverse<(Instant, usize, u64)>>,
+    timer: Option<Pin<Box<Sleep>>>,
+}
+
+impl Deadlines {
+    const fn new() -> Self {
+        Self {
+            heap: BinaryHeap::new(),
+            timer: None,
+        }
+    }
+
+    /// The entries that have come up by `now`, taken out; registers `cx` for
+    /// the next one.
+    fn poll_expired(&mut self, cx: &mut Context<'_>, expired: &mut Vec<(usize, u64, Instant)>) {
+        loop {
+            let Some(&Reverse((next, _, _))) = self.heap.peek() else {
+                return;
+            };
+            let wake_at = tokio::time::Instant::from_std(next);
+            let timer = self
+                .timer
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(wake_at)));
+            if timer.deadline() != wake_at {
+                timer.as_mut().reset(wake_at);
+            }
+            if timer.as_mut().poll(cx).is_pending() {
+                return;
+            }
+            // The timer's clock (tokio's, which a test may pause) says `next` has
+            // come, whatever the system clock says: take it at least, so this
+            // loop always moves on.
+            let now = tokio::time::Instant::now().into_std().max(next);
+            while let Some(&Reverse((at, slot, id))) = self.heap.peek() {
+                if at > now {
+                    break;
+                }
+                self.heap.pop();
+                expired.push((slot, id, at));
+            }
         }
     }
 }
@@ -139,23 +218,38 @@ enum Phase {
 /// The [`MessageReactor`] of a server connection: runs a [`ConnectionService`]'s
 /// rpcs.
 ///
-/// A `Normal` request starts an rpc (or is answered `Cancel` when the service
-/// rejects it, when `max_in_flight` rpcs are already running, or when its id is
-/// already in flight). A `Cancel` drops that rpc's work and is answered `Cancel`;
-/// a cancel for an rpc not in flight (finished, or never started) is ignored.
-/// `End` (and any other code) from a client means nothing and is ignored.
+/// A `Normal` request starts an rpc, or is answered with a status
+/// ([`Message::with_status`]) saying why not: the call hook's or the service's
+/// refusal, [`ResourceExhausted`](crate::StatusCode::ResourceExhausted) when
+/// `max_in_flight` rpcs are already running,
+/// [`AlreadyExists`](crate::StatusCode::AlreadyExists) when its id is already in
+/// flight, [`DeadlineExceeded`](crate::StatusCode::DeadlineExceeded) when it came
+/// with no time left. A `Cancel` drops that rpc's work and is answered
+/// [`Cancelled`](crate::StatusCode::Cancelled); a cancel for an rpc not in flight
+/// (finished, or never started) is ignored. `End` (and any other code) from a
+/// client means nothing and is ignored. A message type without status fields
+/// answers each status with its [`control_code`](crate::StatusCode::control_code),
+/// which an upstream 2.x client reads correctly.
+///
+/// A request with a [`timeout`](Message::timeout) has a deadline, counted from
+/// when it is read: when it passes, the rpc's work is dropped (wherever it is:
+/// in an async call hook, waiting for room to send, or running) and the client
+/// is answered `DeadlineExceeded`. One timer per connection, made when the first
+/// rpc with a deadline arrives, waits for the earliest deadline.
 ///
 /// A panic in the service (in `new_rpc`, a unary future or a response stream)
 /// fails that rpc alone: it is logged with the rpc's id, its work is dropped and
-/// the client is answered [`ControlCode::Failed`]; the connection and its other
+/// the client is answered [`Internal`](crate::StatusCode::Internal)
+/// ([`ControlCode::Failed`] without status fields); the connection and its other
 /// rpcs go on.
 ///
 /// It answers a client's `Ping` with `Pong`, and pings a quiet client itself when
 /// the connection has [`Liveness`](protosocket::Liveness) configured.
 ///
 /// On a graceful close (a server shutting down) the rpcs in flight run to their
-/// end while new requests are answered [`ControlCode::Unavailable`]; the
-/// connection closes once none is left.
+/// end while new requests are answered
+/// [`Unavailable`](crate::StatusCode::Unavailable); the connection closes once
+/// none is left.
 ///
 /// A unary future is first polled as its request arrives (the connection hands
 /// over a request only when its send queue has room for the answer); after that,
@@ -184,6 +278,12 @@ pub struct RpcServerReactor<Svc: ConnectionService, C> {
     ping_outstanding: bool,
     /// The client has sent or answered a ping: it speaks liveness.
     peer_pongs: bool,
+    /// Run on each request before the service sees it.
+    call_hook: Option<CallHook>,
+    /// The deadlines of rpcs in flight.
+    deadlines: Deadlines,
+    /// Deadlines come up, taken from `deadlines` (kept for its allocation).
+    expired: Vec<(usize, u64, Instant)>,
     _codec: std::marker::PhantomData<fn() -> C>,
 }
 
@@ -212,8 +312,18 @@ where
             phase: Phase::Open,
             ping_outstanding: false,
             peer_pongs: false,
+            call_hook: None,
+            deadlines: Deadlines::new(),
+            expired: Vec::new(),
             _codec: std::marker::PhantomData,
         }
+    }
+
+    /// Runs `hook` on each request before the service sees it.
+    #[must_use]
+    pub fn call_hook(mut self, hook: Option<CallHook>) -> Self {
+        self.call_hook = hook;
+        self
     }
 
     /// Rpcs started and not yet finished or cancelled.
@@ -236,6 +346,7 @@ where
             rpc: None,
             unary: Place::new(),
             streaming: Place::new(),
+            hook: None,
             waker: SlotWaker::new(index, &self.ready),
         });
         index
@@ -247,13 +358,19 @@ where
     /// ready on its first poll, which then costs no id entry and no queueing, and
     /// gives the slot straight back. Work still pending is polled from
     /// `poll_outbound` when it wakes.
-    fn start_unary(&mut self, id: u64, future: Svc::Unary, replies: &mut Replies<Response<Svc>>) {
+    fn start_unary(
+        &mut self,
+        id: u64,
+        deadline: Option<Instant>,
+        future: Svc::Unary,
+        replies: &mut Replies<Response<Svc>>,
+    ) {
         let index = self.free_slot();
         let slot = &mut self.slots[index];
         slot.unary.put(future);
         let answer = match slot.poll_work(Kind::Unary) {
             Ok(Poll::Pending) => {
-                self.track(index, id, Kind::Unary);
+                self.track(index, id, Kind::Unary, deadline);
                 return;
             }
             Ok(Poll::Ready(Polled::Unary(mut response))) => {
@@ -261,7 +378,9 @@ where
                 response.set_message_id(id);
                 response
             }
-            Ok(Poll::Ready(Polled::Item(_))) => unreachable!("a unary future yields no items"),
+            Ok(Poll::Ready(Polled::Item(_) | Polled::Hook(_))) => {
+                unreachable!("a unary future yields a response")
+            }
             Err(panic) => {
                 let answer = failed(id, Kind::Unary.during(), &*panic);
                 slot.unary.clear();
@@ -274,21 +393,39 @@ where
         replies.push(answer);
     }
 
-    /// Starts streaming rpc `id`, queued to be polled from `poll_outbound`.
-    fn start_streaming(&mut self, id: u64, stream: Svc::Streaming) {
-        let index = self.free_slot();
-        let slot = &mut self.slots[index];
-        slot.streaming.put(stream);
-        // A new stream has not been polled yet: it is ready by definition.
-        slot.waker.set_queued();
+    /// Puts `kind` of work (already in slot `index`'s place) in flight as rpc
+    /// `id`, queued to be polled from `poll_outbound`.
+    fn start_queued(&mut self, index: usize, id: u64, kind: Kind, deadline: Option<Instant>) {
+        // Work not polled yet is ready by definition.
+        self.slots[index].waker.set_queued();
         self.woken.push_back(index);
-        self.track(index, id, Kind::Streaming);
+        self.track(index, id, kind, deadline);
     }
 
     /// Puts rpc `id`, whose work is in slot `index`, in flight.
-    fn track(&mut self, index: usize, id: u64, kind: Kind) {
-        self.slots[index].rpc = Some(InFlight { id, kind });
+    fn track(&mut self, index: usize, id: u64, kind: Kind, deadline: Option<Instant>) {
+        self.slots[index].rpc = Some(InFlight { id, kind, deadline });
         self.by_id.insert(id, index);
+        if let Some(deadline) = deadline {
+            self.watch_deadline(index, id, deadline);
+        }
+    }
+
+    /// Wakes the connection at `deadline` to expire rpc `id` in slot `index`.
+    #[cold]
+    fn watch_deadline(&mut self, index: usize, id: u64, deadline: Instant) {
+        let heap = &mut self.deadlines.heap;
+        // Entries of rpcs that ended early pile up under a steady flow of short
+        // calls with long deadlines: keep those that still count.
+        if heap.len() >= 2 * self.by_id.len() + 64 {
+            let slots = &self.slots;
+            heap.retain(|Reverse((at, index, id))| {
+                slots[*index]
+                    .rpc
+                    .is_some_and(|rpc| rpc.id == *id && rpc.deadline == Some(*at))
+            });
+        }
+        heap.push(Reverse((deadline, index, id)));
     }
 
     /// Ends the rpc in slot `index`, dropping its work, and frees the slot.
@@ -304,6 +441,30 @@ where
         self.free.push(index);
     }
 
+    /// Drops the work of rpc `id` in slot `index`, whose `deadline` has passed,
+    /// and queues the slot to answer so; nothing if the slot has moved on.
+    fn expire(&mut self, index: usize, id: u64, deadline: Instant) {
+        let Some(slot) = self.slots.get_mut(index) else {
+            return;
+        };
+        let Some(rpc) = slot.rpc.as_mut() else {
+            return;
+        };
+        if rpc.id != id || rpc.deadline != Some(deadline) || rpc.kind == Kind::Expired {
+            return;
+        }
+        tracing::debug!(
+            id,
+            during = rpc.kind.during(),
+            "deadline passed; dropping the rpc's work"
+        );
+        let kind = std::mem::replace(&mut rpc.kind, Kind::Expired);
+        slot.clear(kind);
+        if slot.waker.queue() {
+            self.woken.push_back(index);
+        }
+    }
+
     /// The next woken slot to poll. When those taken before are done, the newly
     /// woken ones are taken from `ready` once, with the connection's waker
     /// (`refill`, `None` after that): an rpc that wakes itself while polled is
@@ -317,17 +478,25 @@ where
     }
 
     /// Polls the rpc in slot `index` once: the message it produced (its answer,
-    /// its next item, its end, or the failure of a panic), or `None`.
+    /// its next item, its end, or the failure of a panic or a passed deadline),
+    /// or `None`.
     fn poll_slot(&mut self, index: usize) -> Option<Response<Svc>> {
         let slot = self.slots.get_mut(index)?;
         // The slot may have been cancelled (and even reused) since it woke: a
         // spurious poll of the new rpc is harmless.
-        let InFlight { id, kind } = slot.rpc?;
+        let InFlight { id, kind, .. } = slot.rpc?;
+        if kind == Kind::Expired {
+            self.remove(index);
+            return Some(Message::with_status(id, deadline_passed()));
+        }
         let mut response = match slot.poll_work(kind) {
             Ok(Poll::Pending) => return None,
             Ok(Poll::Ready(Polled::Item(Some(response)))) => {
-                // It may have more right away: poll it again in turn.
-                if slot.waker.queue() {
+                if response.control_code() != ControlCode::Normal {
+                    // The handler ended its stream with this (a status, say).
+                    self.remove(index);
+                } else if slot.waker.queue() {
+                    // It may have more right away: poll it again in turn.
                     self.woken.push_back(index);
                 }
                 response
@@ -339,6 +508,17 @@ where
             Ok(Poll::Ready(Polled::Item(None))) => {
                 self.remove(index);
                 return Some(Message::ended(id));
+            }
+            Ok(Poll::Ready(Polled::Hook(outcome))) => {
+                let held = slot.hook.take();
+                return match (outcome, held) {
+                    (Ok(context), Some((_, request))) => self.run_held(index, id, request, context),
+                    (Err(status), _) => {
+                        self.remove(index);
+                        Some(Message::with_status(id, status))
+                    }
+                    (Ok(_), None) => unreachable!("a hook that ran held its request"),
+                };
             }
             Err(panic) => {
                 let answer = failed(id, kind.during(), &*panic);
@@ -356,34 +536,126 @@ where
     }
 
     /// Starts the rpc of a `Normal` request, or answers why not.
-    fn on_request(&mut self, request: Request<Svc>, replies: &mut Replies<Response<Svc>>) {
+    fn on_request(&mut self, mut request: Request<Svc>, replies: &mut Replies<Response<Svc>>) {
         let id = request.message_id();
         if self.phase == Phase::Draining {
             tracing::debug!(id, "request while shutting down; refused");
-            replies.push(Message::control(id, ControlCode::Unavailable));
+            replies.push(Message::with_status(
+                id,
+                Status::unavailable("the server is shutting down; the rpc did not run"),
+            ));
             return;
         }
         let full = self.by_id.len() >= self.max_in_flight;
         match self.by_id.entry(id) {
             Entry::Occupied(_) => {
                 tracing::warn!(id, "request for an id already in flight; rejected");
-                replies.push(Message::cancelled(id));
+                replies.push(Message::with_status(
+                    id,
+                    Status::already_exists("an rpc with this id is in flight"),
+                ));
+                return;
             }
             Entry::Vacant(_) if full => {
                 tracing::debug!(id, max = self.max_in_flight, "too many rpcs in flight");
-                replies.push(Message::cancelled(id));
+                replies.push(Message::with_status(
+                    id,
+                    Status::resource_exhausted("too many rpcs in flight on this connection"),
+                ));
+                return;
             }
-            Entry::Vacant(_) => {
-                let service = &mut self.service;
-                match catch_unwind(AssertUnwindSafe(|| service.new_rpc(request))) {
-                    Ok(Rpc::Unary(future)) => self.start_unary(id, future, replies),
-                    Ok(Rpc::Streaming(stream)) => self.start_streaming(id, stream),
-                    Ok(Rpc::Reject) => replies.push(Message::cancelled(id)),
-                    Err(panic) => replies.push(failed(id, "new_rpc", &*panic)),
+            Entry::Vacant(_) => {}
+        }
+        if request.timeout().is_some_and(|timeout| timeout.is_zero()) {
+            // Sent with no time left: not worth a slot.
+            replies.push(Message::with_status(id, deadline_passed()));
+            return;
+        }
+        let context = CallContext::from_request(&mut request);
+        let deadline = context.deadline();
+        let context = match &self.call_hook {
+            None => context,
+            Some(hook) => match hook.run(context) {
+                Ok(Hooked::Ready(context)) => context,
+                Ok(Hooked::Later(future)) => {
+                    let index = self.free_slot();
+                    self.slots[index].hook = Some((future, request));
+                    self.start_queued(index, id, Kind::Hook, deadline);
+                    return;
                 }
+                Err(status) => {
+                    tracing::debug!(id, %status, "call hook refused the request");
+                    replies.push(Message::with_status(id, status));
+                    return;
+                }
+            },
+        };
+        let service = &mut self.service;
+        match catch_unwind(AssertUnwindSafe(|| {
+            service.new_rpc_with_context(request, context)
+        })) {
+            Ok(Rpc::Unary(future)) => self.start_unary(id, deadline, future, replies),
+            Ok(Rpc::Streaming(stream)) => {
+                let index = self.free_slot();
+                self.slots[index].streaming.put(stream);
+                self.start_queued(index, id, Kind::Streaming, deadline);
             }
+            Ok(Rpc::Reject(status)) => replies.push(Message::with_status(id, status)),
+            Err(panic) => replies.push(failed(id, "new_rpc", &*panic)),
         }
     }
+
+    /// Starts rpc `id`, whose request an async call hook held in slot `index`
+    /// (in flight already), now that the hook let it through: its first answer,
+    /// if it has one at once.
+    fn run_held(
+        &mut self,
+        index: usize,
+        id: u64,
+        request: Request<Svc>,
+        context: CallContext,
+    ) -> Option<Response<Svc>> {
+        let service = &mut self.service;
+        let kind = match catch_unwind(AssertUnwindSafe(|| {
+            service.new_rpc_with_context(request, context)
+        })) {
+            Ok(Rpc::Unary(future)) => {
+                self.slots[index].unary.put(future);
+                Kind::Unary
+            }
+            Ok(Rpc::Streaming(stream)) => {
+                self.slots[index].streaming.put(stream);
+                Kind::Streaming
+            }
+            Ok(Rpc::Reject(status)) => {
+                self.remove(index);
+                return Some(Message::with_status(id, status));
+            }
+            Err(panic) => {
+                self.remove(index);
+                return Some(failed(id, "new_rpc", &*panic));
+            }
+        };
+        if let Some(rpc) = self.slots[index].rpc.as_mut() {
+            rpc.kind = kind;
+        }
+        self.poll_slot(index)
+    }
+
+    /// Drops the work of every rpc whose deadline has come up.
+    fn poll_deadlines(&mut self, cx: &mut Context<'_>) {
+        self.deadlines.poll_expired(cx, &mut self.expired);
+        let mut expired = std::mem::take(&mut self.expired);
+        for (index, id, deadline) in expired.drain(..) {
+            self.expire(index, id, deadline);
+        }
+        self.expired = expired;
+    }
+}
+
+/// The status of an rpc whose deadline passed on the server.
+fn deadline_passed() -> Status {
+    Status::deadline_exceeded("the rpc's deadline passed on the server")
 }
 
 /// Logs a panic in rpc `id`'s handler and builds the answer that fails it alone.
@@ -400,7 +672,10 @@ fn failed<M: Message>(id: u64, during: &str, panic: &(dyn Any + Send)) -> M {
         panic = message,
         "rpc handler panicked; failing that rpc"
     );
-    M::control(id, ControlCode::Failed)
+    M::with_status(
+        id,
+        Status::internal("the server's handler for this rpc panicked"),
+    )
 }
 
 // Nothing in the reactor is pinned in place: rpc work sits in boxed places.
@@ -434,7 +709,10 @@ where
                 Some(slot) => {
                     // Dropping the work is the cancellation.
                     self.remove(slot);
-                    replies.push(Message::cancelled(id));
+                    replies.push(Message::with_status(
+                        id,
+                        Status::cancelled("cancelled by the client"),
+                    ));
                 }
                 None => tracing::debug!(id, "cancel for an rpc not in flight; ignored"),
             },
@@ -449,6 +727,9 @@ where
 
     fn poll(&mut self, cx: &mut Context<'_>) -> ReactorStatus {
         self.ready.register(cx.waker());
+        if !self.deadlines.heap.is_empty() {
+            self.poll_deadlines(cx);
+        }
         if self.phase != Phase::Open && self.idle() {
             return ReactorStatus::Disconnect;
         }

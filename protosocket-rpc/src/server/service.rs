@@ -7,6 +7,8 @@ use futures_core::Stream;
 use protosocket::{ConnectionStats, Decoder, Encoder, PeerAddress};
 
 use crate::message::Message;
+use crate::server::context::CallContext;
+use crate::status::Status;
 
 /// What a [`ConnectionService`] does with one request.
 #[derive(Debug)]
@@ -15,8 +17,10 @@ pub enum Rpc<U, S> {
     Unary(U),
     /// Answer with every response of this stream, then `End`.
     Streaming(S),
-    /// Refuse the request: the client gets `Cancel`.
-    Reject,
+    /// Refuse the request: the client gets this status
+    /// ([`Error::Status`](crate::Error::Status); a message type without status
+    /// fields carries only the code's [`control_code`](crate::StatusCode::control_code)).
+    Reject(Status),
 }
 
 /// The rpcs of one connection.
@@ -25,8 +29,28 @@ pub enum Rpc<U, S> {
 /// future or stream it returns inside the connection's own task, and only while
 /// the connection has room to send: a client that stops reading stops the work.
 /// The connection sets the request's id on every response, so responses need not
-/// carry it. When the client cancels the rpc, or the connection ends, the future
-/// or stream is dropped.
+/// carry it. When the client cancels the rpc, its deadline passes, or the
+/// connection ends, the future or stream is dropped.
+///
+/// # Failing a call
+///
+/// A handler fails its call with a [`Status`] by answering
+/// [`Message::with_status(0, status)`](Message::with_status) (the connection sets
+/// the id): a unary future's response, or a stream item, whose control code is
+/// not `Normal` goes to the client as it is and ends the rpc (a stream is
+/// dropped after it, and no `End` follows). Before any work starts,
+/// [`Rpc::Reject`] does the same.
+///
+/// # Deadlines and metadata
+///
+/// [`new_rpc_with_context`](Self::new_rpc_with_context) is given the call's
+/// [`CallContext`]: its id, its deadline (the time the client gave it, counted
+/// from when the request was read) and the request's metadata (after the
+/// server's [`CallHook`](crate::server::CallHook), if any). Its default puts the
+/// metadata back on the request and calls [`new_rpc`](Self::new_rpc), so a
+/// service that needs neither implements `new_rpc` alone. The connection itself
+/// drops the work of an rpc whose deadline passes and answers
+/// [`DeadlineExceeded`](crate::StatusCode::DeadlineExceeded).
 ///
 /// Nothing here needs to be `Send` when the server runs its connections on a
 /// `LocalSet` (see [`RpcServer::bind_local`](crate::server::RpcServer::bind_local)).
@@ -45,7 +69,7 @@ pub enum Rpc<U, S> {
 /// use std::pin::Pin;
 /// use futures_core::Stream;
 /// use protosocket_rpc::server::{ConnectionService, Rpc};
-/// use protosocket_rpc::{ControlCode, Message};
+/// use protosocket_rpc::{ControlCode, Message, Status};
 ///
 /// #[derive(Debug, Default)]
 /// struct Text {
@@ -86,7 +110,7 @@ pub enum Rpc<U, S> {
 ///
 ///     fn new_rpc(&mut self, request: Text) -> Rpc<Ready<Text>, Letters> {
 ///         match request.text.strip_prefix('!') {
-///             _ if request.text.is_empty() => Rpc::Reject,
+///             _ if request.text.is_empty() => Rpc::Reject(Status::invalid_argument("no text")),
 ///             Some(word) => Rpc::Streaming(Letters(word.chars().collect::<Vec<_>>().into_iter())),
 ///             None => Rpc::Unary(ready(Text {
 ///                 text: request.text.to_uppercase(),
@@ -108,6 +132,25 @@ pub trait ConnectionService {
 
     /// Starts the rpc for `request` (a request with control code `Normal`).
     fn new_rpc(&mut self, request: Self::Request) -> Rpc<Self::Unary, Self::Streaming>;
+
+    /// Starts the rpc for `request` with its `context`: what the connection
+    /// calls. The request's metadata is in the context (taken out of the request
+    /// as it was read, and seen by the call hook); keep the context (in the
+    /// future, say) to read its deadline or metadata while the rpc runs.
+    ///
+    /// The default puts the context's metadata, if any, back on the request and
+    /// calls [`new_rpc`](Self::new_rpc).
+    fn new_rpc_with_context(
+        &mut self,
+        mut request: Self::Request,
+        context: CallContext,
+    ) -> Rpc<Self::Unary, Self::Streaming> {
+        let metadata = context.into_metadata();
+        if !metadata.is_empty() {
+            request.set_metadata(metadata);
+        }
+        self.new_rpc(request)
+    }
 }
 
 /// The rpc service of a server: a codec and a [`ConnectionService`] for each

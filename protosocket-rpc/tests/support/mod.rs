@@ -1,6 +1,8 @@
 //! Shared by the rpc tests: a message type, its codec, and a configurable service.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod rich;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,9 +12,11 @@ use std::time::Duration;
 use futures::stream::LocalBoxStream;
 use protosocket::{DecodeError, Decoder, PooledEncoder, SerializeInto};
 use protosocket_rpc::server::{
-    ConnectionInfo, ConnectionService, Rpc, RpcServer, RpcServerConfig, SocketService, TokioSpawn,
+    ConnectionInfo, ConnectionService, Rpc, RpcConnector, RpcServer, RpcServerConfig,
+    SocketService, TokioSpawn,
 };
-use protosocket_rpc::{ControlCode, Message};
+use protosocket_rpc::{ControlCode, Message, Status};
+use protosocket_server::ServerConnector;
 
 /// Every network wait in the tests is bounded by this.
 pub const WAIT: Duration = Duration::from_secs(5);
@@ -153,6 +157,8 @@ impl Drop for DropGuard {
 /// - `hang`: never answers;
 /// - `sleep:<ms>`: answers `slept` after that long;
 /// - `reject`: rejected;
+/// - `status:<n>`: answers `Message::with_status` with status code `n`, which
+///   `Text` (no status fields) carries as the code's control code alone;
 /// - `panic:new`: panics in `new_rpc`; `panic:now`: a unary future that panics on
 ///   its first poll; `panic:later`: one that panics after 20 ms; `panic:stream`: a
 ///   stream that yields `0` then panics.
@@ -241,6 +247,13 @@ impl ConnectionService for TestService {
                     .boxed(),
             );
         }
+        if let Some(code) = text.strip_prefix("status:") {
+            let code = protosocket_rpc::StatusCode::from_u32(code.parse().expect("a status code"));
+            return Rpc::Unary(Box::pin(async move {
+                let _guard = guard;
+                Text::with_status(0, Status::new(code, "handler says no"))
+            }));
+        }
         if let Some(ms) = text.strip_prefix("sleep:") {
             let ms: u64 = ms.parse().expect("milliseconds");
             return Rpc::Unary(Box::pin(async move {
@@ -262,7 +275,7 @@ impl ConnectionService for TestService {
                 futures::future::pending::<()>().await;
                 unreachable!()
             })),
-            _ => Rpc::Reject,
+            _ => Rpc::Reject(Status::permission_denied("no such test behaviour")),
         }
     }
 }
@@ -292,13 +305,43 @@ pub fn serve(
     protosocket_server::ShutdownHandle,
     tokio::task::JoinHandle<()>,
 ) {
-    let server: RpcServer<protosocket::EndpointListener, TestService, TokioSpawn> =
-        RpcServer::bind(
-            "127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap(),
-            service,
-            config,
-        )
-        .expect("bind");
+    serve_service(service, config)
+}
+
+/// Starts a TCP server for any `service` on 127.0.0.1:0.
+pub fn serve_service<S>(
+    service: S,
+    config: RpcServerConfig,
+) -> (
+    std::net::SocketAddr,
+    protosocket_server::ShutdownHandle,
+    tokio::task::JoinHandle<()>,
+)
+where
+    RpcConnector<S, protosocket::EndpointStream, TokioSpawn>:
+        ServerConnector<Stream = protosocket::EndpointStream>,
+    RpcServer<protosocket::EndpointListener, S, TokioSpawn>: Future<Output = ()> + Send + 'static,
+{
+    serve_at("127.0.0.1:0".parse().unwrap(), service, config)
+}
+
+/// Starts a TCP server for `service` on `address`.
+fn serve_at<S>(
+    address: std::net::SocketAddr,
+    service: S,
+    config: RpcServerConfig,
+) -> (
+    std::net::SocketAddr,
+    protosocket_server::ShutdownHandle,
+    tokio::task::JoinHandle<()>,
+)
+where
+    RpcConnector<S, protosocket::EndpointStream, TokioSpawn>:
+        ServerConnector<Stream = protosocket::EndpointStream>,
+    RpcServer<protosocket::EndpointListener, S, TokioSpawn>: Future<Output = ()> + Send + 'static,
+{
+    let server: RpcServer<protosocket::EndpointListener, S, TokioSpawn> =
+        RpcServer::bind(address, service, config).expect("bind");
     let address = tcp_address(server.local_endpoint());
     let shutdown = server.shutdown_handle();
     (address, shutdown, tokio::spawn(server))
@@ -376,11 +419,7 @@ pub fn serve_counting(
     protosocket_server::ShutdownHandle,
     tokio::task::JoinHandle<()>,
 ) {
-    let server: RpcServer<protosocket::EndpointListener, CountingService, TokioSpawn> =
-        RpcServer::bind(address, service, config).expect("bind");
-    let address = tcp_address(server.local_endpoint());
-    let shutdown = server.shutdown_handle();
-    (address, shutdown, tokio::spawn(server))
+    serve_at(address, service, config)
 }
 
 /// The TCP address of a server's `local_endpoint()`.

@@ -1,0 +1,185 @@
+//! Every way a call fails reaches the client as its own status, with a message
+//! type that carries one: a handler's status (unary, or ending a stream), a
+//! rejection, the in-flight limit, a panic, a server shutting down, and the
+//! server's answer to a client's cancel.
+
+mod support;
+
+use futures::StreamExt;
+use protosocket_rpc::client::RpcClientConfig;
+use protosocket_rpc::server::{ProtosocketServerConfig, RpcServerConfig};
+use protosocket_rpc::{ControlCode, Error, Message, StatusCode};
+use support::rich::{rich_client, serve_rich, Envelope, RawPeer, RichService};
+use support::timed;
+
+/// The status of a failed call, or a panic naming what came instead.
+fn status_of<T: std::fmt::Debug>(outcome: Result<T, Error>) -> protosocket_rpc::Status {
+    match outcome {
+        Err(Error::Status(status)) => status,
+        other => panic!("expected a status, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_handlers_status_reaches_the_client_with_its_message() {
+    let (address, shutdown, _server) =
+        serve_rich(RichService::default(), RpcServerConfig::default());
+    let client = rich_client(address, &RpcClientConfig::default()).await;
+    for code in [
+        StatusCode::NotFound,
+        StatusCode::InvalidArgument,
+        StatusCode::Aborted,
+    ] {
+        let request = Envelope::new(format!("fail:{}", code.as_u32()));
+        let status = status_of(timed(client.send_unary(request)).await);
+        assert_eq!(status.code(), code);
+        assert_eq!(status.message(), "handler says no");
+    }
+    let error = timed(client.send_unary(Envelope::new("fail:5")))
+        .await
+        .expect_err("a failure");
+    assert_eq!(error.status_code(), StatusCode::NotFound);
+    assert_eq!(error.to_string(), "NOT_FOUND: handler says no");
+    timed(shutdown.shutdown_and_wait()).await;
+}
+
+#[tokio::test]
+async fn a_status_item_ends_a_stream_and_the_server_drops_it() {
+    let service = RichService::default();
+    let (address, shutdown, _server) = serve_rich(service.clone(), RpcServerConfig::default());
+    let client = rich_client(address, &RpcClientConfig::default()).await;
+    let mut stream = client.send_streaming(Envelope::new("stream-fail"));
+    for expected in ["0", "1"] {
+        let item = timed(stream.next()).await.expect("an item").expect("ok");
+        assert_eq!(item.text, expected);
+    }
+    let failure = timed(stream.next()).await.expect("the failure");
+    let status = status_of(failure);
+    assert_eq!(status.code(), StatusCode::NotFound);
+    assert_eq!(status.message(), "no more");
+    assert!(timed(stream.next()).await.is_none(), "nothing after it");
+    // The stream's work was dropped after the status item, never polled for
+    // `more`.
+    service.drops.wait_for(1).await;
+
+    // On the wire: the items, the status, and no End after it.
+    let mut peer = RawPeer::connect(address).await;
+    peer.send(&Envelope::raw(9, "stream-fail", None)).await;
+    peer.send(&Envelope::raw(10, "echo:after", None)).await;
+    let codes: Vec<(u64, ControlCode)> = {
+        let mut codes = Vec::new();
+        for _ in 0..4 {
+            let answer = peer.recv().await;
+            codes.push((answer.id, answer.control_code()));
+        }
+        codes
+    };
+    let stream: Vec<ControlCode> = codes
+        .iter()
+        .filter(|(id, _)| *id == 9)
+        .map(|(_, code)| *code)
+        .collect();
+    assert_eq!(
+        stream,
+        [
+            ControlCode::Normal,
+            ControlCode::Normal,
+            ControlCode::Status
+        ]
+    );
+    assert!(codes.contains(&(10, ControlCode::Normal)), "{codes:?}");
+    peer.send(&Envelope::raw(11, "echo:last", None)).await;
+    let last = peer.recv().await;
+    assert_eq!((last.id, last.text.as_str()), (11, "last"), "no End for 9");
+    timed(shutdown.shutdown_and_wait()).await;
+}
+
+#[tokio::test]
+async fn a_rejection_carries_the_services_status() {
+    let service = RichService::default();
+    let (address, shutdown, _server) = serve_rich(service.clone(), RpcServerConfig::default());
+    let client = rich_client(address, &RpcClientConfig::default()).await;
+    let status = status_of(timed(client.send_unary(Envelope::new("reject"))).await);
+    assert_eq!(status.code(), StatusCode::PermissionDenied);
+    assert_eq!(status.message(), "go away");
+    let mut stream = client.send_streaming(Envelope::new("reject"));
+    let first = timed(stream.next()).await.expect("the rejection");
+    assert_eq!(status_of(first).code(), StatusCode::PermissionDenied);
+    assert!(timed(stream.next()).await.is_none());
+    timed(shutdown.shutdown_and_wait()).await;
+}
+
+#[tokio::test]
+async fn requests_over_the_in_flight_limit_are_resource_exhausted() {
+    let service = RichService::default();
+    let config = RpcServerConfig::default().max_rpcs_in_flight(1);
+    let (address, shutdown, _server) = serve_rich(service.clone(), config);
+    let client = rich_client(address, &RpcClientConfig::default()).await;
+    let busy = client.send_unary(Envelope::new("sleep:200"));
+    let over = timed(client.send_unary(Envelope::new("echo:too many"))).await;
+    assert_eq!(status_of(over).code(), StatusCode::ResourceExhausted);
+    assert_eq!(timed(busy).await.expect("the first call").text, "slept");
+    assert_eq!(service.started(), 1, "the refused call never ran");
+    timed(shutdown.shutdown_and_wait()).await;
+}
+
+#[tokio::test]
+async fn a_panicking_handler_is_internal_and_says_it_panicked() {
+    let (address, shutdown, _server) =
+        serve_rich(RichService::default(), RpcServerConfig::default());
+    let client = rich_client(address, &RpcClientConfig::default()).await;
+    let status = status_of(timed(client.send_unary(Envelope::new("panic"))).await);
+    assert_eq!(status.code(), StatusCode::Internal);
+    assert!(status.message().contains("panicked"), "{status}");
+    let after = timed(client.send_unary(Envelope::new("echo:fine"))).await;
+    assert_eq!(after.expect("the connection goes on").text, "fine");
+    timed(shutdown.shutdown_and_wait()).await;
+}
+
+#[tokio::test]
+async fn a_server_shutting_down_answers_unavailable() {
+    let service = RichService::default();
+    let config = RpcServerConfig::default().server_config(
+        ProtosocketServerConfig::default().grace_period(std::time::Duration::from_secs(5)),
+    );
+    let (address, shutdown, server) = serve_rich(service.clone(), config);
+    let client = rich_client(address, &RpcClientConfig::default()).await;
+    let running = client.send_unary(Envelope::new("sleep:300"));
+    timed(async {
+        while service.started() < 1 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    shutdown.shutdown();
+    let refused = timed(client.send_unary(Envelope::new("echo:late"))).await;
+    let status = status_of(refused);
+    assert_eq!(status.code(), StatusCode::Unavailable);
+    assert!(status.message().contains("shutting down"), "{status}");
+    assert_eq!(
+        timed(running).await.expect("the running call").text,
+        "slept"
+    );
+    timed(server).await.expect("the server ends");
+}
+
+#[tokio::test]
+async fn a_client_cancel_is_answered_cancelled() {
+    let service = RichService::default();
+    let (address, shutdown, _server) = serve_rich(service.clone(), RpcServerConfig::default());
+    let mut peer = RawPeer::connect(address).await;
+    peer.send(&Envelope::raw(5, "hang", None)).await;
+    peer.send(&Envelope {
+        id: 5,
+        code: ControlCode::Cancel.as_u32(),
+        ..Default::default()
+    })
+    .await;
+    let answer = peer.recv().await;
+    assert_eq!(answer.id, 5);
+    assert_eq!(answer.control_code(), ControlCode::Status);
+    let status = answer.status().expect("a status");
+    assert_eq!(status.code(), StatusCode::Cancelled);
+    service.drops.wait_for(1).await;
+    timed(shutdown.shutdown_and_wait()).await;
+}
