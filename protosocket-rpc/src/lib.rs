@@ -111,6 +111,9 @@
 //! - `error`: [`Error`], how a call fails; `status`: [`Status`], [`StatusCode`].
 //! - `metadata`: [`Metadata`], [`MetadataValue`]; `hook`: [`Hook`], a per-call
 //!   interceptor.
+//! - `derive_support` (hidden): what `#[derive(Message)]` and protosocket-build's
+//!   generated services call, and the typed clients' [`CallOptions`] and
+//!   [`Reply`].
 //! - [`client`]: [`RpcClient`](client::RpcClient) and its
 //!   [`RpcClientConfig`](client::RpcClientConfig), the completions a call returns,
 //!   the [`RpcPool`](client::RpcPool), and the plumbing a connection runs on
@@ -126,6 +129,8 @@
 //!   woken rpcs, the client's cancellations); `lock`: every mutex locked one way.
 
 pub mod client;
+#[doc(hidden)]
+pub mod derive_support;
 mod error;
 mod hook;
 mod lock;
@@ -135,10 +140,15 @@ pub mod server;
 mod status;
 mod woken;
 
+pub use derive_support::{CallOptions, Reply};
 pub use error::Error;
 pub use hook::Hook;
 pub use message::{ControlCode, Message};
 pub use metadata::{Metadata, MetadataValue};
+/// `#[derive(Message)]`: the `Message` impl of a struct whose fields are marked
+/// `#[rpc(id)]`, `#[rpc(code)]` and so on (the `derive` feature, on by default).
+#[cfg(feature = "derive")]
+pub use protosocket_derive::Message;
 pub use status::{Status, StatusCode};
 
 /// `docs/first-service.md`, whose code blocks run as doctests so the guide stays

@@ -1,0 +1,560 @@
+//! The Rust of each service: the server trait, `XxxServer<T>` and its per
+//! connection service, and `XxxClient`. prost-build calls [`Generator`] once per
+//! service, inside the package's module, after the messages (envelopes
+//! included) are written.
+
+use std::collections::BTreeSet;
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use syn::{Ident, Type};
+
+use super::envelope::{self, METADATA_ENTRY};
+
+/// prost-build's hook: appends each service's code to its package's file.
+#[derive(Debug)]
+pub(crate) struct Generator {
+    server: bool,
+    client: bool,
+    /// Packages whose metadata entry already has its conversions.
+    entries: BTreeSet<String>,
+}
+
+impl Generator {
+    pub(crate) fn new(server: bool, client: bool) -> Self {
+        Self {
+            server,
+            client,
+            entries: BTreeSet::new(),
+        }
+    }
+}
+
+impl prost_build::ServiceGenerator for Generator {
+    fn generate(&mut self, service: prost_build::Service, buf: &mut String) {
+        let service = ServiceNames::new(&service);
+        let mut code = TokenStream::new();
+        if self.entries.insert(service.package.clone()) {
+            code.extend(metadata_entry());
+        }
+        if self.server {
+            code.extend(service.server_trait());
+            code.extend(service.server_glue());
+        }
+        if self.client {
+            code.extend(service.client());
+        }
+        buf.push_str(&code.to_string());
+        buf.push('\n');
+    }
+}
+
+/// The conversions of a package's metadata entry to and from
+/// `protosocket_rpc::MetadataValue`.
+fn metadata_entry() -> TokenStream {
+    let entry = format_ident!("{}", METADATA_ENTRY);
+    let module = format_ident!("{}", envelope::nested_module(METADATA_ENTRY));
+    quote! {
+        impl ::protosocket_rpc::derive_support::MetadataEntry for #entry {
+            fn from_pair(key: ::std::string::String, value: ::protosocket_rpc::MetadataValue) -> Self {
+                let value = match value {
+                    ::protosocket_rpc::MetadataValue::Text(text) => #module::Value::Text(text),
+                    ::protosocket_rpc::MetadataValue::Binary(bytes) => #module::Value::Binary(bytes),
+                };
+                Self { key, value: ::core::option::Option::Some(value) }
+            }
+
+            fn into_pair(self) -> ::core::option::Option<(::std::string::String, ::protosocket_rpc::MetadataValue)> {
+                let value = match self.value? {
+                    #module::Value::Text(text) => ::protosocket_rpc::MetadataValue::Text(text),
+                    #module::Value::Binary(bytes) => ::protosocket_rpc::MetadataValue::Binary(bytes),
+                };
+                ::core::option::Option::Some((self.key, value))
+            }
+        }
+    }
+}
+
+/// One rpc: its names in the generated code.
+struct MethodNames {
+    /// `kv.Kv.Get`, for messages.
+    full_name: String,
+    docs: TokenStream,
+    /// The trait's and the client's method.
+    method: Ident,
+    /// The client's method with options.
+    method_with: Ident,
+    /// The envelopes' `oneof` variant.
+    variant: Ident,
+    input: Type,
+    output: Type,
+    streaming: bool,
+}
+
+/// One service: its names in the generated code.
+struct ServiceNames {
+    package: String,
+    /// `kv.Kv`, for docs and messages.
+    full_name: String,
+    docs: TokenStream,
+    trait_name: Ident,
+    server: Ident,
+    connection: Ident,
+    client: Ident,
+    request: Ident,
+    response: Ident,
+    request_module: Ident,
+    response_module: Ident,
+    methods: Vec<MethodNames>,
+}
+
+impl ServiceNames {
+    fn new(service: &prost_build::Service) -> Self {
+        let full_name = if service.package.is_empty() {
+            service.proto_name.clone()
+        } else {
+            format!("{}.{}", service.package, service.proto_name)
+        };
+        let request = envelope::rust_type_name(&envelope::request_name(&service.proto_name));
+        let response = envelope::rust_type_name(&envelope::response_name(&service.proto_name));
+        let methods = service
+            .methods
+            .iter()
+            .map(|method| {
+                let method_ident: Ident = syn::parse_str(&method.name)
+                    .unwrap_or_else(|_| format_ident!("r#{}", method.name));
+                let plain = method.name.trim_start_matches("r#");
+                let method_name = format!("{full_name}.{}", method.proto_name);
+                MethodNames {
+                    docs: docs(
+                        &method.comments.leading,
+                        &format!("The `{method_name}` rpc."),
+                    ),
+                    full_name: method_name,
+                    method: method_ident,
+                    method_with: format_ident!("{plain}_with"),
+                    variant: format_ident!(
+                        "{}",
+                        envelope::rust_type_name(&envelope::method_field(&method.proto_name))
+                    ),
+                    input: rust_type(&method.input_type),
+                    output: rust_type(&method.output_type),
+                    streaming: method.server_streaming,
+                }
+            })
+            .collect();
+        Self {
+            package: service.package.clone(),
+            docs: docs(&service.comments.leading, ""),
+            trait_name: format_ident!("{}", service.name),
+            server: format_ident!("{}Server", service.name),
+            connection: format_ident!("{}Connection", service.name),
+            client: format_ident!("{}Client", service.name),
+            request_module: format_ident!("{}", envelope::nested_module(&request)),
+            response_module: format_ident!("{}", envelope::nested_module(&response)),
+            request: format_ident!("{request}"),
+            response: format_ident!("{response}"),
+            full_name,
+            methods,
+        }
+    }
+
+    /// The trait a server implements.
+    fn server_trait(&self) -> TokenStream {
+        let Self {
+            full_name,
+            docs,
+            trait_name,
+            server,
+            ..
+        } = self;
+        let summary =
+            format!(" The `{full_name}` service: implement it and serve it with [`{server}`].");
+        let methods = self.methods.iter().map(|m| {
+            let MethodNames {
+                docs,
+                method,
+                input,
+                output,
+                ..
+            } = m;
+            let returns = if m.streaming {
+                quote! {
+                    impl ::protosocket_rpc::derive_support::Stream<
+                        Item = ::core::result::Result<#output, ::protosocket_rpc::Status>
+                    > + ::core::marker::Send + 'static
+                }
+            } else {
+                quote! {
+                    impl ::core::future::Future<Output = ::core::result::Result<#output, ::protosocket_rpc::Status>>
+                        + ::core::marker::Send
+                }
+            };
+            quote! {
+                #docs
+                fn #method(
+                    &self,
+                    request: #input,
+                    context: ::protosocket_rpc::server::CallContext,
+                ) -> #returns;
+            }
+        });
+        quote! {
+            #[doc = #summary]
+            #[doc = ""]
+            #docs
+            pub trait #trait_name: ::core::marker::Send + ::core::marker::Sync + 'static {
+                #(#methods)*
+            }
+        }
+    }
+
+    /// `XxxServer<T>` (the socket service) and `XxxConnection<T>` (each
+    /// connection's service, dispatching on the request's `oneof`).
+    fn server_glue(&self) -> TokenStream {
+        let Self {
+            full_name,
+            trait_name,
+            server,
+            connection,
+            request,
+            response,
+            request_module,
+            response_module,
+            ..
+        } = self;
+        let server_doc = format!(
+            " Serves a [`{trait_name}`] (shared by every connection) with the prost codec: give it to `protosocket_rpc::server::RpcServer::bind`."
+        );
+        let connection_doc =
+            format!(" The rpcs of one connection to a [`{server}`]: calls the [`{trait_name}`] method each request names.");
+        let unknown = format!(
+            "the request names no method of {full_name} this server knows (a newer client's method, or no body)"
+        );
+        let arms = self.methods.iter().map(|m| {
+            let MethodNames {
+                method, variant, ..
+            } = m;
+            if m.streaming {
+                quote! {
+                    #request_module::Body::#variant(request) => ::protosocket_rpc::server::Rpc::Streaming(
+                        ::std::boxed::Box::pin(::protosocket_rpc::derive_support::ServerStream::new(
+                            self.service.#method(request, context),
+                            |item| #response::reply(#response_module::Body::#variant(item)),
+                        )),
+                    ),
+                }
+            } else {
+                quote! {
+                    #request_module::Body::#variant(request) => ::protosocket_rpc::server::Rpc::Unary({
+                        let service = ::std::sync::Arc::clone(&self.service);
+                        ::std::boxed::Box::pin(async move {
+                            ::protosocket_rpc::derive_support::unary_reply(
+                                service.#method(request, context).await,
+                                |reply| #response::reply(#response_module::Body::#variant(reply)),
+                            )
+                        })
+                    }),
+                }
+            }
+        });
+        quote! {
+            impl #response {
+                /// A response carrying `body`.
+                fn reply(body: #response_module::Body) -> Self {
+                    Self { body: ::core::option::Option::Some(body), ..::core::default::Default::default() }
+                }
+            }
+
+            #[doc = #server_doc]
+            pub struct #server<T> {
+                service: ::std::sync::Arc<T>,
+            }
+
+            impl<T> #server<T> {
+                /// Serves `service`.
+                pub fn new(service: T) -> Self {
+                    Self::from_arc(::std::sync::Arc::new(service))
+                }
+
+                /// Serves a service shared with other code.
+                pub fn from_arc(service: ::std::sync::Arc<T>) -> Self {
+                    Self { service }
+                }
+
+                /// The service.
+                pub fn service(&self) -> &::std::sync::Arc<T> {
+                    &self.service
+                }
+            }
+
+            impl<T> ::core::clone::Clone for #server<T> {
+                fn clone(&self) -> Self {
+                    Self { service: ::std::sync::Arc::clone(&self.service) }
+                }
+            }
+
+            impl<T> ::core::fmt::Debug for #server<T> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    f.write_str(stringify!(#server))
+                }
+            }
+
+            impl<T: #trait_name> ::protosocket_rpc::server::SocketService for #server<T> {
+                type Codec = ::protosocket_prost::ProstCodec<#response, #request>;
+                type ConnectionService = #connection<T>;
+
+                fn codec(&self) -> Self::Codec {
+                    ::protosocket_prost::codec()
+                }
+
+                fn new_connection_service(
+                    &self,
+                    _connection: &::protosocket_rpc::server::ConnectionInfo<'_>,
+                ) -> #connection<T> {
+                    #connection { service: ::std::sync::Arc::clone(&self.service) }
+                }
+            }
+
+            #[doc = #connection_doc]
+            pub struct #connection<T> {
+                service: ::std::sync::Arc<T>,
+            }
+
+            impl<T> ::core::fmt::Debug for #connection<T> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    f.write_str(stringify!(#connection))
+                }
+            }
+
+            impl<T: #trait_name> ::protosocket_rpc::server::ConnectionService for #connection<T> {
+                type Request = #request;
+                type Response = #response;
+                type Unary = ::core::pin::Pin<::std::boxed::Box<
+                    dyn ::core::future::Future<Output = #response> + ::core::marker::Send,
+                >>;
+                type Streaming = ::core::pin::Pin<::std::boxed::Box<
+                    dyn ::protosocket_rpc::derive_support::Stream<Item = #response> + ::core::marker::Send,
+                >>;
+
+                fn new_rpc(
+                    &mut self,
+                    mut request: #request,
+                ) -> ::protosocket_rpc::server::Rpc<Self::Unary, Self::Streaming> {
+                    let context = ::protosocket_rpc::server::CallContext::from_request(&mut request);
+                    self.start(request, context)
+                }
+
+                fn new_rpc_with_context(
+                    &mut self,
+                    request: #request,
+                    context: ::protosocket_rpc::server::CallContext,
+                ) -> ::protosocket_rpc::server::Rpc<Self::Unary, Self::Streaming> {
+                    self.start(request, context)
+                }
+            }
+
+            impl<T: #trait_name> #connection<T> {
+                /// Calls the method `request` names with `context`.
+                fn start(
+                    &mut self,
+                    mut request: #request,
+                    context: ::protosocket_rpc::server::CallContext,
+                ) -> ::protosocket_rpc::server::Rpc<
+                    <Self as ::protosocket_rpc::server::ConnectionService>::Unary,
+                    <Self as ::protosocket_rpc::server::ConnectionService>::Streaming,
+                > {
+                    let ::core::option::Option::Some(body) = request.body.take() else {
+                        return ::protosocket_rpc::derive_support::reject(
+                            context.id(),
+                            ::protosocket_rpc::Status::unimplemented(#unknown),
+                        );
+                    };
+                    match body {
+                        #(#arms)*
+                    }
+                }
+            }
+        }
+    }
+
+    /// `XxxClient`: one method per rpc, over a connection or a pool.
+    fn client(&self) -> TokenStream {
+        let Self {
+            full_name,
+            client,
+            request,
+            response,
+            request_module,
+            response_module,
+            ..
+        } = self;
+        let client_doc = format!(
+            " A client of the `{full_name}` service, over one connection or a pool: one method per rpc, and a `_with` variant taking `protosocket_rpc::CallOptions` (metadata, a deadline)."
+        );
+        let methods = self.methods.iter().map(|m| {
+            let MethodNames {
+                full_name,
+                docs,
+                method,
+                method_with,
+                variant,
+                input,
+                output,
+                ..
+            } = m;
+            let mismatch = format!("the response to {full_name} carries another method's body");
+            let with_doc = format!(" [`{method}`](Self::{method}) with metadata and a deadline; the response comes with its metadata.");
+            let extract = quote! {
+                |response: #response| match response.body {
+                    ::core::option::Option::Some(#response_module::Body::#variant(message)) => ::core::result::Result::Ok(message),
+                    _ => ::core::result::Result::Err(::protosocket_rpc::Status::internal(#mismatch)),
+                }
+            };
+            let envelope = quote! {
+                #request {
+                    body: ::core::option::Option::Some(#request_module::Body::#variant(request)),
+                    ..::core::default::Default::default()
+                }
+            };
+            if m.streaming {
+                quote! {
+                    #docs
+                    #[doc = ""]
+                    #[doc = " The stream ends after the last item, or with one error. Dropping it cancels the call."]
+                    pub fn #method(
+                        &self,
+                        request: #input,
+                    ) -> impl ::protosocket_rpc::derive_support::Stream<
+                        Item = ::core::result::Result<#output, ::protosocket_rpc::Error>,
+                    > + ::core::marker::Send + 'static + use<> {
+                        self.#method_with(request, ::protosocket_rpc::CallOptions::new())
+                    }
+
+                    #[doc = #with_doc]
+                    pub fn #method_with(
+                        &self,
+                        request: #input,
+                        options: ::protosocket_rpc::CallOptions,
+                    ) -> impl ::protosocket_rpc::derive_support::Stream<
+                        Item = ::core::result::Result<#output, ::protosocket_rpc::Error>,
+                    > + ::core::marker::Send + 'static + use<> {
+                        self.transport.streaming(#envelope, options, #extract)
+                    }
+                }
+            } else {
+                quote! {
+                    #docs
+                    #[doc = ""]
+                    #[doc = " # Errors"]
+                    #[doc = ""]
+                    #[doc = " The call's: its status from the server, a deadline, the connection closing."]
+                    pub async fn #method(
+                        &self,
+                        request: #input,
+                    ) -> ::core::result::Result<#output, ::protosocket_rpc::Error> {
+                        self.#method_with(request, ::protosocket_rpc::CallOptions::new()).await.map(::protosocket_rpc::Reply::into_inner)
+                    }
+
+                    #[doc = #with_doc]
+                    #[doc = ""]
+                    #[doc = " # Errors"]
+                    #[doc = ""]
+                    #[doc = " As the method without options."]
+                    pub async fn #method_with(
+                        &self,
+                        request: #input,
+                        options: ::protosocket_rpc::CallOptions,
+                    ) -> ::core::result::Result<::protosocket_rpc::Reply<#output>, ::protosocket_rpc::Error> {
+                        self.transport.unary(#envelope, options, #extract).await
+                    }
+                }
+            }
+        });
+        let codec = quote!(::protosocket_prost::ProstCodec<#request, #response>);
+        quote! {
+            #[doc = #client_doc]
+            #[derive(Debug, Clone)]
+            pub struct #client {
+                transport: ::protosocket_rpc::derive_support::Transport<#request, #response, #codec>,
+            }
+
+            impl #client {
+                /// Connects to `endpoint` (`ip:port` or `unix:/path`); the connection runs
+                /// in a task of its own.
+                ///
+                /// # Errors
+                ///
+                /// When connecting fails.
+                ///
+                /// # Panics
+                ///
+                /// Outside a tokio runtime.
+                pub async fn connect(
+                    endpoint: impl ::core::convert::Into<::protosocket_rpc::derive_support::Endpoint>,
+                    config: &::protosocket_rpc::client::RpcClientConfig,
+                ) -> ::core::result::Result<Self, ::protosocket_rpc::Error> {
+                    let client = ::protosocket_rpc::client::RpcClient::connect(
+                        endpoint,
+                        ::protosocket_prost::codec(),
+                        config,
+                    )
+                    .await?;
+                    ::core::result::Result::Ok(Self::from_client(client))
+                }
+
+                /// A client over a pool of connections to `endpoints`; nothing connects
+                /// until the first call.
+                ///
+                /// # Panics
+                ///
+                /// When `endpoints` is empty or the pool has no connections.
+                pub fn pool<E: ::core::convert::Into<::protosocket_rpc::derive_support::Endpoint>>(
+                    endpoints: impl ::core::iter::IntoIterator<Item = E>,
+                    config: ::protosocket_rpc::client::RpcClientConfig,
+                    pool_config: ::protosocket_rpc::client::PoolConfig,
+                ) -> Self {
+                    Self::from_pool(::protosocket_rpc::client::RpcPool::new(
+                        endpoints,
+                        ::protosocket_prost::codec,
+                        config,
+                        pool_config,
+                    ))
+                }
+
+                /// A client over an existing connection.
+                pub fn from_client(client: ::protosocket_rpc::client::RpcClient<#request, #response>) -> Self {
+                    Self { transport: ::protosocket_rpc::derive_support::Transport::Client(client) }
+                }
+
+                /// A client over an existing pool.
+                pub fn from_pool(pool: ::protosocket_rpc::client::RpcPool<#request, #response, #codec>) -> Self {
+                    Self { transport: ::protosocket_rpc::derive_support::Transport::Pool(pool) }
+                }
+
+                #(#methods)*
+            }
+        }
+    }
+}
+
+/// Doc attributes of proto comment lines; `otherwise` when there are none.
+fn docs(lines: &[String], otherwise: &str) -> TokenStream {
+    if lines.is_empty() && !otherwise.is_empty() {
+        let line = format!(" {otherwise}");
+        return quote!(#[doc = #line]);
+    }
+    let lines = lines.iter().map(|line| {
+        let line = format!(" {}", line.trim_end());
+        quote!(#[doc = #line])
+    });
+    quote!(#(#lines)*)
+}
+
+/// A type path prost-build resolved (`GetRequest`, `super::common::Key`).
+fn rust_type(path: &str) -> Type {
+    syn::parse_str(path).unwrap_or_else(|_| {
+        let ident = format_ident!("{}", path);
+        syn::parse_quote!(#ident)
+    })
+}

@@ -1,0 +1,425 @@
+//! The service generated from `tests/proto/shapes.proto` (by this crate's build
+//! script), served and called over loopback: unary and streaming calls, statuses
+//! on the wire, metadata both ways, deadlines, a pool, and a response of the
+//! wrong method.
+
+use std::future::{pending, Future};
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+use protosocket_rpc::client::{PoolConfig, RpcClient, RpcClientConfig};
+use protosocket_rpc::server::{
+    CallContext, ConnectionInfo, ConnectionService, Rpc, RpcServer, RpcServerConfig, SocketService,
+};
+use protosocket_rpc::{
+    CallOptions, ControlCode, Error, Message as _, Metadata, Status, StatusCode,
+};
+
+// Generated code used by a test crate: not every item is used, and `pub` goes
+// nowhere.
+#[allow(unreachable_pub, dead_code)]
+mod shapes {
+    include!(concat!(env!("OUT_DIR"), "/shapes.rs"));
+}
+
+use shapes::{
+    shapes_request, shapes_response, Corner, Empty, Name, ShapesClient, ShapesConnection,
+    ShapesRequest, ShapesResponse, ShapesServer, Sides,
+};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// The status code of a call's outcome, if it failed with one.
+fn status_code<T>(outcome: &Result<T, Error>) -> Option<StatusCode> {
+    outcome
+        .as_ref()
+        .err()
+        .and_then(protosocket_rpc::derive_support::error_status)
+        .map(|status| status.code())
+}
+
+async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
+    tokio::time::timeout(WAIT, future)
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not finish within {WAIT:?}"))
+}
+
+/// The tests' implementation of the generated trait.
+struct Polygons;
+
+impl shapes::Shapes for Polygons {
+    async fn name(&self, request: Sides, _context: CallContext) -> Result<Name, Status> {
+        let name = match request.count {
+            0..=2 => return Err(Status::invalid_argument("a polygon has at least 3 sides")),
+            3 => "triangle".to_owned(),
+            4 => "square".to_owned(),
+            sides => format!("{sides}-gon"),
+        };
+        Ok(Name { name })
+    }
+
+    fn corners(
+        &self,
+        request: Sides,
+        _context: CallContext,
+    ) -> impl Stream<Item = Result<Corner, Status>> + Send + 'static {
+        let corners: Vec<Result<Corner, Status>> = if request.count < 3 {
+            vec![Err(Status::invalid_argument(
+                "a polygon has at least 3 sides",
+            ))]
+        } else {
+            (0..request.count)
+                .map(|index| Ok(Corner { index }))
+                .collect()
+        };
+        futures::stream::iter(corners)
+    }
+
+    async fn whoami(&self, _request: Empty, context: CallContext) -> Result<Name, Status> {
+        let user = context.metadata().text("user").unwrap_or("anonymous");
+        let deadline = if context.deadline().is_some() {
+            " deadline"
+        } else {
+            ""
+        };
+        Ok(Name {
+            name: format!("{user}{deadline}"),
+        })
+    }
+
+    async fn stall(&self, _request: Empty, _context: CallContext) -> Result<Empty, Status> {
+        pending().await
+    }
+}
+
+/// Binds a service on an ephemeral loopback port and spawns it; its endpoint.
+/// (A macro: the server's bounds name a connector type of protosocket-rpc's
+/// own.)
+macro_rules! serve {
+    ($service:expr) => {{
+        let server = RpcServer::bind(
+            "127.0.0.1:0"
+                .parse::<protosocket::Endpoint>()
+                .expect("endpoint"),
+            $service,
+            RpcServerConfig::default(),
+        )
+        .expect("bind");
+        let endpoint = server.local_endpoint().expect("local endpoint");
+        tokio::spawn(server);
+        endpoint
+    }};
+}
+
+async fn client_of(endpoint: protosocket::Endpoint) -> ShapesClient {
+    within(
+        "connect",
+        ShapesClient::connect(endpoint, &RpcClientConfig::default()),
+    )
+    .await
+    .expect("connect")
+}
+
+#[tokio::test]
+async fn unary_calls_answer_with_the_handlers_response() {
+    let client = client_of(serve!(ShapesServer::new(Polygons))).await;
+    let square = within("name", client.name(Sides { count: 4 }))
+        .await
+        .expect("name");
+    assert_eq!(square.name, "square");
+    let many = within("name", client.name(Sides { count: 12 }))
+        .await
+        .expect("name");
+    assert_eq!(many.name, "12-gon");
+}
+
+#[tokio::test]
+async fn a_stream_yields_every_item_in_order_then_ends() {
+    let client = client_of(serve!(ShapesServer::new(Polygons))).await;
+    let corners: Vec<u32> = within(
+        "corners",
+        client.corners(Sides { count: 5 }).collect::<Vec<_>>(),
+    )
+    .await
+    .into_iter()
+    .map(|corner| corner.expect("a corner").index)
+    .collect();
+    assert_eq!(corners, [0, 1, 2, 3, 4]);
+}
+
+#[tokio::test]
+async fn a_failed_call_fails_on_the_client() {
+    let client = client_of(serve!(ShapesServer::new(Polygons))).await;
+    let unary = within("name", client.name(Sides { count: 2 })).await;
+    assert_eq!(
+        status_code(&unary),
+        Some(StatusCode::InvalidArgument),
+        "{unary:?}"
+    );
+    let stream: Vec<_> = within(
+        "corners",
+        client.corners(Sides { count: 1 }).collect::<Vec<_>>(),
+    )
+    .await;
+    assert_eq!(stream.len(), 1, "one error, then the end: {stream:?}");
+    let Err(Error::Status(status)) = &stream[0] else {
+        panic!("a status: {stream:?}");
+    };
+    assert_eq!(
+        status,
+        &Status::invalid_argument("a polygon has at least 3 sides")
+    );
+    // The connection goes on.
+    let ok = within("name", client.name(Sides { count: 3 }))
+        .await
+        .expect("name");
+    assert_eq!(ok.name, "triangle");
+}
+
+/// Runs the generated per-connection service by hand, as the server does.
+fn connection() -> ShapesConnection<Polygons> {
+    let server = ShapesServer::new(Polygons);
+    let peer = protosocket::PeerAddress::Tcp("127.0.0.1:1".parse().expect("address"));
+    let stats = std::sync::Arc::new(protosocket::ConnectionStats::default());
+    server.new_connection_service(&ConnectionInfo::new(&peer, &stats))
+}
+
+fn request(body: shapes_request::Body) -> ShapesRequest {
+    ShapesRequest {
+        id: 5,
+        body: Some(body),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn a_handlers_status_becomes_a_status_response() {
+    let mut connection = connection();
+    let Rpc::Unary(call) =
+        connection.new_rpc(request(shapes_request::Body::Name(Sides { count: 1 })))
+    else {
+        panic!("name is unary");
+    };
+    let mut response = call.await;
+    assert_eq!(response.control_code(), ControlCode::Status);
+    let status = response.take_status().expect("a status");
+    assert_eq!(status.code(), StatusCode::InvalidArgument);
+    assert_eq!(status.message(), "a polygon has at least 3 sides");
+
+    let Rpc::Streaming(stream) =
+        connection.new_rpc(request(shapes_request::Body::Corners(Sides { count: 0 })))
+    else {
+        panic!("corners is streaming");
+    };
+    let items: Vec<ShapesResponse> = stream.collect().await;
+    assert_eq!(items.len(), 1, "the status ends the stream");
+    assert_eq!(items[0].control_code(), ControlCode::Status);
+    assert_eq!(items[0].status_code, StatusCode::InvalidArgument.as_u32());
+
+    let Rpc::Streaming(stream) =
+        connection.new_rpc(request(shapes_request::Body::Corners(Sides { count: 3 })))
+    else {
+        panic!("corners is streaming");
+    };
+    let items: Vec<ShapesResponse> = stream.collect().await;
+    let indexes: Vec<u32> = items
+        .into_iter()
+        .map(|item| match item.body {
+            Some(shapes_response::Body::Corners(corner)) if item.code == 0 => corner.index,
+            other => panic!("not a corner: {other:?}"),
+        })
+        .collect();
+    assert_eq!(indexes, [0, 1, 2]);
+}
+
+// `Rpc::Reject { .. }` matches the variant whether or not it carries a status.
+#[allow(clippy::unneeded_struct_pattern)]
+#[tokio::test]
+async fn a_request_without_a_method_is_rejected() {
+    let mut connection = connection();
+    let rejected = connection.new_rpc(ShapesRequest::default());
+    assert!(
+        matches!(rejected, Rpc::Reject { .. }),
+        "a request without a body is rejected"
+    );
+}
+
+#[tokio::test]
+async fn metadata_and_the_deadline_reach_the_handler() {
+    let client = client_of(serve!(ShapesServer::new(Polygons))).await;
+    let anonymous = within("whoami", client.whoami(Empty {}))
+        .await
+        .expect("whoami");
+    assert_eq!(anonymous.name, "anonymous");
+    let options = CallOptions::new()
+        .metadata("user", "ada")
+        .timeout(Duration::from_secs(5));
+    let reply = within("whoami", client.whoami_with(Empty {}, options))
+        .await
+        .expect("whoami");
+    assert_eq!(reply.get_ref().name, "ada deadline");
+}
+
+#[tokio::test]
+async fn an_unanswered_call_ends_at_its_deadline() {
+    let client = client_of(serve!(ShapesServer::new(Polygons))).await;
+    let options = CallOptions::new().timeout(Duration::from_millis(50));
+    let outcome = within("stall", client.stall_with(Empty {}, options)).await;
+    assert_eq!(
+        status_code(&outcome),
+        Some(StatusCode::DeadlineExceeded),
+        "{outcome:?}"
+    );
+}
+
+/// The generated service with response metadata added, as a server hook would.
+struct Stamped(ShapesServer<Polygons>);
+
+struct StampedConnection(ShapesConnection<Polygons>);
+
+impl SocketService for Stamped {
+    type Codec = protosocket_prost::ProstCodec<ShapesResponse, ShapesRequest>;
+    type ConnectionService = StampedConnection;
+
+    fn codec(&self) -> Self::Codec {
+        protosocket_prost::codec()
+    }
+
+    fn new_connection_service(&self, connection: &ConnectionInfo<'_>) -> StampedConnection {
+        StampedConnection(self.0.new_connection_service(connection))
+    }
+}
+
+type BoxedUnary = Pin<Box<dyn Future<Output = ShapesResponse> + Send>>;
+
+// `Rpc::Reject { .. }` matches the variant whether or not it carries a status.
+#[allow(clippy::unneeded_struct_pattern)]
+impl ConnectionService for StampedConnection {
+    type Request = ShapesRequest;
+    type Response = ShapesResponse;
+    type Unary = BoxedUnary;
+    type Streaming = <ShapesConnection<Polygons> as ConnectionService>::Streaming;
+
+    fn new_rpc(&mut self, request: ShapesRequest) -> Rpc<BoxedUnary, Self::Streaming> {
+        match self.0.new_rpc(request) {
+            Rpc::Unary(call) => Rpc::Unary(Box::pin(async move {
+                let mut response = call.await;
+                let mut metadata = Metadata::new();
+                metadata.insert("served-by", "stamped");
+                response.set_metadata(metadata);
+                response
+            })),
+            Rpc::Streaming(stream) => Rpc::Streaming(stream),
+            Rpc::Reject { .. } => panic!("the tests send only known methods"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn response_metadata_reaches_the_caller() {
+    let client = client_of(serve!(Stamped(ShapesServer::new(Polygons)))).await;
+    let reply = within(
+        "name",
+        client.name_with(Sides { count: 3 }, CallOptions::new()),
+    )
+    .await
+    .expect("name");
+    assert_eq!(reply.metadata().text("served-by"), Some("stamped"));
+    let (name, metadata) = reply.into_parts();
+    assert_eq!(name.name, "triangle");
+    assert_eq!(metadata.len(), 1);
+}
+
+#[tokio::test]
+async fn a_pool_client_makes_both_kinds_of_call() {
+    let endpoint = serve!(ShapesServer::new(Polygons));
+    let client = ShapesClient::pool(
+        [endpoint],
+        RpcClientConfig::default(),
+        PoolConfig::default().connections(2),
+    );
+    let name = within("name", client.name(Sides { count: 4 }))
+        .await
+        .expect("name");
+    assert_eq!(name.name, "square");
+    let options = CallOptions::new().timeout(Duration::from_secs(5));
+    let corners = within(
+        "corners",
+        client
+            .corners_with(Sides { count: 3 }, options)
+            .collect::<Vec<_>>(),
+    )
+    .await;
+    assert_eq!(corners.len(), 3);
+    assert!(corners.iter().all(Result::is_ok), "{corners:?}");
+    let stalled = within(
+        "stall",
+        client.stall_with(
+            Empty {},
+            CallOptions::new().timeout(Duration::from_millis(50)),
+        ),
+    )
+    .await;
+    assert_eq!(
+        status_code(&stalled),
+        Some(StatusCode::DeadlineExceeded),
+        "{stalled:?}"
+    );
+}
+
+/// Answers every request with a `whoami` body, whatever it asked.
+struct Confused;
+
+struct ConfusedConnection;
+
+impl SocketService for Confused {
+    type Codec = protosocket_prost::ProstCodec<ShapesResponse, ShapesRequest>;
+    type ConnectionService = ConfusedConnection;
+
+    fn codec(&self) -> Self::Codec {
+        protosocket_prost::codec()
+    }
+
+    fn new_connection_service(&self, _: &ConnectionInfo<'_>) -> ConfusedConnection {
+        ConfusedConnection
+    }
+}
+
+impl ConnectionService for ConfusedConnection {
+    type Request = ShapesRequest;
+    type Response = ShapesResponse;
+    type Unary = std::future::Ready<ShapesResponse>;
+    type Streaming = futures::stream::Iter<std::vec::IntoIter<ShapesResponse>>;
+
+    fn new_rpc(&mut self, _: ShapesRequest) -> Rpc<Self::Unary, Self::Streaming> {
+        let whoami = ShapesResponse {
+            body: Some(shapes_response::Body::Whoami(Name { name: "?".into() })),
+            ..Default::default()
+        };
+        Rpc::Unary(std::future::ready(whoami))
+    }
+}
+
+#[tokio::test]
+async fn a_response_of_another_method_is_an_internal_error() {
+    let endpoint = serve!(Confused);
+    let raw: RpcClient<ShapesRequest, ShapesResponse> = within(
+        "connect",
+        RpcClient::connect(
+            endpoint,
+            protosocket_prost::codec(),
+            &RpcClientConfig::default(),
+        ),
+    )
+    .await
+    .expect("connect");
+    let client = ShapesClient::from_client(raw);
+    let outcome = within("name", client.name(Sides { count: 3 })).await;
+    let error = outcome.expect_err("a whoami body is not name's response");
+    assert_eq!(
+        protosocket_rpc::derive_support::error_status(&error).map(|status| status.code()),
+        Some(StatusCode::Internal),
+        "{error:?}"
+    );
+}
