@@ -10,9 +10,11 @@ use std::time::Duration;
 
 use protosocket::{MessageReactor, Replies};
 use protosocket_rpc::client::RpcClientConfig;
-use protosocket_rpc::server::{CallContext, CallHook, RpcServerConfig, RpcServerReactor};
-use protosocket_rpc::{ControlCode, Message, Status, StatusCode};
-use support::rich::{rich_client, serve_rich, Envelope, EnvelopeCodec, RawPeer, RichService};
+use protosocket_rpc::server::{RpcServerConfig, RpcServerReactor};
+use protosocket_rpc::{ControlCode, Message, StatusCode};
+use support::rich::{
+    rich_client, serve_rich, stuck_hook, Envelope, EnvelopeCodec, RawPeer, RichService,
+};
 use support::{timed, DropCounter};
 
 #[tokio::test]
@@ -97,17 +99,7 @@ async fn a_request_with_no_time_left_never_starts() {
 async fn a_request_held_by_an_async_hook_expires_there() {
     let service = RichService::default();
     let held = DropCounter::default();
-    let hook = {
-        let held = held.clone();
-        CallHook::new_async(move |_: CallContext| {
-            let guard = held.guard();
-            async move {
-                let _guard = guard;
-                futures::future::pending::<Result<CallContext, Status>>().await
-            }
-        })
-    };
-    let config = RpcServerConfig::default().call_hook(Some(hook));
+    let config = RpcServerConfig::default().call_hook(Some(stuck_hook(&held)));
     let (address, shutdown, _server) = serve_rich(service.clone(), config);
     let mut peer = RawPeer::connect(address).await;
     peer.send(&Envelope::raw(6, "echo:x", Some(Duration::from_millis(50))))

@@ -10,16 +10,9 @@ use std::time::Duration;
 
 use protosocket_rpc::client::{CallHook as ClientHook, RpcClientConfig};
 use protosocket_rpc::server::{CallContext, CallHook, RpcServerConfig};
-use protosocket_rpc::{ControlCode, Error, Metadata, Status, StatusCode};
-use support::rich::{rich_client, serve_rich, Envelope, RawPeer, RichService};
-use support::{timed, DropCounter};
-
-fn status_of<T: std::fmt::Debug>(outcome: Result<T, Error>) -> Status {
-    match outcome {
-        Err(Error::Status(status)) => status,
-        other => panic!("expected a status, got {other:?}"),
-    }
-}
+use protosocket_rpc::{Metadata, Status, StatusCode};
+use support::rich::{rich_client, serve_rich, stuck_hook, Envelope, RawPeer, RichService};
+use support::{never, status_of, timed, DropCounter};
 
 /// Lets through requests whose `authorization` is `secret`, naming the caller in
 /// the metadata the handler sees.
@@ -93,26 +86,11 @@ async fn an_async_server_hook_refuses_or_adds_metadata() {
 async fn a_client_cancel_drops_a_request_held_by_an_async_hook() {
     let service = RichService::default();
     let held = DropCounter::default();
-    let hook = {
-        let held = held.clone();
-        CallHook::new_async(move |_: CallContext| {
-            let guard = held.guard();
-            async move {
-                let _guard = guard;
-                futures::future::pending::<Result<CallContext, Status>>().await
-            }
-        })
-    };
-    let config = RpcServerConfig::default().call_hook(Some(hook));
+    let config = RpcServerConfig::default().call_hook(Some(stuck_hook(&held)));
     let (address, shutdown, _server) = serve_rich(service.clone(), config);
     let mut peer = RawPeer::connect(address).await;
     peer.send(&Envelope::raw(4, "echo:never", None)).await;
-    peer.send(&Envelope {
-        id: 4,
-        code: ControlCode::Cancel.as_u32(),
-        ..Default::default()
-    })
-    .await;
+    peer.send(&Envelope::cancel(4)).await;
     let answer = peer.recv().await;
     assert_eq!(answer.id, 4);
     assert_eq!(
@@ -202,12 +180,8 @@ async fn an_async_client_hook_counts_in_the_deadline_and_dies_with_its_call() {
     let hook = {
         let (held, entered) = (held.clone(), Arc::clone(&entered));
         ClientHook::new_async(move |_: Metadata| {
-            let guard = held.guard();
             entered.fetch_add(1, Ordering::SeqCst);
-            async move {
-                let _guard = guard;
-                futures::future::pending::<Result<Metadata, Status>>().await
-            }
+            never(held.guard())
         })
     };
     let client = rich_client(address, &RpcClientConfig::default().call_hook(Some(hook))).await;

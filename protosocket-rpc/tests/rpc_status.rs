@@ -8,17 +8,9 @@ mod support;
 use futures::StreamExt;
 use protosocket_rpc::client::RpcClientConfig;
 use protosocket_rpc::server::{ProtosocketServerConfig, RpcServerConfig};
-use protosocket_rpc::{ControlCode, Error, Message, StatusCode};
+use protosocket_rpc::{ControlCode, Message, StatusCode};
 use support::rich::{rich_client, serve_rich, Envelope, RawPeer, RichService};
-use support::timed;
-
-/// The status of a failed call, or a panic naming what came instead.
-fn status_of<T: std::fmt::Debug>(outcome: Result<T, Error>) -> protosocket_rpc::Status {
-    match outcome {
-        Err(Error::Status(status)) => status,
-        other => panic!("expected a status, got {other:?}"),
-    }
-}
+use support::{status_of, timed};
 
 #[tokio::test]
 async fn a_handlers_status_reaches_the_client_with_its_message() {
@@ -169,12 +161,7 @@ async fn a_client_cancel_is_answered_cancelled() {
     let (address, shutdown, _server) = serve_rich(service.clone(), RpcServerConfig::default());
     let mut peer = RawPeer::connect(address).await;
     peer.send(&Envelope::raw(5, "hang", None)).await;
-    peer.send(&Envelope {
-        id: 5,
-        code: ControlCode::Cancel.as_u32(),
-        ..Default::default()
-    })
-    .await;
+    peer.send(&Envelope::cancel(5)).await;
     let answer = peer.recv().await;
     assert_eq!(answer.id, 5);
     assert_eq!(answer.control_code(), ControlCode::Status);

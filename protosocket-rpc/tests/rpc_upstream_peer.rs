@@ -10,13 +10,10 @@ use std::time::Duration;
 use protosocket_rpc::client::{CallHook as ClientHook, RpcClientConfig};
 use protosocket_rpc::server::{CallContext, CallHook, RpcServerConfig};
 use protosocket_rpc::{Error, Message, Metadata, Status, StatusCode};
-use support::{client, serve, timed, TestService, Text};
+use support::{client, serve, status_of, timed, TestService, Text};
 
 fn code_of<T: std::fmt::Debug>(outcome: Result<T, Error>) -> StatusCode {
-    match outcome {
-        Err(error) => error.status_code(),
-        Ok(value) => panic!("expected a failure, got {value:?}"),
-    }
+    status_of(outcome).code()
 }
 
 #[test]

@@ -4,11 +4,13 @@ mod call_table;
 mod cell;
 mod completion;
 mod config;
+mod connect_hook;
 mod pool;
 mod reactor;
 
 pub use completion::{StreamingCompletion, UnaryCompletion};
 pub use config::RpcClientConfig;
+pub use connect_hook::ConnectHook;
 pub use pool::{PoolConfig, RpcPool};
 pub use reactor::{ClientOutbound, RpcClientReactor};
 
@@ -130,6 +132,32 @@ where
     {
         let stream = endpoint.into().connect(&config.socket_options).await?;
         Ok(Self::spawned(stream, codec, config))
+    }
+
+    /// As [`connect`](Self::connect), then runs `hook` on the new connection
+    /// before returning its client.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when connecting fails; the hook's error when it fails (the
+    /// connection then closes).
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    pub async fn connect_with_hook<C>(
+        endpoint: impl Into<Endpoint>,
+        codec: C,
+        config: &RpcClientConfig,
+        hook: &ConnectHook<Req, Resp>,
+    ) -> Result<Self, Error>
+    where
+        C: Encoder<Message = Req> + Decoder<Message = Resp> + Send + 'static,
+        <C as Encoder>::Serialized: Send,
+    {
+        let client = Self::connect(endpoint, codec, config).await?;
+        hook.run(client.clone()).await?;
+        Ok(client)
     }
 
     /// A client over `stream` whose connection runs in a task of its own, so no

@@ -11,7 +11,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::client::{ClientConnection, RpcClient, RpcClientConfig, StreamingCompletion};
+use crate::client::{
+    ClientConnection, ConnectHook, RpcClient, RpcClientConfig, StreamingCompletion,
+};
 use crate::error::Error;
 use crate::lock::lock;
 use crate::message::Message;
@@ -234,6 +236,8 @@ struct Shared<Req, Resp, C> {
     config: RpcClientConfig,
     pool_config: PoolConfig,
     connect_attempts: AtomicU64,
+    /// Run on each new connection before it is handed out.
+    connect_hook: Option<ConnectHook<Req, Resp>>,
 }
 
 struct Slot<Req, Resp> {
@@ -338,8 +342,24 @@ where
                 config,
                 pool_config,
                 connect_attempts: AtomicU64::new(0),
+                connect_hook: None,
             }),
         }
+    }
+
+    /// Runs `hook` on every connection the pool makes (each reconnect too),
+    /// before the connection takes calls; its time counts in the connect
+    /// timeout, and its failure fails the attempt.
+    ///
+    /// # Panics
+    ///
+    /// When the pool has been cloned already: set it as the pool is built.
+    #[must_use]
+    pub fn connect_hook(mut self, hook: ConnectHook<Req, Resp>) -> Self {
+        Arc::get_mut(&mut self.shared)
+            .expect("a pool's connect hook is set before the pool is cloned")
+            .connect_hook = Some(hook);
+        self
     }
 
     /// A client on the next connection, picked as described on [`RpcPool`].
@@ -630,11 +650,25 @@ async fn connect<Req, Resp, C>(
         let codec = (pool.codec)();
         let config = pool.config.clone();
         let timeout = pool.pool_config.connect_timeout;
+        let hook = pool.connect_hook.clone();
         // Holding the pool for the whole attempt would keep it alive past its users.
         drop(pool);
         let attempt = tokio::time::timeout(timeout, async {
             let stream = endpoint.connect(&config.socket_options).await?;
-            Ok(RpcClient::over_stream(stream, codec, &config))
+            let (client, mut connection) = RpcClient::over_stream(stream, codec, &config);
+            if let Some(hook) = hook {
+                // The connection runs while the hook makes its calls on it.
+                tokio::select! {
+                    outcome = hook.run(client.clone()) => outcome?,
+                    () = &mut connection => {
+                        return Err(client.close_reason().map_or_else(
+                            || Error::ConnectionClosed(protosocket::CloseReason::Dropped),
+                            Error::ConnectionClosed,
+                        ));
+                    }
+                }
+            }
+            Ok((client, connection))
         });
         let Some(wait) = run(&shared, index, generation, publish, attempt.await).await else {
             return;

@@ -270,11 +270,7 @@ impl ConnectionService for TestService {
                 })
                 .boxed(),
             ),
-            "hang" => Rpc::Unary(Box::pin(async move {
-                let _guard = guard;
-                futures::future::pending::<()>().await;
-                unreachable!()
-            })),
+            "hang" => Rpc::Unary(never(guard)),
             _ => Rpc::Reject(Status::permission_denied("no such test behaviour")),
         }
     }
@@ -305,28 +301,11 @@ pub fn serve(
     protosocket_server::ShutdownHandle,
     tokio::task::JoinHandle<()>,
 ) {
-    serve_service(service, config)
+    serve_on(any_port(), service, config)
 }
 
-/// Starts a TCP server for any `service` on 127.0.0.1:0.
-pub fn serve_service<S>(
-    service: S,
-    config: RpcServerConfig,
-) -> (
-    std::net::SocketAddr,
-    protosocket_server::ShutdownHandle,
-    tokio::task::JoinHandle<()>,
-)
-where
-    RpcConnector<S, protosocket::EndpointStream, TokioSpawn>:
-        ServerConnector<Stream = protosocket::EndpointStream>,
-    RpcServer<protosocket::EndpointListener, S, TokioSpawn>: Future<Output = ()> + Send + 'static,
-{
-    serve_at("127.0.0.1:0".parse().unwrap(), service, config)
-}
-
-/// Starts a TCP server for `service` on `address`.
-fn serve_at<S>(
+/// Starts a TCP server for any `service` on `address` (port 0 for any).
+pub fn serve_on<S>(
     address: std::net::SocketAddr,
     service: S,
     config: RpcServerConfig,
@@ -345,6 +324,29 @@ where
     let address = tcp_address(server.local_endpoint());
     let shutdown = server.shutdown_handle();
     (address, shutdown, tokio::spawn(server))
+}
+
+/// 127.0.0.1, any port.
+pub fn any_port() -> std::net::SocketAddr {
+    "127.0.0.1:0".parse().expect("an address")
+}
+
+/// The status of a call that failed with one; panics on anything else.
+pub fn status_of<T: std::fmt::Debug>(
+    outcome: Result<T, protosocket_rpc::Error>,
+) -> protosocket_rpc::Status {
+    match outcome {
+        Err(protosocket_rpc::Error::Status(status)) => status,
+        other => panic!("expected a status, got {other:?}"),
+    }
+}
+
+/// Work that never finishes, holding `guard` until it is dropped.
+pub fn never<T: Send + 'static>(guard: DropGuard) -> Pin<Box<dyn Future<Output = T> + Send>> {
+    Box::pin(async move {
+        let _guard = guard;
+        futures::future::pending::<T>().await
+    })
 }
 
 /// A connected client, its connection spawned.
@@ -419,7 +421,7 @@ pub fn serve_counting(
     protosocket_server::ShutdownHandle,
     tokio::task::JoinHandle<()>,
 ) {
-    serve_at(address, service, config)
+    serve_on(address, service, config)
 }
 
 /// The TCP address of a server's `local_endpoint()`.

@@ -12,7 +12,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use protosocket_prost::ProstCodec;
 use protosocket_rpc::server::{
-    CallContext, ConnectionInfo, ConnectionService, Rpc, RpcServerConfig, SocketService,
+    CallContext, CallHook, ConnectionInfo, ConnectionService, Rpc, RpcServerConfig, SocketService,
 };
 use protosocket_rpc::{ControlCode, Message, Metadata, MetadataValue, Status, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -65,6 +65,11 @@ impl Envelope {
             timeout_micros: timeout.map(|timeout| timeout.as_micros() as u64),
             ..Envelope::new(text)
         }
+    }
+
+    /// A client's cancel of rpc `id`.
+    pub fn cancel(id: u64) -> Self {
+        Self::control(id, ControlCode::Cancel)
     }
 
     /// The status this envelope carries, if its code is `Status`.
@@ -292,11 +297,7 @@ impl ConnectionService for RichService {
             }
             "reject" => Rpc::Reject(Status::permission_denied("go away")),
             "panic" => panic!("test panic in new_rpc"),
-            "hang" => Rpc::Unary(Box::pin(async move {
-                let _guard = guard;
-                futures::future::pending::<()>().await;
-                unreachable!()
-            })),
+            "hang" => Rpc::Unary(super::never(guard)),
             _ => Rpc::Reject(Status::invalid_argument("no such test behaviour")),
         }
     }
@@ -315,6 +316,13 @@ impl SocketService for RichService {
     }
 }
 
+/// A server call hook that holds every request and never lets it through,
+/// holding a guard of `held` for each until it is dropped.
+pub fn stuck_hook(held: &DropCounter) -> CallHook {
+    let held = held.clone();
+    CallHook::new_async(move |_: CallContext| super::never(held.guard()))
+}
+
 /// Starts a TCP server for a [`RichService`] on 127.0.0.1:0.
 pub fn serve_rich(
     service: RichService,
@@ -324,7 +332,7 @@ pub fn serve_rich(
     protosocket_server::ShutdownHandle,
     tokio::task::JoinHandle<()>,
 ) {
-    super::serve_service(service, config)
+    super::serve_on(super::any_port(), service, config)
 }
 
 /// A connected client of [`Envelope`]s, its connection spawned.
