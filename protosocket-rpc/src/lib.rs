@@ -122,6 +122,7 @@ mod message;
 mod metadata;
 pub mod server;
 mod status;
+mod stream_buffer;
 mod woken;
 
 pub use error::Error;

@@ -17,6 +17,8 @@ const DEFAULT_LIVENESS: Liveness =
 /// | `connection_config` | [`ConnectionConfig::default`] with [`Liveness`] pinging after 1 s and giving up after 5 s | receive buffer sizes, the outbound queue depth (each client handle's lane holds at most `max_queued_outbound_messages` calls before sends wait), and when a silent server is given up |
 /// | `socket_options` | [`SocketOptions::with_dead_peer_detection`] | options of TCP connections (nodelay, keepalive, `TCP_USER_TIMEOUT`, buffer sizes) |
 /// | `default_deadline` | none | the deadline of calls made without one |
+/// | `stream_buffer` | 64 | responses a streaming call buffers unread; while one is full the connection reads nothing more |
+/// | `send_budget` | 64 | requests a client-streaming or bidi call's sender may have queued, not yet taken by the connection, before `send` waits |
 ///
 /// ```
 /// use std::time::Duration;
@@ -35,6 +37,8 @@ pub struct RpcClientConfig {
     pub(crate) connection: ConnectionConfig,
     pub(crate) socket_options: SocketOptions,
     pub(crate) default_deadline: Option<Duration>,
+    pub(crate) stream_buffer: usize,
+    pub(crate) send_budget: usize,
 }
 
 impl Default for RpcClientConfig {
@@ -43,6 +47,8 @@ impl Default for RpcClientConfig {
             connection: Self::default_connection_config(),
             socket_options: SocketOptions::with_dead_peer_detection(),
             default_deadline: None,
+            stream_buffer: 64,
+            send_budget: 64,
         }
     }
 }
@@ -76,6 +82,37 @@ impl RpcClientConfig {
     pub fn default_deadline(mut self, deadline: Option<Duration>) -> Self {
         self.default_deadline = deadline;
         self
+    }
+
+    /// Responses a streaming call buffers unread (at least 1). While one call's
+    /// buffer is full the connection reads nothing more from the server, so the
+    /// server's stream waits for the reader, and so do the connection's other
+    /// calls.
+    #[must_use]
+    pub fn stream_buffer(mut self, responses: usize) -> Self {
+        self.stream_buffer = responses.max(1);
+        self
+    }
+
+    /// Requests a client-streaming or bidi call's
+    /// [`RequestSender`](crate::client::RequestSender) may have queued and not
+    /// yet taken by the connection (at least 1) before its `send` waits.
+    #[must_use]
+    pub fn send_budget(mut self, requests: usize) -> Self {
+        self.send_budget = requests.max(1);
+        self
+    }
+
+    /// The configured size of a streaming call's buffer.
+    #[must_use]
+    pub fn get_stream_buffer(&self) -> usize {
+        self.stream_buffer
+    }
+
+    /// The configured budget of a request sender.
+    #[must_use]
+    pub fn get_send_budget(&self) -> usize {
+        self.send_budget
     }
 
     /// The configured default deadline.

@@ -6,11 +6,13 @@ mod completion;
 mod config;
 mod pool;
 mod reactor;
+mod upload;
 
 pub use completion::{StreamingCompletion, UnaryCompletion};
 pub use config::RpcClientConfig;
 pub use pool::{PoolConfig, RpcPool};
 pub use reactor::{ClientOutbound, RpcClientReactor};
+pub use upload::{RequestSender, SendError};
 
 use std::fmt;
 use std::future::Future;
@@ -21,13 +23,14 @@ use std::time::Duration;
 
 use protosocket::{CloseReason, Connection, Decoder, Encoder, Endpoint};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::mpsc;
 
 use crate::error::Error;
 use crate::message::Message;
+use crate::stream_buffer::stream_buffer;
 use cell::UnarySender;
 use completion::{CallGuard, CallShared, Deadline, Submit};
 use reactor::{CompletionSender, ConnectionShared};
+use upload::Upload;
 
 /// A handle for making calls on one connection.
 ///
@@ -47,6 +50,9 @@ pub struct RpcClient<Req, Resp> {
     /// sender clone of its own.
     shared: Arc<CallShared<Req, Resp>>,
     default_deadline: Option<Duration>,
+    /// Responses a streaming call buffers; requests a sender may queue.
+    stream_buffer: usize,
+    send_budget: usize,
 }
 
 impl<Req, Resp> RpcClient<Req, Resp>
@@ -86,6 +92,8 @@ where
             sender,
             shared,
             default_deadline: config.default_deadline,
+            stream_buffer: config.stream_buffer,
+            send_budget: config.send_budget,
         };
         (
             client,
@@ -179,7 +187,7 @@ where
         request: Req,
         deadline: Option<Duration>,
     ) -> StreamingCompletion<Req, Resp> {
-        let (items, events) = mpsc::unbounded_channel();
+        let (items, events) = stream_buffer(self.stream_buffer);
         let cell = self.shared.cells.take();
         let (submit, guard): (Submit, CallGuard<Req, Resp>) =
             self.submit(request, CompletionSender::Streaming(items), cell);
@@ -189,6 +197,106 @@ where
             deadline: Deadline::after(deadline),
             guard,
         }
+    }
+
+    /// Opens a client-streaming call: `request` is its first message; send the
+    /// rest with the [`RequestSender`], then [`finish`](RequestSender::finish) it
+    /// (or drop it); the [`UnaryCompletion`] resolves to the server's one
+    /// response. The configured default deadline covers the whole call.
+    ///
+    /// The server must take a request stream for this request
+    /// ([`ConnectionService::takes_request_stream`](crate::server::ConnectionService::takes_request_stream));
+    /// a server that does not answers the second message as a duplicate
+    /// (`Cancel`), and the call fails with [`Error::Cancelled`].
+    pub fn send_client_streaming(
+        &self,
+        request: Req,
+    ) -> (RequestSender<Req, Resp>, UnaryCompletion<Req, Resp>) {
+        self.send_client_streaming_with_deadline(request, self.default_deadline)
+    }
+
+    /// [`send_client_streaming`](Self::send_client_streaming) with a deadline
+    /// for the whole call; `None` waits as long as the connection lives.
+    pub fn send_client_streaming_with_deadline(
+        &self,
+        request: Req,
+        deadline: Option<Duration>,
+    ) -> (RequestSender<Req, Resp>, UnaryCompletion<Req, Resp>) {
+        let cell = self.shared.cells.take();
+        let completion = CompletionSender::Unary(UnarySender::new(Arc::clone(&cell)));
+        let (sender, guard) = self.open_upload(request, completion, cell);
+        let completion = UnaryCompletion {
+            submit: Submit::Queued,
+            deadline: Deadline::after(deadline),
+            guard,
+        };
+        (sender, completion)
+    }
+
+    /// Opens a bidirectional call: `request` is its first message; send the
+    /// rest with the [`RequestSender`] while the server's responses arrive on
+    /// the [`StreamingCompletion`], which ends after the server's `End`. The
+    /// configured default deadline covers the whole call.
+    ///
+    /// The server must take a request stream for this request, as for
+    /// [`send_client_streaming`](Self::send_client_streaming).
+    pub fn send_bidi(
+        &self,
+        request: Req,
+    ) -> (RequestSender<Req, Resp>, StreamingCompletion<Req, Resp>) {
+        self.send_bidi_with_deadline(request, self.default_deadline)
+    }
+
+    /// [`send_bidi`](Self::send_bidi) with a deadline for the whole call.
+    pub fn send_bidi_with_deadline(
+        &self,
+        request: Req,
+        deadline: Option<Duration>,
+    ) -> (RequestSender<Req, Resp>, StreamingCompletion<Req, Resp>) {
+        let (items, events) = stream_buffer(self.stream_buffer);
+        let cell = self.shared.cells.take();
+        let (sender, guard) = self.open_upload(request, CompletionSender::Streaming(items), cell);
+        let completion = StreamingCompletion {
+            submit: Submit::Queued,
+            events,
+            deadline: Deadline::after(deadline),
+            guard,
+        };
+        (sender, completion)
+    }
+
+    /// Queues the first request of a call with an input side on a lane of its
+    /// own, which its sender keeps: if that lane is full, the sender sends the
+    /// request before anything else.
+    fn open_upload(
+        &self,
+        request: Req,
+        completion: CompletionSender<Resp>,
+        cell: Arc<cell::CallCell<Resp>>,
+    ) -> (RequestSender<Req, Resp>, CallGuard<Req, Resp>) {
+        let upload = Arc::new(Upload::new());
+        let lane = self.sender.clone();
+        let opening =
+            ClientOutbound::upload(request, completion, Arc::clone(&cell), Arc::clone(&upload));
+        let opening = match lane.send(opening) {
+            Ok(()) => None,
+            Err(spillway::TrySendError::Full(opening)) => Some(opening),
+            // The call fails with the close reason when its completion is polled.
+            Err(spillway::TrySendError::Closed(_)) => None,
+        };
+        let guard = CallGuard {
+            cell: Some(cell),
+            shared: Arc::clone(&self.shared),
+            finished: false,
+        };
+        let sender = RequestSender::new(
+            lane,
+            upload,
+            opening,
+            Arc::clone(&self.shared),
+            self.send_budget,
+        );
+        (sender, guard)
     }
 
     fn submit(
@@ -267,6 +375,8 @@ impl<Req, Resp> Clone for RpcClient<Req, Resp> {
             sender: self.sender.clone(),
             shared: Arc::clone(&self.shared),
             default_deadline: self.default_deadline,
+            stream_buffer: self.stream_buffer,
+            send_budget: self.send_budget,
         }
     }
 }

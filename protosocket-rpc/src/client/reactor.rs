@@ -7,14 +7,15 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
-use protosocket::{CloseReason, Decoder, Encoder, MessageReactor, ReactorStatus, Replies};
-use tokio::sync::mpsc;
-
 use crate::client::call_table::CallTable;
 use crate::client::cell::{CallCell, UnarySender};
+use crate::client::upload::Upload;
 use crate::error::Error;
 use crate::message::{ControlCode, Message};
+use crate::server::id_map::{id_map, IdMap};
+use crate::stream_buffer::{BufferWriter, FullBuffers};
 use crate::woken::WokenQueue;
+use protosocket::{CloseReason, Decoder, Encoder, MessageReactor, ReactorStatus, Replies};
 
 /// A call's id slot before the reactor has given it an id.
 pub(crate) const UNASSIGNED: u64 = 0;
@@ -24,15 +25,23 @@ pub(crate) const ABANDONED: u64 = u64::MAX;
 /// Where a call's outcome goes.
 pub(crate) enum CompletionSender<Resp> {
     Unary(UnarySender<Resp>),
-    Streaming(mpsc::UnboundedSender<StreamEvent<Resp>>),
+    /// A streaming call's bounded buffer, ended with `Ok` (the server's `End`) or
+    /// the error that failed it. A buffer dropped unended means the connection
+    /// is gone.
+    Streaming(ResponseWriter<Resp>),
 }
 
-/// What a streaming call's completion receives. A channel that closes without
-/// `End` or `Failed` means the connection is gone.
-pub(crate) enum StreamEvent<Resp> {
-    Item(Resp),
-    End,
-    Failed(Error),
+/// The connection's end of a streaming call's responses.
+pub(crate) type ResponseWriter<Resp> = BufferWriter<Resp, Result<(), Error>>;
+
+impl<Resp> CompletionSender<Resp> {
+    /// Fails the call with `error`.
+    pub(crate) fn fail(self, error: Error) {
+        match self {
+            CompletionSender::Unary(slot) => slot.send(Err(error)),
+            CompletionSender::Streaming(items) => items.end(Err(error)),
+        }
+    }
 }
 
 /// The outcome of a control code that ends a call without a response.
@@ -50,6 +59,12 @@ pub(crate) struct ConnectionShared {
     /// Cancellations that found the outbound lane full: a completion's `Drop`
     /// cannot wait for room, so it leaves the id here and wakes the connection.
     pub(crate) cancels: WokenQueue<u64>,
+    /// Request senders dropped while their lane was full: the connection sends
+    /// their `End` after their last queued request.
+    pub(crate) ends: WokenQueue<Arc<Upload>>,
+    /// Set when `ends` may hold uploads, so a connection without any does not
+    /// lock it every round.
+    pub(crate) ends_queued: AtomicBool,
     /// Why the connection ended, set before its calls are dropped.
     pub(crate) closed: OnceLock<CloseReason>,
     /// Messages received so far, published once per reactor round.
@@ -155,6 +170,17 @@ enum OutboundKind<Req, Resp> {
     Cancel(u64),
     /// A liveness message (id 0).
     Control(ControlCode),
+    /// The first request of a call with an input side (client streaming, bidi).
+    Upload {
+        request: Req,
+        completion: CompletionSender<Resp>,
+        cell: Arc<CallCell<Resp>>,
+        upload: Arc<Upload>,
+    },
+    /// One more request of such a call.
+    Item(Req, Arc<Upload>),
+    /// The end of such a call's input.
+    End(Arc<Upload>),
 }
 
 impl<Req, Resp> ClientOutbound<Req, Resp> {
@@ -183,6 +209,54 @@ impl<Req, Resp> ClientOutbound<Req, Resp> {
             kind: OutboundKind::Control(code),
         }
     }
+
+    pub(crate) fn upload(
+        request: Req,
+        completion: CompletionSender<Resp>,
+        cell: Arc<CallCell<Resp>>,
+        upload: Arc<Upload>,
+    ) -> Self {
+        Self {
+            kind: OutboundKind::Upload {
+                request,
+                completion,
+                cell,
+                upload,
+            },
+        }
+    }
+
+    pub(crate) fn item(request: Req, upload: Arc<Upload>) -> Self {
+        Self {
+            kind: OutboundKind::Item(request, upload),
+        }
+    }
+
+    pub(crate) fn end(upload: Arc<Upload>) -> Self {
+        Self {
+            kind: OutboundKind::End(upload),
+        }
+    }
+
+    /// The request of an item, handed back when it could not be sent.
+    pub(crate) fn into_request(self) -> Option<Req> {
+        match self.kind {
+            OutboundKind::Item(request, _) => Some(request),
+            _ => None,
+        }
+    }
+
+    /// Fails a call that was never sent (its first request found no room as its
+    /// sender was dropped).
+    pub(crate) fn abandon(self) {
+        if let OutboundKind::Upload {
+            completion, upload, ..
+        } = self.kind
+        {
+            upload.close();
+            completion.fail(Error::Cancelled);
+        }
+    }
 }
 
 impl<Req, Resp> fmt::Debug for ClientOutbound<Req, Resp> {
@@ -191,6 +265,9 @@ impl<Req, Resp> fmt::Debug for ClientOutbound<Req, Resp> {
             OutboundKind::Call { .. } => f.write_str("ClientOutbound::Call"),
             OutboundKind::Cancel(id) => write!(f, "ClientOutbound::Cancel({id})"),
             OutboundKind::Control(code) => write!(f, "ClientOutbound::Control({code:?})"),
+            OutboundKind::Upload { .. } => f.write_str("ClientOutbound::Upload"),
+            OutboundKind::Item(..) => f.write_str("ClientOutbound::Item"),
+            OutboundKind::End(_) => f.write_str("ClientOutbound::End"),
         }
     }
 }
@@ -222,6 +299,14 @@ where
     received: u64,
     /// Answers to calls received; published to `shared.answered`.
     answered: u64,
+    /// Calls whose input side is open, by id.
+    uploads: IdMap<Arc<Upload>>,
+    /// Uploads to send `End` for.
+    to_end: VecDeque<u64>,
+    /// Uploads whose sender was dropped with its lane full, from `shared.ends`.
+    ending: VecDeque<Arc<Upload>>,
+    /// Response streams that are full: inbound is held until they have room.
+    full: FullBuffers<<C as Decoder>::Message, Result<(), Error>>,
     _codec: PhantomData<fn() -> C>,
 }
 
@@ -240,6 +325,10 @@ where
             peer_pongs: false,
             received: 0,
             answered: 0,
+            uploads: id_map(),
+            to_end: VecDeque::new(),
+            ending: VecDeque::new(),
+            full: FullBuffers::new(),
             _codec: PhantomData,
         }
     }
@@ -299,27 +388,25 @@ where
         }
         match (code, completion) {
             (ControlCode::Normal, CompletionSender::Streaming(items)) => {
-                // A closed receiver means its completion was dropped and has
-                // queued the cancellation already.
-                let _ = items.send(StreamEvent::Item(response));
+                // A dropped reader means its completion was dropped and has
+                // queued the cancellation already; the item is discarded.
+                if items.push(response) {
+                    self.full.add(items.shared());
+                }
             }
             (code, _) => {
                 let Some(completion) = self.in_flight.remove(id) else {
                     return ReactorStatus::Continue;
                 };
+                self.call_over(id, true);
                 match (code, completion) {
                     (ControlCode::Normal, CompletionSender::Unary(slot)) => {
                         slot.send(Ok(response));
                     }
                     (ControlCode::End, CompletionSender::Streaming(items)) => {
-                        let _ = items.send(StreamEvent::End);
+                        items.end(Ok(()));
                     }
-                    (code, CompletionSender::Unary(slot)) => {
-                        slot.send(Err(control_error(code)));
-                    }
-                    (code, CompletionSender::Streaming(items)) => {
-                        let _ = items.send(StreamEvent::Failed(control_error(code)));
-                    }
+                    (code, completion) => completion.fail(control_error(code)),
                 }
             }
         }
@@ -352,9 +439,18 @@ where
             }
             OutboundKind::Cancel(id) => {
                 self.in_flight.remove(id);
+                self.call_over(id, false);
                 <Self::Outbound as Message>::cancelled(id)
             }
             OutboundKind::Control(code) => <Self::Outbound as Message>::control(0, code),
+            OutboundKind::Upload {
+                request,
+                completion,
+                cell,
+                upload,
+            } => self.open_upload(request, completion, &cell, upload),
+            OutboundKind::Item(request, upload) => self.upload_item(request, &upload),
+            OutboundKind::End(upload) => self.end_upload(&upload),
         }
     }
 
@@ -367,21 +463,31 @@ where
         // Only calls still in flight need telling the server.
         let mut index = before;
         while index < self.to_cancel.len() {
-            if self.in_flight.remove(self.to_cancel[index]).is_some() {
+            let id = self.to_cancel[index];
+            if self.in_flight.remove(id).is_some() {
+                self.call_over(id, false);
                 index += 1;
             } else {
                 self.to_cancel.remove(index);
             }
         }
+        self.poll_ends(cx);
         ReactorStatus::Continue
     }
 
     fn poll_outbound(&mut self, _cx: &mut Context<'_>) -> Poll<Option<Self::Outbound>> {
+        if let Some(id) = self.to_cancel.pop_front() {
+            return Poll::Ready(Some(<Self::Outbound as Message>::cancelled(id)));
+        }
         Poll::Ready(
-            self.to_cancel
+            self.to_end
                 .pop_front()
-                .map(<Self::Outbound as Message>::cancelled),
+                .map(<Self::Outbound as Message>::ended),
         )
+    }
+
+    fn poll_inbound_ready(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.full.poll_ready(cx)
     }
 
     /// Responses need no answer: they are read whatever the send queue holds, so a
@@ -392,7 +498,9 @@ where
 
     /// Calls in flight, or a ping to a server known to answer pings.
     fn awaits_peer(&self) -> bool {
-        self.in_flight.len() > 0 || (self.ping_outstanding && self.peer_pongs)
+        // While inbound is held, what the server sent waits unread: not its fault.
+        !self.full.is_holding()
+            && (self.in_flight.len() > 0 || (self.ping_outstanding && self.peer_pongs))
     }
 
     fn ping(&mut self) -> Option<Self::Outbound> {
@@ -404,6 +512,124 @@ where
         // Published before the calls' completions are dropped (with the reactor),
         // so each of them, and every call made later, reports it.
         let _ = self.shared.closed.set(reason.clone());
+    }
+}
+
+/// Calls with an input side (`client::upload`).
+impl<C> RpcClientReactor<C>
+where
+    C: Encoder + Decoder,
+    <C as Encoder>::Message: Message,
+    <C as Decoder>::Message: Message,
+{
+    /// Call `id` is over (`in_flight` no longer has it): its input side closes,
+    /// with `End` to the server when `ended_by_server` (the server keeps the id
+    /// until then). Costs one check for calls without an input side.
+    #[inline]
+    fn call_over(&mut self, id: u64, ended_by_server: bool) {
+        if self.uploads.is_empty() {
+            return;
+        }
+        self.close_upload(id, ended_by_server);
+    }
+
+    #[cold]
+    fn close_upload(&mut self, id: u64, send_end: bool) {
+        if let Some(upload) = self.uploads.remove(&id) {
+            if upload.close() && send_end {
+                self.to_end.push_back(id);
+            }
+        }
+    }
+
+    /// Registers a call with an input side, as a plain call, and gives its
+    /// sender the id.
+    #[cold]
+    fn open_upload(
+        &mut self,
+        mut request: <C as Encoder>::Message,
+        completion: CompletionSender<<C as Decoder>::Message>,
+        cell: &CallCell<<C as Decoder>::Message>,
+        upload: Arc<Upload>,
+    ) -> <C as Encoder>::Message {
+        let id = self.in_flight.insert(completion);
+        request.set_message_id(id);
+        upload.id.store(id, Ordering::Release);
+        let due = upload.item_taken();
+        if cell
+            .id
+            .compare_exchange(UNASSIGNED, id, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            // Abandoned before it left: as for a plain call.
+            self.in_flight.remove(id);
+            upload.close();
+            return <<C as Encoder>::Message as Message>::cancelled(id);
+        }
+        if due {
+            upload.close();
+            self.to_end.push_back(id);
+        } else {
+            self.uploads.insert(id, upload);
+        }
+        request
+    }
+
+    /// One more request of an open call; a call whose input side is over gets
+    /// an ignored `Cancel(0)` in its place (something must be encoded).
+    #[cold]
+    fn upload_item(
+        &mut self,
+        mut request: <C as Encoder>::Message,
+        upload: &Arc<Upload>,
+    ) -> <C as Encoder>::Message {
+        let due = upload.item_taken();
+        if upload.is_closed() {
+            return <<C as Encoder>::Message as Message>::cancelled(0);
+        }
+        let id = upload.id.load(Ordering::Acquire);
+        request.set_message_id(id);
+        if due {
+            self.end_input(id, upload);
+        }
+        request
+    }
+
+    /// The sender's `End`.
+    #[cold]
+    fn end_upload(&mut self, upload: &Arc<Upload>) -> <C as Encoder>::Message {
+        let id = upload.id.load(Ordering::Acquire);
+        if upload.close() {
+            self.uploads.remove(&id);
+            <<C as Encoder>::Message as Message>::ended(id)
+        } else {
+            <<C as Encoder>::Message as Message>::cancelled(0)
+        }
+    }
+
+    /// Queues `End` for the open call `id`.
+    fn end_input(&mut self, id: u64, upload: &Upload) {
+        if upload.close() {
+            self.uploads.remove(&id);
+            self.to_end.push_back(id);
+        }
+    }
+
+    /// Sends `End` for the senders dropped with a full lane whose requests have
+    /// all been taken; the others wait for their last request
+    /// ([`upload_item`](Self::upload_item)).
+    fn poll_ends(&mut self, cx: &mut Context<'_>) {
+        if !self.shared.ends_queued.load(Ordering::Acquire) {
+            return;
+        }
+        self.shared.ends_queued.store(false, Ordering::Release);
+        self.shared.ends.take(cx.waker(), &mut self.ending);
+        while let Some(upload) = self.ending.pop_front() {
+            if upload.end_due() {
+                let id = upload.id.load(Ordering::Acquire);
+                self.end_input(id, &upload);
+            }
+        }
     }
 }
 

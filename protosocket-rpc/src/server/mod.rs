@@ -1,12 +1,14 @@
 //! The server: a [`SocketService`] served through `protosocket-server`.
 
 mod context;
-mod id_map;
+pub(crate) mod id_map;
+mod inbox;
 mod reactor;
 mod service;
 mod waker;
 
 pub use context::CallContext;
+pub use inbox::RequestStream;
 pub use reactor::RpcServerReactor;
 pub use service::{ConnectionInfo, ConnectionService, Rpc, SocketService};
 // `RpcServerConfig::server_config` takes it: users should not need a second
@@ -33,10 +35,12 @@ use tokio::io::{AsyncRead, AsyncWrite};
 /// |---|---|---|
 /// | `server_config` | [`ProtosocketServerConfig::default`] | connections, buffers, queue depth, socket options, shutdown grace period |
 /// | `max_rpcs_in_flight` | 1024 | rpcs running at once on one connection; more are answered `Cancel` |
+/// | `request_stream_buffer` | 64 | requests one rpc's [`RequestStream`] holds before the connection stops reading |
 #[derive(Debug, Clone)]
 pub struct RpcServerConfig {
     server: ProtosocketServerConfig,
     max_rpcs_in_flight: usize,
+    request_stream_buffer: usize,
 }
 
 impl Default for RpcServerConfig {
@@ -44,6 +48,7 @@ impl Default for RpcServerConfig {
         Self {
             server: ProtosocketServerConfig::default(),
             max_rpcs_in_flight: 1024,
+            request_stream_buffer: DEFAULT_REQUEST_STREAM_BUFFER,
         }
     }
 }
@@ -64,6 +69,20 @@ impl RpcServerConfig {
         self
     }
 
+    /// Requests one rpc's [`RequestStream`] holds (at least 1) before the
+    /// connection stops reading from its client until the handler takes one.
+    #[must_use]
+    pub fn request_stream_buffer(mut self, requests: usize) -> Self {
+        self.request_stream_buffer = requests.max(1);
+        self
+    }
+
+    /// The configured size of a request stream's buffer.
+    #[must_use]
+    pub fn get_request_stream_buffer(&self) -> usize {
+        self.request_stream_buffer
+    }
+
     /// The configured limit of rpcs in flight per connection.
     #[must_use]
     pub fn get_max_rpcs_in_flight(&self) -> usize {
@@ -76,6 +95,9 @@ impl RpcServerConfig {
         &self.server
     }
 }
+
+/// Requests a [`RequestStream`] buffers by default.
+const DEFAULT_REQUEST_STREAM_BUFFER: usize = 64;
 
 /// Runs each connection with `tokio::spawn`: the service's connections must be
 /// `Send`.
@@ -96,6 +118,7 @@ pub(crate) type ServiceReactor<Svc> =
 pub struct RpcConnector<Svc, S, Sp> {
     service: Svc,
     max_rpcs_in_flight: usize,
+    request_stream_buffer: usize,
     _stream: PhantomData<fn() -> (S, Sp)>,
 }
 
@@ -105,6 +128,7 @@ impl<Svc, S, Sp> RpcConnector<Svc, S, Sp> {
         Self {
             service,
             max_rpcs_in_flight,
+            request_stream_buffer: DEFAULT_REQUEST_STREAM_BUFFER,
             _stream: PhantomData,
         }
     }
@@ -121,6 +145,14 @@ impl<Svc, S, Sp> RpcConnector<Svc, S, Sp> {
         let connection = ConnectionInfo::new(&accepted.peer, stats);
         let service = self.service.new_connection_service(&connection);
         RpcServerReactor::new(service, outbound, self.max_rpcs_in_flight)
+            .request_stream_buffer(self.request_stream_buffer)
+    }
+
+    /// Requests one rpc's [`RequestStream`] holds (at least 1; default 64).
+    #[must_use]
+    pub fn request_stream_buffer(mut self, requests: usize) -> Self {
+        self.request_stream_buffer = requests.max(1);
+        self
     }
 }
 
@@ -251,7 +283,8 @@ where
     fn bind_with(endpoint: &Endpoint, service: Svc, config: RpcServerConfig) -> io::Result<Self> {
         let listener = endpoint.listen(config.server.get_socket_options())?;
         tracing::info!(endpoint = %listener.local_endpoint()?, "listening");
-        let connector = RpcConnector::new(service, config.max_rpcs_in_flight);
+        let connector = RpcConnector::new(service, config.max_rpcs_in_flight)
+            .request_stream_buffer(config.request_stream_buffer);
         Ok(Self {
             server: ProtosocketServer::new(listener, connector, config.server),
         })
@@ -283,7 +316,8 @@ where
     /// connections run ([`TokioSpawn`] or [`LocalSpawn`]).
     pub fn new(listener: L, service: Svc, config: RpcServerConfig, spawn: Sp) -> Self {
         let _ = spawn;
-        let connector = RpcConnector::new(service, config.max_rpcs_in_flight);
+        let connector = RpcConnector::new(service, config.max_rpcs_in_flight)
+            .request_stream_buffer(config.request_stream_buffer);
         Self {
             server: ProtosocketServer::new(listener, connector, config.server),
         }

@@ -16,8 +16,10 @@ use protosocket::{Decoder, Encoder, MessageReactor, ReactorStatus, Replies};
 
 use crate::message::{ControlCode, Message};
 use crate::server::id_map::{id_map, IdMap};
+use crate::server::inbox::RequestStream;
 use crate::server::service::{ConnectionService, Rpc};
 use crate::server::waker::SlotWaker;
+use crate::stream_buffer::{stream_buffer, BufferWriter, FullBuffers};
 use crate::woken::WokenQueue;
 
 type Request<S> = <S as ConnectionService>::Request;
@@ -28,6 +30,9 @@ type Response<S> = <S as ConnectionService>::Response;
 enum Kind {
     Unary,
     Streaming,
+    /// The work is over; the id stays in flight until the client ends the rpc's
+    /// input (see `server::inbox`).
+    Done,
 }
 
 impl Kind {
@@ -36,6 +41,7 @@ impl Kind {
         match self {
             Kind::Unary => "unary future",
             Kind::Streaming => "response stream",
+            Kind::Done => "nothing",
         }
     }
 }
@@ -79,6 +85,9 @@ enum Polled<R> {
 struct InFlight {
     id: u64,
     kind: Kind,
+    /// The rpc took a request stream: later `Normal` messages with its id are
+    /// its requests, not duplicates.
+    takes_input: bool,
 }
 
 /// Where an rpc runs: its work while in flight, and the waker it is polled with;
@@ -89,6 +98,8 @@ struct Slot<Svc: ConnectionService> {
     unary: Place<Svc::Unary>,
     streaming: Place<Svc::Streaming>,
     waker: SlotWaker,
+    /// The rpc's request stream, while the client's input is open.
+    inbox: Option<BufferWriter<Request<Svc>, ()>>,
 }
 
 impl<Svc: ConnectionService> Slot<Svc> {
@@ -108,6 +119,7 @@ impl<Svc: ConnectionService> Slot<Svc> {
             Kind::Streaming => streaming.get().map_or(Poll::Pending, |stream| {
                 stream.poll_next(&mut cx).map(Polled::Item)
             }),
+            Kind::Done => Poll::Pending,
         }))
     }
 
@@ -116,6 +128,7 @@ impl<Svc: ConnectionService> Slot<Svc> {
         match kind {
             Kind::Unary => self.unary.clear(),
             Kind::Streaming => self.streaming.clear(),
+            Kind::Done => {}
         }
     }
 }
@@ -184,6 +197,10 @@ pub struct RpcServerReactor<Svc: ConnectionService, C> {
     ping_outstanding: bool,
     /// The client has sent or answered a ping: it speaks liveness.
     peer_pongs: bool,
+    /// Requests a request stream buffers.
+    request_stream_buffer: usize,
+    /// Request streams that are full: inbound is held until they have room.
+    full: FullBuffers<Request<Svc>, ()>,
     _codec: std::marker::PhantomData<fn() -> C>,
 }
 
@@ -212,8 +229,18 @@ where
             phase: Phase::Open,
             ping_outstanding: false,
             peer_pongs: false,
+            request_stream_buffer: 64,
+            full: FullBuffers::new(),
             _codec: std::marker::PhantomData,
         }
+    }
+
+    /// Requests one rpc's [`RequestStream`] buffers (at least 1; default 64)
+    /// before the connection stops reading until its handler takes one.
+    #[must_use]
+    pub fn request_stream_buffer(mut self, requests: usize) -> Self {
+        self.request_stream_buffer = requests.max(1);
+        self
     }
 
     /// Rpcs started and not yet finished or cancelled.
@@ -237,6 +264,7 @@ where
             unary: Place::new(),
             streaming: Place::new(),
             waker: SlotWaker::new(index, &self.ready),
+            inbox: None,
         });
         index
     }
@@ -287,7 +315,11 @@ where
 
     /// Puts rpc `id`, whose work is in slot `index`, in flight.
     fn track(&mut self, index: usize, id: u64, kind: Kind) {
-        self.slots[index].rpc = Some(InFlight { id, kind });
+        self.slots[index].rpc = Some(InFlight {
+            id,
+            kind,
+            takes_input: false,
+        });
         self.by_id.insert(id, index);
     }
 
@@ -300,6 +332,7 @@ where
             return;
         };
         slot.clear(rpc.kind);
+        slot.inbox = None;
         self.by_id.remove(&rpc.id);
         self.free.push(index);
     }
@@ -322,7 +355,7 @@ where
         let slot = self.slots.get_mut(index)?;
         // The slot may have been cancelled (and even reused) since it woke: a
         // spurious poll of the new rpc is harmless.
-        let InFlight { id, kind } = slot.rpc?;
+        let InFlight { id, kind, .. } = slot.rpc?;
         let mut response = match slot.poll_work(kind) {
             Ok(Poll::Pending) => return None,
             Ok(Poll::Ready(Polled::Item(Some(response)))) => {
@@ -333,16 +366,16 @@ where
                 response
             }
             Ok(Poll::Ready(Polled::Unary(response))) => {
-                self.remove(index);
+                self.finish(index);
                 response
             }
             Ok(Poll::Ready(Polled::Item(None))) => {
-                self.remove(index);
+                self.finish(index);
                 return Some(Message::ended(id));
             }
             Err(panic) => {
                 let answer = failed(id, kind.during(), &*panic);
-                self.remove(index);
+                self.finish(index);
                 return Some(answer);
             }
         };
@@ -358,20 +391,23 @@ where
     /// Starts the rpc of a `Normal` request, or answers why not.
     fn on_request(&mut self, request: Request<Svc>, replies: &mut Replies<Response<Svc>>) {
         let id = request.message_id();
-        if self.phase == Phase::Draining {
+        if self.phase == Phase::Draining && !self.by_id.contains_key(&id) {
             tracing::debug!(id, "request while shutting down; refused");
             replies.push(Message::control(id, ControlCode::Unavailable));
             return;
         }
         let full = self.by_id.len() >= self.max_in_flight;
         match self.by_id.entry(id) {
-            Entry::Occupied(_) => {
-                tracing::warn!(id, "request for an id already in flight; rejected");
-                replies.push(Message::cancelled(id));
+            Entry::Occupied(entry) => {
+                let index = *entry.get();
+                self.on_in_flight(index, request, replies);
             }
             Entry::Vacant(_) if full => {
                 tracing::debug!(id, max = self.max_in_flight, "too many rpcs in flight");
                 replies.push(Message::cancelled(id));
+            }
+            Entry::Vacant(_) if self.service.takes_request_stream(&request) => {
+                self.start_with_input(id, request, replies);
             }
             Entry::Vacant(_) => {
                 let service = &mut self.service;
@@ -380,6 +416,143 @@ where
                     Ok(Rpc::Streaming(stream)) => self.start_streaming(id, stream),
                     Ok(Rpc::Reject) => replies.push(Message::cancelled(id)),
                     Err(panic) => replies.push(failed(id, "new_rpc", &*panic)),
+                }
+            }
+        }
+    }
+}
+
+/// Request streams: rpcs that take the client's later messages (`server::inbox`).
+impl<Svc, C> RpcServerReactor<Svc, C>
+where
+    Svc: ConnectionService,
+    C: Encoder<Message = Response<Svc>> + Decoder<Message = Request<Svc>>,
+{
+    /// Starts rpc `id`, which takes a request stream, queued to be polled from
+    /// `poll_outbound`; its id stays in flight until the client ends its input.
+    #[cold]
+    fn start_with_input(
+        &mut self,
+        id: u64,
+        request: Request<Svc>,
+        replies: &mut Replies<Response<Svc>>,
+    ) {
+        let (writer, reader) = stream_buffer(self.request_stream_buffer);
+        let service = &mut self.service;
+        let requests = RequestStream::new(reader);
+        let kind = match catch_unwind(AssertUnwindSafe(|| {
+            service.new_rpc_with_requests(request, requests)
+        })) {
+            Ok(Rpc::Unary(future)) => {
+                let index = self.free_slot();
+                self.slots[index].unary.put(future);
+                (index, Kind::Unary)
+            }
+            Ok(Rpc::Streaming(stream)) => {
+                let index = self.free_slot();
+                self.slots[index].streaming.put(stream);
+                (index, Kind::Streaming)
+            }
+            // Refused or failed at once: the client's input still ends with End
+            // or Cancel, which then finds no rpc and is ignored, and its items
+            // must not start rpcs: keep the id, with no work, until then.
+            Ok(Rpc::Reject) => {
+                replies.push(Message::cancelled(id));
+                (self.free_slot(), Kind::Done)
+            }
+            Err(panic) => {
+                replies.push(failed(id, "new_rpc_with_requests", &*panic));
+                (self.free_slot(), Kind::Done)
+            }
+        };
+        let (index, kind) = kind;
+        let slot = &mut self.slots[index];
+        slot.inbox = Some(writer);
+        slot.rpc = Some(InFlight {
+            id,
+            kind,
+            takes_input: true,
+        });
+        self.by_id.insert(id, index);
+        if kind != Kind::Done {
+            // Not polled yet: ready by definition.
+            slot.waker.set_queued();
+            self.woken.push_back(index);
+        }
+    }
+
+    /// A `Normal` message with the id of rpc in slot `index`, in flight: the
+    /// next request of an rpc that takes a request stream, or a duplicate.
+    fn on_in_flight(
+        &mut self,
+        index: usize,
+        request: Request<Svc>,
+        replies: &mut Replies<Response<Svc>>,
+    ) {
+        let slot = &mut self.slots[index];
+        if !slot.rpc.is_some_and(|rpc| rpc.takes_input) {
+            let id = request.message_id();
+            tracing::warn!(id, "request for an id already in flight; rejected");
+            replies.push(Message::cancelled(id));
+            return;
+        }
+        // After the client's End (or once the rpc's work has dropped its stream)
+        // what still arrives is discarded.
+        if let Some(inbox) = &slot.inbox {
+            if inbox.push(request) {
+                self.full.add(inbox.shared());
+            }
+        }
+    }
+
+    /// Whether the rpc in slot `index` has finished its work and waits only for
+    /// the client to end its input.
+    fn is_done(&self, index: usize) -> bool {
+        self.slots[index]
+            .rpc
+            .is_some_and(|rpc| rpc.kind == Kind::Done)
+    }
+
+    /// The work of the rpc in slot `index` is over (answered, ended or failed):
+    /// the slot is freed, unless the client's input is still open.
+    fn finish(&mut self, index: usize) {
+        let slot = &mut self.slots[index];
+        match slot.rpc {
+            Some(mut rpc) if slot.inbox.is_some() => {
+                slot.clear(rpc.kind);
+                rpc.kind = Kind::Done;
+                slot.rpc = Some(rpc);
+            }
+            _ => self.remove(index),
+        }
+    }
+
+    /// The client's `End(id)`: the rpc's request stream ends after what it holds;
+    /// an rpc whose work is over leaves.
+    fn on_input_end(&mut self, id: u64) {
+        let Some(index) = self.by_id.get(&id).copied() else {
+            tracing::debug!(id, "end for an rpc not in flight; ignored");
+            return;
+        };
+        let slot = &mut self.slots[index];
+        match slot.inbox.take() {
+            Some(inbox) => inbox.end(()),
+            None => tracing::debug!(id, "end for an rpc that takes no requests; ignored"),
+        }
+        if self.is_done(index) {
+            self.remove(index);
+        }
+    }
+
+    /// The client's input ended (EOF): every request stream ends, and the rpcs
+    /// whose work is over leave.
+    fn end_inputs(&mut self) {
+        for index in 0..self.slots.len() {
+            let slot = &mut self.slots[index];
+            if let Some(inbox) = slot.inbox.take() {
+                inbox.end(());
+                if self.is_done(index) {
+                    self.remove(index);
                 }
             }
         }
@@ -432,12 +605,16 @@ where
             ControlCode::Pong => self.peer_pongs = true,
             ControlCode::Cancel => match self.by_id.get(&id).copied() {
                 Some(slot) => {
+                    let finished = self.is_done(slot);
                     // Dropping the work is the cancellation.
                     self.remove(slot);
-                    replies.push(Message::cancelled(id));
+                    if !finished {
+                        replies.push(Message::cancelled(id));
+                    }
                 }
                 None => tracing::debug!(id, "cancel for an rpc not in flight; ignored"),
             },
+            ControlCode::End => self.on_input_end(id),
             code => tracing::debug!(id, ?code, "control code from a client; ignored"),
         }
         ReactorStatus::Continue
@@ -445,6 +622,10 @@ where
 
     fn on_outbound_message(&mut self, response: Response<Svc>) -> Response<Svc> {
         response
+    }
+
+    fn poll_inbound_ready(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.full.poll_ready(cx)
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> ReactorStatus {
@@ -469,6 +650,7 @@ where
         if self.phase == Phase::Open {
             self.phase = Phase::ReadClosed;
         }
+        self.end_inputs();
         if self.idle() {
             ReactorStatus::Disconnect
         } else {
@@ -479,7 +661,8 @@ where
     /// Only a ping to a client known to answer pings: rpcs in flight are the
     /// server's work, not the client's.
     fn awaits_peer(&self) -> bool {
-        self.ping_outstanding && self.peer_pongs
+        // While inbound is held the pong may wait unread behind requests.
+        self.ping_outstanding && self.peer_pongs && !self.full.is_holding()
     }
 
     fn ping(&mut self) -> Option<Response<Svc>> {

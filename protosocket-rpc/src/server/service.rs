@@ -7,6 +7,7 @@ use futures_core::Stream;
 use protosocket::{ConnectionStats, Decoder, Encoder, PeerAddress};
 
 use crate::message::Message;
+use crate::server::inbox::RequestStream;
 
 /// What a [`ConnectionService`] does with one request.
 #[derive(Debug)]
@@ -108,6 +109,40 @@ pub trait ConnectionService {
 
     /// Starts the rpc for `request` (a request with control code `Normal`).
     fn new_rpc(&mut self, request: Self::Request) -> Rpc<Self::Unary, Self::Streaming>;
+
+    /// Whether the rpc `request` opens takes the client's later messages: a
+    /// client-streaming rpc (answered by a [`Rpc::Unary`]) or a bidirectional one
+    /// (answered by a [`Rpc::Streaming`]). When true, the connection starts it
+    /// with [`new_rpc_with_requests`](Self::new_rpc_with_requests) instead of
+    /// [`new_rpc`](Self::new_rpc). The default is false: every rpc takes one
+    /// request, and a second `Normal` message with an id in flight is a duplicate,
+    /// answered `Cancel`.
+    ///
+    /// Decide from the request alone (a method field, say); it is asked once per
+    /// request, before the rpc starts.
+    fn takes_request_stream(&self, request: &Self::Request) -> bool {
+        let _ = request;
+        false
+    }
+
+    /// Starts an rpc that [takes a request stream](Self::takes_request_stream):
+    /// `request` is the client's first message, `requests` yields its later ones
+    /// until the client's `End`. Return [`Rpc::Unary`] for a client-streaming rpc
+    /// (one response) or [`Rpc::Streaming`] for a bidirectional one; the future or
+    /// stream owns `requests` and reads it as it goes.
+    ///
+    /// The rpc's id stays in flight (counting toward the connection's limit) until
+    /// the client ends its input, even if the answer went out before. The default
+    /// drops `requests` (the client's later messages are discarded) and calls
+    /// [`new_rpc`](Self::new_rpc).
+    fn new_rpc_with_requests(
+        &mut self,
+        request: Self::Request,
+        requests: RequestStream<Self::Request>,
+    ) -> Rpc<Self::Unary, Self::Streaming> {
+        drop(requests);
+        self.new_rpc(request)
+    }
 }
 
 /// The rpc service of a server: a codec and a [`ConnectionService`] for each

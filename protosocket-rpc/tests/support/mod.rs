@@ -10,7 +10,8 @@ use std::time::Duration;
 use futures::stream::LocalBoxStream;
 use protosocket::{DecodeError, Decoder, PooledEncoder, SerializeInto};
 use protosocket_rpc::server::{
-    ConnectionInfo, ConnectionService, Rpc, RpcServer, RpcServerConfig, SocketService, TokioSpawn,
+    ConnectionInfo, ConnectionService, RequestStream, Rpc, RpcServer, RpcServerConfig,
+    SocketService, TokioSpawn,
 };
 use protosocket_rpc::{ControlCode, Message};
 
@@ -157,11 +158,15 @@ impl Drop for DropGuard {
 ///   its first poll; `panic:later`: one that panics after 20 ms; `panic:stream`: a
 ///   stream that yields `0` then panics.
 ///
+/// Requests starting with `in:` take a request stream (see `streams.rs`).
+///
 /// Every rpc's work holds a guard of `drops`; `started` counts `new_rpc` calls.
 #[derive(Debug, Clone, Default)]
 pub struct TestService {
     pub drops: DropCounter,
     pub started: Arc<AtomicUsize>,
+    /// Request streams that `in:park` rpcs left for the test to read.
+    pub parked: Arc<std::sync::Mutex<Vec<RequestStream<Text>>>>,
 }
 
 impl TestService {
@@ -189,6 +194,19 @@ impl ConnectionService for TestService {
     type Response = Text;
     type Unary = TestUnary;
     type Streaming = TestStream;
+
+    fn takes_request_stream(&self, request: &Text) -> bool {
+        request.text.starts_with("in:")
+    }
+
+    fn new_rpc_with_requests(
+        &mut self,
+        request: Text,
+        requests: RequestStream<Text>,
+    ) -> Rpc<TestUnary, TestStream> {
+        self.started.fetch_add(1, Ordering::SeqCst);
+        streams::new_rpc(self, &request.text["in:".len()..], requests)
+    }
 
     fn new_rpc(&mut self, request: Text) -> Rpc<TestUnary, TestStream> {
         use futures::StreamExt;
@@ -279,6 +297,8 @@ impl SocketService for TestService {
         self.clone()
     }
 }
+
+pub mod streams;
 
 /// Local streams, for !Send services.
 pub type LocalStream = LocalBoxStream<'static, Text>;
