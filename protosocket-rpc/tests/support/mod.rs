@@ -150,6 +150,8 @@ impl Drop for DropGuard {
 /// A service whose behaviour is chosen by the request text:
 /// - `echo:<s>`: unary, answers `<s>`;
 /// - `stream:<n>`: answers `0`, `1`, ... `n-1`, then End;
+/// - `big:<n>`: the same with 4 KiB of padding after each number (`<i> ...`),
+///   counting each response it produces in `produced`;
 /// - `tick`: streams `tick` every 10 ms forever;
 /// - `hang`: never answers;
 /// - `sleep:<ms>`: answers `slept` after that long;
@@ -167,11 +169,32 @@ pub struct TestService {
     pub started: Arc<AtomicUsize>,
     /// Request streams that `in:park` rpcs left for the test to read.
     pub parked: Arc<std::sync::Mutex<Vec<RequestStream<Text>>>>,
+    /// Responses `big:<n>` streams have produced.
+    pub produced: Arc<AtomicUsize>,
 }
 
 impl TestService {
     pub fn started(&self) -> usize {
         self.started.load(Ordering::SeqCst)
+    }
+
+    /// Responses `big:<n>` streams have produced.
+    pub fn produced(&self) -> usize {
+        self.produced.load(Ordering::SeqCst)
+    }
+
+    /// Takes a request stream an `in:park` rpc left, waiting for one.
+    pub async fn parked(&self) -> RequestStream<Text> {
+        tokio::time::timeout(WAIT, async {
+            loop {
+                if let Some(stream) = self.parked.lock().expect("parked lock").pop() {
+                    return stream;
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        })
+        .await
+        .expect("an rpc parked its request stream")
     }
 
     /// Waits until `count` rpcs have reached the service.
@@ -255,6 +278,19 @@ impl ConnectionService for TestService {
                     .map(move |i| {
                         let _ = &guard;
                         Text::new(i.to_string())
+                    })
+                    .boxed(),
+            );
+        }
+        if let Some(count) = text.strip_prefix("big:") {
+            let count: usize = count.parse().expect("a count");
+            let produced = Arc::clone(&self.produced);
+            return Rpc::Streaming(
+                futures::stream::iter(0..count)
+                    .map(move |i| {
+                        let _ = &guard;
+                        produced.fetch_add(1, Ordering::SeqCst);
+                        Text::new(format!("{i} {:4096}", ""))
                     })
                     .boxed(),
             );
