@@ -32,8 +32,25 @@ pub(crate) enum Next<T, E> {
     Closed,
 }
 
+/// Credit the reader gives back as it takes items, on a stream flowing by
+/// credit.
+struct Grants {
+    /// Items taken since credit was last given back.
+    taken: u32,
+    /// Give credit back once this many were taken.
+    every: u32,
+    /// Woken when credit is due (the server's rpc slot); `None` where the reader
+    /// gives it back itself (the client's completion).
+    notify: Option<Waker>,
+}
+
 struct Inner<T, E> {
     items: VecDeque<T>,
+    /// Items at which the connection holds inbound: the capacity, or twice it
+    /// on a stream flowing by credit, whose peer never sends more than the
+    /// capacity unless it misbehaves.
+    hold_at: usize,
+    grants: Option<Grants>,
     end: Option<E>,
     writer_gone: bool,
     reader_gone: bool,
@@ -55,6 +72,8 @@ pub(crate) fn stream_buffer<T, E>(capacity: usize) -> (BufferWriter<T, E>, Buffe
     let shared = Arc::new(StreamBuffer {
         inner: Mutex::new(Inner {
             items: VecDeque::new(),
+            hold_at: capacity.max(1),
+            grants: None,
             end: None,
             writer_gone: false,
             reader_gone: false,
@@ -76,7 +95,7 @@ impl<T, E> StreamBuffer<T, E> {
     /// registers the connection's waker, which the reader's next take wakes.
     pub(crate) fn poll_room(&self, cx: &mut Context<'_>) -> Poll<()> {
         let mut inner = lock(&self.inner);
-        if inner.reader_gone || inner.items.len() < self.capacity {
+        if inner.reader_gone || inner.items.len() < inner.hold_at {
             Poll::Ready(())
         } else {
             inner.writer.register(cx.waker());
@@ -113,10 +132,7 @@ impl<T, E> BufferWriter<T, E> {
                 return false;
             }
             inner.items.push_back(item);
-            (
-                inner.items.len() >= self.shared.capacity,
-                inner.reader.take(),
-            )
+            (inner.items.len() >= inner.hold_at, inner.reader.take())
         };
         wake(waker);
         full
@@ -130,6 +146,30 @@ impl<T, E> BufferWriter<T, E> {
             inner.reader.take()
         };
         wake(waker);
+    }
+
+    /// The stream flows by credit from now on: the peer sends at most the
+    /// buffer's capacity ahead of the reader, which gives credit back every half
+    /// capacity it takes, waking `notify` (or leaving it to its owner, `None`).
+    /// The connection holds inbound only past twice the capacity.
+    /// Once: later calls change nothing.
+    pub(crate) fn flow_by_credit(&self, notify: Option<Waker>) {
+        let capacity = self.shared.capacity;
+        let mut inner = lock(&self.shared.inner);
+        if inner.grants.is_some() {
+            return;
+        }
+        inner.hold_at = capacity.saturating_mul(2);
+        inner.grants = Some(Grants {
+            taken: 0,
+            every: u32::try_from(capacity.div_ceil(2)).unwrap_or(u32::MAX),
+            notify,
+        });
+    }
+
+    /// Credit due back to the peer, taken (0 if none).
+    pub(crate) fn take_credit(&self) -> u32 {
+        take_credit(&mut lock(&self.shared.inner))
     }
 
     /// The buffer, for the connection to wait on while it is full.
@@ -159,31 +199,53 @@ impl<T, E> BufferReader<T, E> {
     /// The next item, the end, or `Pending` with `cx` registered. Taking an item
     /// from a full buffer wakes the connection waiting for room.
     pub(crate) fn poll_next(&self, cx: &mut Context<'_>) -> Poll<Next<T, E>> {
-        let (next, waker) = {
+        let (next, room, credit) = {
             let mut inner = lock(&self.shared.inner);
-            let was_full = inner.items.len() >= self.shared.capacity;
+            let was_full = inner.items.len() >= inner.hold_at;
             match inner.items.pop_front() {
                 Some(item) => {
-                    let waker = if was_full { inner.writer.take() } else { None };
-                    (Poll::Ready(Next::Item(item)), waker)
+                    let room = if was_full { inner.writer.take() } else { None };
+                    let credit = inner.grants.as_mut().and_then(|grants| {
+                        grants.taken += 1;
+                        (grants.taken == grants.every)
+                            .then(|| grants.notify.clone())
+                            .flatten()
+                    });
+                    (Poll::Ready(Next::Item(item)), room, credit)
                 }
                 None => match inner.end.take() {
-                    Some(end) => (Poll::Ready(Next::End(end)), None),
-                    None if inner.writer_gone => (Poll::Ready(Next::Closed), None),
+                    Some(end) => (Poll::Ready(Next::End(end)), None, None),
+                    None if inner.writer_gone => (Poll::Ready(Next::Closed), None, None),
                     None => {
                         inner.reader.register(cx.waker());
-                        (Poll::Pending, None)
+                        (Poll::Pending, None, None)
                     }
                 },
             }
         };
-        wake(waker);
+        wake(room);
+        wake(credit);
         next
     }
 
     /// Items buffered and not yet read.
     pub(crate) fn len(&self) -> usize {
         self.shared.len()
+    }
+
+    /// Credit due back to the peer, taken (0 if none): for a reader that gives
+    /// credit back itself.
+    pub(crate) fn take_credit(&self) -> u32 {
+        take_credit(&mut lock(&self.shared.inner))
+    }
+}
+
+/// Takes the credit due: what was taken since the last grant, once it reaches
+/// the grant size.
+fn take_credit<T, E>(inner: &mut Inner<T, E>) -> u32 {
+    match &mut inner.grants {
+        Some(grants) if grants.taken >= grants.every => std::mem::take(&mut grants.taken),
+        _ => 0,
     }
 }
 

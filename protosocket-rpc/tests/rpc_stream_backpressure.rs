@@ -64,7 +64,11 @@ async fn a_client_that_stops_reading_a_stream_pauses_the_server_and_buffers_at_m
         produced < ITEMS / 2,
         "the server's stream paused: {produced} of {ITEMS} produced"
     );
-    assert_eq!(responses.unread(), STREAM_BUFFER, "never more than the bound");
+    assert_eq!(
+        responses.unread(),
+        STREAM_BUFFER,
+        "never more than the bound"
+    );
 
     // Reading again resumes it, in order, to the end.
     for i in 1..ITEMS {
@@ -143,8 +147,15 @@ async fn a_handler_that_stops_reading_its_requests_holds_the_clients_sender_back
         }
     }
     println!("the sender waited after {sent} requests");
-    assert_eq!(requests.unread(), REQUEST_BUFFER, "the server buffers its bound");
-    assert!(sender.queued() <= SEND_BUDGET, "the client queues its budget");
+    assert_eq!(
+        requests.unread(),
+        REQUEST_BUFFER,
+        "the server buffers its bound"
+    );
+    assert!(
+        sender.queued() <= SEND_BUDGET,
+        "the client queues its budget"
+    );
 
     // The connection's other calls wait too; another connection's do not.
     let mut echo = Box::pin(client.send_unary(Text::new("echo:behind")));
@@ -167,7 +178,10 @@ async fn a_handler_that_stops_reading_its_requests_holds_the_clients_sender_back
     });
     for i in 0..total {
         let request = timed(requests.next()).await.expect("a request");
-        assert!(request.text.starts_with(&format!("{i} ")), "request {i} in order");
+        assert!(
+            request.text.starts_with(&format!("{i} ")),
+            "request {i} in order"
+        );
         assert!(requests.unread() <= REQUEST_BUFFER);
     }
     assert!(timed(requests.next()).await.is_none(), "the client's End");

@@ -257,7 +257,10 @@ impl<Req, Resp> Stream for StreamingCompletion<Req, Resp> {
             }
             if let Poll::Ready(event) = this.events.poll_next(cx) {
                 return Poll::Ready(match event {
-                    Next::Item(response) => Some(Ok(response)),
+                    Next::Item(response) => {
+                        this.give_credit();
+                        Some(Ok(response))
+                    }
                     Next::End(Ok(())) => {
                         this.guard.finished = true;
                         None
@@ -285,6 +288,19 @@ impl<Req, Resp> Stream for StreamingCompletion<Req, Resp> {
 }
 
 impl<Req, Resp> StreamingCompletion<Req, Resp> {
+    /// On a stream flowing by credit, hands the credit its reads have earned to
+    /// the connection, which sends it as `Credit`.
+    fn give_credit(&self) {
+        let credit = self.events.take_credit();
+        if credit == 0 {
+            return;
+        }
+        self.guard
+            .shared
+            .connection
+            .queue_credit(self.guard.id(), credit);
+    }
+
     /// Responses received and not yet read: at most the configured
     /// [`stream_buffer`](crate::client::RpcClientConfig::stream_buffer).
     #[must_use]

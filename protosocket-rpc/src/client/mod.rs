@@ -25,6 +25,7 @@ use protosocket::{CloseReason, Connection, Decoder, Encoder, Endpoint};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::error::Error;
+use crate::message::speaks_credit;
 use crate::message::Message;
 use crate::stream_buffer::stream_buffer;
 use cell::UnarySender;
@@ -53,6 +54,9 @@ pub struct RpcClient<Req, Resp> {
     /// Responses a streaming call buffers; requests a sender may queue.
     stream_buffer: usize,
     send_budget: usize,
+    /// Both message types carry credit: streaming calls flow by credit with a
+    /// server that speaks it.
+    by_credit: bool,
 }
 
 impl<Req, Resp> RpcClient<Req, Resp>
@@ -94,6 +98,7 @@ where
             default_deadline: config.default_deadline,
             stream_buffer: config.stream_buffer,
             send_budget: config.send_budget,
+            by_credit: speaks_credit::<Req>() && speaks_credit::<Resp>(),
         };
         (
             client,
@@ -188,6 +193,7 @@ where
         deadline: Option<Duration>,
     ) -> StreamingCompletion<Req, Resp> {
         let (items, events) = stream_buffer(self.stream_buffer);
+        let request = self.with_window(request);
         let cell = self.shared.cells.take();
         let (submit, guard): (Submit, CallGuard<Req, Resp>) =
             self.submit(request, CompletionSender::Streaming(items), cell);
@@ -265,6 +271,15 @@ where
         (sender, completion)
     }
 
+    /// Puts the window of a streaming call's responses on its first request,
+    /// which tells a server that speaks credit that this client does too.
+    fn with_window(&self, mut request: Req) -> Req {
+        if self.by_credit {
+            request.set_credit(u32::try_from(self.stream_buffer).unwrap_or(u32::MAX));
+        }
+        request
+    }
+
     /// Queues the first request of a call with an input side on a lane of its
     /// own, which its sender keeps: if that lane is full, the sender sends the
     /// request before anything else.
@@ -274,7 +289,8 @@ where
         completion: CompletionSender<Resp>,
         cell: Arc<cell::CallCell<Resp>>,
     ) -> (RequestSender<Req, Resp>, CallGuard<Req, Resp>) {
-        let upload = Arc::new(Upload::new());
+        let upload = Arc::new(Upload::new(self.by_credit));
+        let request = self.with_window(request);
         let lane = self.sender.clone();
         let opening =
             ClientOutbound::upload(request, completion, Arc::clone(&cell), Arc::clone(&upload));
@@ -377,6 +393,7 @@ impl<Req, Resp> Clone for RpcClient<Req, Resp> {
             default_deadline: self.default_deadline,
             stream_buffer: self.stream_buffer,
             send_budget: self.send_budget,
+            by_credit: self.by_credit,
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::client::call_table::CallTable;
 use crate::client::cell::{CallCell, UnarySender};
 use crate::client::upload::Upload;
 use crate::error::Error;
-use crate::message::{ControlCode, Message};
+use crate::message::{credit_message, ControlCode, Message};
 use crate::server::id_map::{id_map, IdMap};
 use crate::stream_buffer::{BufferWriter, FullBuffers};
 use crate::woken::WokenQueue;
@@ -59,6 +59,10 @@ pub(crate) struct ConnectionShared {
     /// Cancellations that found the outbound lane full: a completion's `Drop`
     /// cannot wait for room, so it leaves the id here and wakes the connection.
     pub(crate) cancels: WokenQueue<u64>,
+    /// Credit that response streams' readers gave back, to send as `Credit`.
+    pub(crate) credits: WokenQueue<(u64, u32)>,
+    /// Set when `credits` may hold grants.
+    pub(crate) credits_queued: AtomicBool,
     /// Request senders dropped while their lane was full: the connection sends
     /// their `End` after their last queued request.
     pub(crate) ends: WokenQueue<Arc<Upload>>,
@@ -128,6 +132,23 @@ impl ConnectionShared {
                 "calls keep missing their deadlines with nothing received"
             );
         }
+    }
+
+    /// Queues credit a response stream's reader gave back, for the connection
+    /// to send.
+    pub(crate) fn queue_credit(&self, id: u64, credit: u32) {
+        self.credits_queued.store(true, Ordering::Release);
+        self.credits.push((id, credit));
+        // The connection registers its waker with `cancels` every round, and
+        // with `credits` only when it takes them.
+        self.cancels.wake();
+    }
+
+    /// Queues the `End` of a sender dropped while its lane was full.
+    pub(crate) fn queue_end(&self, upload: Arc<Upload>) {
+        self.ends_queued.store(true, Ordering::Release);
+        self.ends.push(upload);
+        self.cancels.wake();
     }
 
     /// Whether anything arrived on the connection: it is known to answer.
@@ -307,6 +328,8 @@ where
     ending: VecDeque<Arc<Upload>>,
     /// Response streams that are full: inbound is held until they have room.
     full: FullBuffers<<C as Decoder>::Message, Result<(), Error>>,
+    /// Credit to send, from `credits`.
+    to_credit: VecDeque<(u64, u32)>,
     _codec: PhantomData<fn() -> C>,
 }
 
@@ -329,6 +352,7 @@ where
             to_end: VecDeque::new(),
             ending: VecDeque::new(),
             full: FullBuffers::new(),
+            to_credit: VecDeque::new(),
             _codec: PhantomData,
         }
     }
@@ -375,6 +399,10 @@ where
             }
             ControlCode::Pong => {
                 self.peer_pongs = true;
+                return ReactorStatus::Continue;
+            }
+            ControlCode::Credit => {
+                self.on_credit(id, response.credit());
                 return ReactorStatus::Continue;
             }
             _ => {}
@@ -472,12 +500,22 @@ where
             }
         }
         self.poll_ends(cx);
+        if self.shared.credits_queued.load(Ordering::Acquire) {
+            self.shared.credits_queued.store(false, Ordering::Release);
+            self.shared.credits.take(cx.waker(), &mut self.to_credit);
+        }
         ReactorStatus::Continue
     }
 
     fn poll_outbound(&mut self, _cx: &mut Context<'_>) -> Poll<Option<Self::Outbound>> {
         if let Some(id) = self.to_cancel.pop_front() {
             return Poll::Ready(Some(<Self::Outbound as Message>::cancelled(id)));
+        }
+        while let Some((id, credit)) = self.to_credit.pop_front() {
+            // Only calls still in flight need it.
+            if self.in_flight.get(id).is_some() {
+                return Poll::Ready(Some(credit_message(id, credit)));
+            }
         }
         Poll::Ready(
             self.to_end
@@ -612,6 +650,19 @@ where
         if upload.close() {
             self.uploads.remove(&id);
             self.to_end.push_back(id);
+        }
+    }
+
+    /// The server's `Credit(id)`: it speaks credit, so the call's response stream
+    /// flows by credit from now on (its reader gives credit back as it reads);
+    /// and its sender may send `credit` more requests.
+    #[cold]
+    fn on_credit(&mut self, id: u64, credit: u32) {
+        if let Some(CompletionSender::Streaming(items)) = self.in_flight.get(id) {
+            items.flow_by_credit(None);
+        }
+        if let Some(upload) = self.uploads.get(&id) {
+            upload.grant(credit);
         }
     }
 

@@ -9,9 +9,14 @@
 //! the wire.
 //!
 //! A sender may have at most `send_budget` requests queued and not yet taken by
-//! the connection: beyond that, `send` waits. The connection takes them only
-//! while its send queue has room, so a server that reads slowly (or stops, while
-//! its handler's request stream is full) holds the sender back through TCP.
+//! the connection: beyond that, `send` waits. When the messages carry credit
+//! ([`Message::credit`](crate::Message::credit)), it also sends no more than the
+//! server granted: the server grants its request stream's size with its first
+//! `Credit`, and more as the handler reads, so a slow handler holds back its own
+//! sender only. Without credit the connection takes requests only while its send
+//! queue has room, so a server that reads slowly (or stops, while its handler's
+//! request stream is full and its connection holds inbound) holds the sender
+//! back through TCP.
 //!
 //! When the call ends first (its answer came, the server cancelled or failed it,
 //! the caller dropped the completion, its deadline passed), the connection closes
@@ -51,10 +56,15 @@ pub(crate) struct Upload {
     pub(crate) end_requested: AtomicBool,
     /// The sender waiting for room in its budget, or for the call to end.
     waiting: Mutex<WakerSlot>,
+    /// Items the server has granted, when the call flows by credit (both types
+    /// carry it); `u64::MAX` when it does not.
+    granted: AtomicU64,
 }
 
 impl Upload {
-    pub(crate) fn new() -> Self {
+    /// A call's input side; `by_credit` when the messages carry credit, so the
+    /// server grants what may be sent (nothing before its first `Credit`).
+    pub(crate) fn new(by_credit: bool) -> Self {
         Self {
             id: AtomicU64::new(UNASSIGNED),
             closed: AtomicBool::new(false),
@@ -62,6 +72,15 @@ impl Upload {
             queued: AtomicUsize::new(1),
             end_requested: AtomicBool::new(false),
             waiting: Mutex::new(WakerSlot::new()),
+            granted: AtomicU64::new(if by_credit { 0 } else { u64::MAX }),
+        }
+    }
+
+    /// The server granted `credit` more items.
+    pub(crate) fn grant(&self, credit: u32) {
+        if credit > 0 && self.granted.load(Ordering::Acquire) != u64::MAX {
+            self.granted.fetch_add(u64::from(credit), Ordering::AcqRel);
+            self.wake_sender();
         }
     }
 
@@ -101,13 +120,16 @@ impl Upload {
         }
     }
 
-    /// `Ready(true)` when one more item fits the budget, `Ready(false)` when the
-    /// input side is closed, else `Pending` with `cx` registered.
-    fn poll_room(&self, cx: &mut Context<'_>, budget: usize) -> Poll<bool> {
+    /// `Ready(true)` when one more item fits the budget (and the credit, with
+    /// `sent` items sent so far), `Ready(false)` when the input side is closed,
+    /// else `Pending` with `cx` registered.
+    fn poll_room(&self, cx: &mut Context<'_>, budget: usize, sent: u64) -> Poll<bool> {
         let check = || {
             if self.is_closed() {
                 Some(false)
-            } else if self.queued.load(Ordering::Acquire) < budget {
+            } else if self.queued.load(Ordering::Acquire) < budget
+                && sent < self.granted.load(Ordering::Acquire)
+            {
                 Some(true)
             } else {
                 None
@@ -195,6 +217,8 @@ pub struct RequestSender<Req, Resp> {
     opening: Option<ClientOutbound<Req, Resp>>,
     shared: Arc<CallShared<Req, Resp>>,
     budget: usize,
+    /// Items sent so far, against the server's credit.
+    sent: u64,
     finished: bool,
 }
 
@@ -212,6 +236,7 @@ impl<Req, Resp> RequestSender<Req, Resp> {
             opening,
             shared,
             budget: budget.max(1),
+            sent: 0,
             finished: false,
         }
     }
@@ -232,9 +257,9 @@ impl<Req, Resp> RequestSender<Req, Resp> {
         if !self.open().await {
             return Err(SendError(request));
         }
-        let budget = self.budget;
+        let (budget, sent) = (self.budget, self.sent);
         let upload = &*self.upload;
-        if !poll_fn(|cx| upload.poll_room(cx, budget)).await {
+        if !poll_fn(|cx| upload.poll_room(cx, budget, sent)).await {
             return Err(SendError(request));
         }
         upload.queued.fetch_add(1, Ordering::AcqRel);
@@ -243,6 +268,7 @@ impl<Req, Resp> RequestSender<Req, Resp> {
         match self.lane.send_async(item).await {
             Ok(()) => {
                 counted.1 = true;
+                self.sent += 1;
                 Ok(())
             }
             Err(spillway::SendError(item)) => Err(SendError(
@@ -309,14 +335,7 @@ impl<Req, Resp> RequestSender<Req, Resp> {
             Err(spillway::TrySendError::Full(_)) => {
                 // The connection sends `End` after the last queued item.
                 self.upload.end_requested.store(true, Ordering::Release);
-                self.shared
-                    .connection
-                    .ends_queued
-                    .store(true, Ordering::Release);
-                let connection = &self.shared.connection;
-                connection.ends.push(Arc::clone(&self.upload));
-                // The connection registers its waker with `cancels` every round.
-                connection.cancels.wake();
+                self.shared.connection.queue_end(Arc::clone(&self.upload));
             }
         }
     }

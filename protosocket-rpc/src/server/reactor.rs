@@ -14,7 +14,7 @@ use std::task::{Context, Poll, Waker};
 use futures_core::Stream;
 use protosocket::{Decoder, Encoder, MessageReactor, ReactorStatus, Replies};
 
-use crate::message::{ControlCode, Message};
+use crate::message::{credit_message, speaks_credit, ControlCode, Message};
 use crate::server::id_map::{id_map, IdMap};
 use crate::server::inbox::RequestStream;
 use crate::server::service::{ConnectionService, Rpc};
@@ -100,6 +100,9 @@ struct Slot<Svc: ConnectionService> {
     waker: SlotWaker,
     /// The rpc's request stream, while the client's input is open.
     inbox: Option<BufferWriter<Request<Svc>, ()>>,
+    /// Responses the client has room for, when its stream flows by credit:
+    /// the stream is not polled at 0.
+    credit: Option<u32>,
 }
 
 impl<Svc: ConnectionService> Slot<Svc> {
@@ -201,6 +204,9 @@ pub struct RpcServerReactor<Svc: ConnectionService, C> {
     request_stream_buffer: usize,
     /// Request streams that are full: inbound is held until they have room.
     full: FullBuffers<Request<Svc>, ()>,
+    /// The response type can carry credit: streams of clients that speak it
+    /// flow by credit.
+    credit_ok: bool,
     _codec: std::marker::PhantomData<fn() -> C>,
 }
 
@@ -231,6 +237,7 @@ where
             peer_pongs: false,
             request_stream_buffer: 64,
             full: FullBuffers::new(),
+            credit_ok: speaks_credit::<Response<Svc>>(),
             _codec: std::marker::PhantomData,
         }
     }
@@ -265,6 +272,7 @@ where
             streaming: Place::new(),
             waker: SlotWaker::new(index, &self.ready),
             inbox: None,
+            credit: None,
         });
         index
     }
@@ -303,7 +311,7 @@ where
     }
 
     /// Starts streaming rpc `id`, queued to be polled from `poll_outbound`.
-    fn start_streaming(&mut self, id: u64, stream: Svc::Streaming) {
+    fn start_streaming(&mut self, id: u64, stream: Svc::Streaming) -> usize {
         let index = self.free_slot();
         let slot = &mut self.slots[index];
         slot.streaming.put(stream);
@@ -311,6 +319,7 @@ where
         slot.waker.set_queued();
         self.woken.push_back(index);
         self.track(index, id, Kind::Streaming);
+        index
     }
 
     /// Puts rpc `id`, whose work is in slot `index`, in flight.
@@ -333,6 +342,7 @@ where
         };
         slot.clear(rpc.kind);
         slot.inbox = None;
+        slot.credit = None;
         self.by_id.remove(&rpc.id);
         self.free.push(index);
     }
@@ -356,9 +366,18 @@ where
         // The slot may have been cancelled (and even reused) since it woke: a
         // spurious poll of the new rpc is harmless.
         let InFlight { id, kind, .. } = slot.rpc?;
+        if slot.inbox.is_some() || slot.credit.is_some() {
+            if let Some(message) = self.poll_credit(index, id) {
+                return message;
+            }
+        }
+        let slot = &mut self.slots[index];
         let mut response = match slot.poll_work(kind) {
             Ok(Poll::Pending) => return None,
             Ok(Poll::Ready(Polled::Item(Some(response)))) => {
+                if let Some(credit) = &mut slot.credit {
+                    *credit -= 1;
+                }
                 // It may have more right away: poll it again in turn.
                 if slot.waker.queue() {
                     self.woken.push_back(index);
@@ -410,10 +429,14 @@ where
                 self.start_with_input(id, request, replies);
             }
             Entry::Vacant(_) => {
+                let window = request.credit();
                 let service = &mut self.service;
                 match catch_unwind(AssertUnwindSafe(|| service.new_rpc(request))) {
                     Ok(Rpc::Unary(future)) => self.start_unary(id, future, replies),
-                    Ok(Rpc::Streaming(stream)) => self.start_streaming(id, stream),
+                    Ok(Rpc::Streaming(stream)) => {
+                        let index = self.start_streaming(id, stream);
+                        self.open_credit(index, id, window, replies);
+                    }
                     Ok(Rpc::Reject) => replies.push(Message::cancelled(id)),
                     Err(panic) => replies.push(failed(id, "new_rpc", &*panic)),
                 }
@@ -438,6 +461,7 @@ where
         replies: &mut Replies<Response<Svc>>,
     ) {
         let (writer, reader) = stream_buffer(self.request_stream_buffer);
+        let window = request.credit();
         let service = &mut self.service;
         let requests = RequestStream::new(reader);
         let kind = match catch_unwind(AssertUnwindSafe(|| {
@@ -476,6 +500,66 @@ where
         self.by_id.insert(id, index);
         if kind != Kind::Done {
             // Not polled yet: ready by definition.
+            slot.waker.set_queued();
+            self.woken.push_back(index);
+            self.open_credit(index, id, window, replies);
+        }
+    }
+
+    /// Lets rpc `id` in slot `index` flow by credit if its client speaks it (its
+    /// request carried a `window`) and the response type can carry it: its
+    /// response stream sends at most what the client granted, its request
+    /// stream grants the client `request_stream_buffer` and more as the handler
+    /// reads. The first `Credit` tells the client so.
+    fn open_credit(
+        &mut self,
+        index: usize,
+        id: u64,
+        window: u32,
+        replies: &mut Replies<Response<Svc>>,
+    ) {
+        if window == 0 || !self.credit_ok {
+            return;
+        }
+        let slot = &mut self.slots[index];
+        if slot.rpc.is_some_and(|rpc| rpc.kind == Kind::Streaming) {
+            slot.credit = Some(window);
+        }
+        let grant = match &slot.inbox {
+            Some(inbox) => {
+                inbox.flow_by_credit(Some(slot.waker.waker().clone()));
+                u32::try_from(self.request_stream_buffer).unwrap_or(u32::MAX)
+            }
+            None => 0,
+        };
+        replies.push(credit_message(id, grant));
+    }
+
+    /// What the slot owes or lacks by credit: the credit its handler gave back
+    /// by reading its request stream (to send now), or `Some(None)` when its
+    /// response stream has no credit left (it is not polled until the client
+    /// grants more). `None` to poll its work.
+    fn poll_credit(&mut self, index: usize, id: u64) -> Option<Option<Response<Svc>>> {
+        let slot = &mut self.slots[index];
+        let owed = slot.inbox.as_ref().map_or(0, BufferWriter::take_credit);
+        if owed > 0 {
+            // Its work may be ready too: poll it again in turn.
+            slot.waker.set_queued();
+            self.woken.push_back(index);
+            return Some(Some(credit_message(id, owed)));
+        }
+        (slot.credit == Some(0)).then_some(None)
+    }
+
+    /// The client's `Credit(id)`: its response stream may send `credit` more.
+    fn on_credit(&mut self, id: u64, credit: u32) {
+        let Some(index) = self.by_id.get(&id).copied() else {
+            return;
+        };
+        let slot = &mut self.slots[index];
+        if let Some(left) = &mut slot.credit {
+            *left = left.saturating_add(credit);
+            // It may have stopped for want of credit: poll it in turn.
             slot.waker.set_queued();
             self.woken.push_back(index);
         }
@@ -615,6 +699,7 @@ where
                 None => tracing::debug!(id, "cancel for an rpc not in flight; ignored"),
             },
             ControlCode::End => self.on_input_end(id),
+            ControlCode::Credit => self.on_credit(id, request.credit()),
             code => tracing::debug!(id, ?code, "control code from a client; ignored"),
         }
         ReactorStatus::Continue

@@ -167,8 +167,9 @@ impl Drop for DropGuard {
 pub struct TestService {
     pub drops: DropCounter,
     pub started: Arc<AtomicUsize>,
-    /// Request streams that `in:park` rpcs left for the test to read.
-    pub parked: Arc<std::sync::Mutex<Vec<RequestStream<Text>>>>,
+    /// Request streams (of `Text` or `Flow`) that `in:park` rpcs left for the
+    /// test to read.
+    pub parked: Arc<std::sync::Mutex<Vec<Box<dyn std::any::Any + Send>>>>,
     /// Responses `big:<n>` streams have produced.
     pub produced: Arc<AtomicUsize>,
 }
@@ -183,12 +184,17 @@ impl TestService {
         self.produced.load(Ordering::SeqCst)
     }
 
+    /// Leaves a request stream for the test.
+    pub fn park(&self, requests: Box<dyn std::any::Any + Send>) {
+        self.parked.lock().expect("parked lock").push(requests);
+    }
+
     /// Takes a request stream an `in:park` rpc left, waiting for one.
-    pub async fn parked(&self) -> RequestStream<Text> {
+    pub async fn parked<M: 'static>(&self) -> RequestStream<M> {
         tokio::time::timeout(WAIT, async {
             loop {
                 if let Some(stream) = self.parked.lock().expect("parked lock").pop() {
-                    return stream;
+                    return *stream.downcast().expect("a request stream of this type");
                 }
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }
@@ -334,6 +340,7 @@ impl SocketService for TestService {
     }
 }
 
+pub mod flow;
 pub mod streams;
 
 /// Local streams, for !Send services.

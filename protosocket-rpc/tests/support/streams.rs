@@ -11,16 +11,38 @@
 //!   [`TestService::parked`] and never answers;
 //! - anything else: rejected.
 
+use std::future::Future;
+use std::pin::Pin;
+
+use futures::stream::BoxStream;
 use futures::StreamExt;
 use protosocket_rpc::server::{RequestStream, Rpc};
+use protosocket_rpc::Message;
 
-use super::{TestService, TestStream, TestUnary, Text};
+use super::{TestService, Text};
 
-pub fn new_rpc(
+/// A test message with a text body: [`Text`], or [`Flow`](super::flow::Flow).
+pub trait Body: Message + Send + 'static {
+    fn body(&self) -> &str;
+    fn from_body(text: String) -> Self;
+}
+
+impl Body for Text {
+    fn body(&self) -> &str {
+        &self.text
+    }
+    fn from_body(text: String) -> Self {
+        Text::new(text)
+    }
+}
+
+pub type BoxUnary<M> = Pin<Box<dyn Future<Output = M> + Send>>;
+
+pub fn new_rpc<M: Body>(
     service: &TestService,
     behaviour: &str,
-    mut requests: RequestStream<Text>,
-) -> Rpc<TestUnary, TestStream> {
+    mut requests: RequestStream<M>,
+) -> Rpc<BoxUnary<M>, BoxStream<'static, M>> {
     let guard = service.drops.guard();
     if let Some(count) = behaviour.strip_prefix("take:") {
         let count: usize = count.parse().expect("a count");
@@ -29,7 +51,7 @@ pub fn new_rpc(
                 .take(count)
                 .map(move |request| {
                     let _ = &guard;
-                    Text::new(request.text)
+                    M::from_body(request.body().to_string())
                 })
                 .boxed(),
         );
@@ -42,7 +64,7 @@ pub fn new_rpc(
                 .map(move |(i, request)| {
                     let _ = &guard;
                     assert!(i < count, "test panic in a bidi stream");
-                    Text::new(request.text)
+                    M::from_body(request.body().to_string())
                 })
                 .boxed(),
         );
@@ -52,28 +74,28 @@ pub fn new_rpc(
             let _guard = guard;
             let mut count = 0usize;
             while let Some(request) = requests.next().await {
-                if request.text != count.to_string() {
-                    return Text::new(format!("out of order at {count}"));
+                if request.body() != count.to_string() {
+                    return M::from_body(format!("out of order at {count}"));
                 }
                 count += 1;
             }
-            Text::new(count.to_string())
+            M::from_body(count.to_string())
         })),
         "echo" => Rpc::Streaming(
             requests
                 .map(move |request| {
                     let _ = &guard;
-                    Text::new(request.text)
+                    M::from_body(request.body().to_string())
                 })
                 .boxed(),
         ),
         "first" => Rpc::Unary(Box::pin(async move {
             let _guard = guard;
-            let first = requests.next().await.map(|r| r.text).unwrap_or_default();
-            Text::new(format!("first:{first}"))
+            let first = requests.next().await.map(|r| r.body().to_string());
+            M::from_body(format!("first:{}", first.unwrap_or_default()))
         })),
         "park" => {
-            service.parked.lock().expect("parked lock").push(requests);
+            service.park(Box::new(requests));
             Rpc::Unary(Box::pin(async move {
                 let _guard = guard;
                 futures::future::pending::<()>().await;
