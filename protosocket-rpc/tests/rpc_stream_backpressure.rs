@@ -131,7 +131,7 @@ async fn a_handler_that_stops_reading_its_requests_holds_the_clients_sender_back
     let other_connection = support::client(address, &config).await;
 
     let (mut sender, response) = client.send_client_streaming(Text::new("in:park"));
-    let mut requests = service.parked().await;
+    let mut requests = service.parked::<Text>().await;
     // Send until a send waits: the handler reads nothing.
     let mut sent = 0usize;
     let padding = format!("{:1024}", "");
