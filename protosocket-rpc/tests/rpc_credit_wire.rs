@@ -55,7 +55,9 @@ async fn a_client_never_sends_credit_to_a_server_that_did_not_grant_any() {
     let server = tokio::spawn(async move {
         let (mut stream, _) = listener.accept().await.unwrap();
         let mut buffer = Vec::new();
-        let request = next_frame(&mut stream, &mut buffer).await.expect("a request");
+        let request = next_frame(&mut stream, &mut buffer)
+            .await
+            .expect("a request");
         assert!(request.credit > 0, "the client offers its window");
         let id = request.text.id;
         for i in 0..200 {
@@ -121,7 +123,10 @@ async fn a_server_sends_an_upstream_client_no_credit_and_a_credit_client_its_win
         .await
         .unwrap();
     let ack = timed(next_frame(&mut stream, &mut buffer)).await.unwrap();
-    assert_eq!((ack.text.id, ack.text.code), (2, ControlCode::Credit.as_u32()));
+    assert_eq!(
+        (ack.text.id, ack.text.code),
+        (2, ControlCode::Credit.as_u32())
+    );
     for i in 0..4 {
         let item = timed(next_frame(&mut stream, &mut buffer)).await.unwrap();
         assert_eq!(item.text.text, i.to_string());

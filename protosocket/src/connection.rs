@@ -413,7 +413,12 @@ where
         }
         if self.reactor.poll_inbound_ready(cx).is_pending() {
             // The reactor wakes the task when it takes messages again; until then
-            // complete ones wait in the buffer and TCP holds the peer back.
+            // complete ones wait in the buffer and TCP holds the peer back. EOF is
+            // no message: once everything before it was handed over, it is handed
+            // on even to a reactor that holds inbound.
+            if self.receive.state() == ReadState::Eof && self.receive.len() == 0 {
+                self.end_of_input();
+            }
             return Ok(false);
         }
         let queued = self.send_queue.len() + self.replies.len();

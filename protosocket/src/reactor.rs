@@ -147,8 +147,9 @@ pub trait MessageReactor: Unpin {
     /// registered, to be woken when the reactor takes messages again) holds
     /// inbound: complete messages wait in the receive buffer, the stream is not
     /// read, and once the buffer and the socket's are full TCP flow control holds
-    /// the peer back. EOF read before the hold is still handled once the held
-    /// messages are handed over. The default is always `Ready`.
+    /// the peer back. EOF is no message: once every message before it was
+    /// handed over, [`on_read_closed`](Self::on_read_closed) is called even while
+    /// the reactor holds. The default is always `Ready`.
     ///
     /// This is how a reactor that hands messages to bounded buffers of its own (an
     /// rpc stream's) keeps them bounded when the peer cannot be told to wait

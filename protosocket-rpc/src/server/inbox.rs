@@ -33,6 +33,63 @@ use crate::stream_buffer::{BufferReader, Next};
 /// sender back, and every other rpc of the connection waits with it.
 ///
 /// Dropping it discards what it holds and what still arrives for the rpc.
+///
+/// ```
+/// use futures_core::stream::BoxStream;
+/// use futures_core::future::BoxFuture;
+/// use protosocket_rpc::server::{ConnectionService, RequestStream, Rpc};
+/// use protosocket_rpc::{ControlCode, Message};
+///
+/// #[derive(Debug, Default)]
+/// struct Number {
+///     id: u64,
+///     code: u32,
+///     value: u64,
+/// }
+/// # impl Message for Number {
+/// #     fn message_id(&self) -> u64 { self.id }
+/// #     fn set_message_id(&mut self, id: u64) { self.id = id }
+/// #     fn control_code(&self) -> ControlCode { ControlCode::from_u32(self.code) }
+/// #     fn cancelled(id: u64) -> Self { Number { id, code: 1, value: 0 } }
+/// #     fn ended(id: u64) -> Self { Number { id, code: 2, value: 0 } }
+/// # }
+///
+/// /// A request with value 0 opens a sum of the numbers that follow it.
+/// struct Adder;
+///
+/// impl ConnectionService for Adder {
+///     type Request = Number;
+///     type Response = Number;
+///     type Unary = BoxFuture<'static, Number>;
+///     type Streaming = BoxStream<'static, Number>;
+///
+///     fn new_rpc(&mut self, request: Number) -> Rpc<Self::Unary, Self::Streaming> {
+///         Rpc::Unary(Box::pin(std::future::ready(request)))
+///     }
+///
+///     fn takes_request_stream(&self, request: &Number) -> bool {
+///         request.value == 0
+///     }
+///
+///     fn new_rpc_with_requests(
+///         &mut self,
+///         _first: Number,
+///         mut numbers: RequestStream<Number>,
+///     ) -> Rpc<Self::Unary, Self::Streaming> {
+///         Rpc::Unary(Box::pin(async move {
+///             let mut value = 0;
+///             while let Some(number) = std::future::poll_fn(|cx| {
+///                 futures_core::Stream::poll_next(std::pin::Pin::new(&mut numbers), cx)
+///             })
+///             .await
+///             {
+///                 value += number.value;
+///             }
+///             Number { value, ..Default::default() }
+///         }))
+///     }
+/// }
+/// ```
 pub struct RequestStream<Req> {
     reader: BufferReader<Req, ()>,
     ended: bool,

@@ -157,9 +157,14 @@ enum Phase {
 ///
 /// A `Normal` request starts an rpc (or is answered `Cancel` when the service
 /// rejects it, when `max_in_flight` rpcs are already running, or when its id is
-/// already in flight). A `Cancel` drops that rpc's work and is answered `Cancel`;
-/// a cancel for an rpc not in flight (finished, or never started) is ignored.
-/// `End` (and any other code) from a client means nothing and is ignored.
+/// already in flight). A `Normal` message with the id of an rpc that took a
+/// request stream is that stream's next request instead, and the client's `End`
+/// ends the stream (see [`RequestStream`]); while a request stream is full, the
+/// reactor holds inbound ([`MessageReactor::poll_inbound_ready`]) unless the
+/// client flows by credit. A `Cancel` drops that rpc's work and is answered
+/// `Cancel`; a cancel for an rpc not in flight (finished, or never started) is
+/// ignored. A `Credit` lets that rpc's response stream send more. Other codes
+/// from a client mean nothing and are ignored.
 ///
 /// A panic in the service (in `new_rpc`, a unary future or a response stream)
 /// fails that rpc alone: it is logged with the rpc's id, its work is dropped and
