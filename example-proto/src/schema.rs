@@ -184,7 +184,7 @@ mod tests {
         assert_eq!(Request::cancelled(5).control_code(), ControlCode::Cancel);
         assert_eq!(Request::ended(6).body, None);
         let unknown = Request {
-            code: 7,
+            code: 99,
             ..Request::default()
         };
         assert_eq!(unknown.control_code(), ControlCode::Cancel);

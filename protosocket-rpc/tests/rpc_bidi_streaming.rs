@@ -8,7 +8,7 @@ use futures::StreamExt;
 use protosocket_rpc::client::RpcClientConfig;
 use protosocket_rpc::server::RpcServerConfig;
 use protosocket_rpc::Error;
-use support::{client, serve, timed, TestService, Text};
+use support::{client, serve, timed, until_closed, TestService, Text};
 
 #[tokio::test]
 async fn requests_and_responses_flow_at_once_in_order() {
@@ -57,13 +57,7 @@ async fn a_server_that_ends_its_stream_early_ends_the_call_and_the_senders_input
     )
     .await;
     assert_eq!(got, ["0", "1", "2"]);
-    timed(async {
-        while sender.send(Text::new("late")).await.is_ok() {
-            tokio::task::yield_now().await;
-        }
-    })
-    .await;
-    assert!(sender.is_closed());
+    until_closed(&mut sender, || Text::new("late")).await;
     drop(sender);
     let echo = timed(client.send_unary(Text::new("echo:next"))).await;
     assert_eq!(echo.unwrap().text, "next");
@@ -105,12 +99,7 @@ async fn dropping_the_response_stream_cancels_the_call() {
     assert_eq!(timed(responses.next()).await.unwrap().unwrap().text, "one");
     drop(responses);
     service.drops.wait_for(1).await;
-    timed(async {
-        while sender.send(Text::new("x")).await.is_ok() {
-            tokio::task::yield_now().await;
-        }
-    })
-    .await;
+    until_closed(&mut sender, || Text::new("x")).await;
     shutdown.shutdown_and_wait().await;
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use protosocket_rpc::client::RpcClientConfig;
 use protosocket_rpc::server::RpcServerConfig;
 use protosocket_rpc::Error;
-use support::{client, serve, timed, TestService, Text};
+use support::{client, serve, timed, until_closed, TestService, Text};
 
 #[tokio::test]
 async fn many_requests_arrive_in_order_and_one_response_answers_them() {
@@ -97,13 +97,8 @@ async fn a_server_that_answers_early_ends_the_senders_input_and_late_requests_st
         let _ = timed(sender.send(Text::new(i.to_string()))).await;
     }
     assert_eq!(timed(response).await.unwrap().text, "first:a");
-    timed(async {
-        while sender.send(Text::new("late")).await.is_ok() {
-            tokio::task::yield_now().await;
-        }
-    })
-    .await;
-    assert!(sender.is_closed(), "the answer ended the input side");
+    // The answer ended the input side.
+    until_closed(&mut sender, || Text::new("late")).await;
     drop(sender);
 
     let echo = timed(client.send_unary(Text::new("echo:after"))).await;
@@ -126,12 +121,7 @@ async fn a_rejected_call_fails_and_closes_its_sender() {
     let (mut sender, response) = client.send_client_streaming(Text::new("in:nothing"));
     let _ = timed(sender.send(Text::new("0"))).await;
     assert!(matches!(timed(response).await, Err(Error::Cancelled)));
-    let closed = timed(async {
-        while sender.send(Text::new("x")).await.is_ok() {
-            tokio::task::yield_now().await;
-        }
-    });
-    closed.await;
+    until_closed(&mut sender, || Text::new("x")).await;
     drop(sender);
     let echo = timed(client.send_unary(Text::new("echo:fine"))).await;
     assert_eq!(echo.unwrap().text, "fine");
@@ -152,12 +142,7 @@ async fn a_deadline_ends_a_client_streaming_call_and_its_server_work() {
         Err(Error::DeadlineExceeded)
     ));
     service.drops.wait_for(1).await;
-    let closed = timed(async {
-        while sender.send(Text::new("x")).await.is_ok() {
-            tokio::task::yield_now().await;
-        }
-    });
-    closed.await;
+    until_closed(&mut sender, || Text::new("x")).await;
     shutdown.shutdown_and_wait().await;
 }
 

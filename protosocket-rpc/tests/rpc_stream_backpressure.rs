@@ -13,24 +13,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use protosocket_rpc::client::RpcClientConfig;
 use protosocket_rpc::server::RpcServerConfig;
-use support::{client, serve, timed, TestService, Text, WAIT};
-
-/// Waits (bounded by [`WAIT`]) until `value` reads the same three times in a
-/// row, 20 ms apart: the producer behind it has stopped. Returns that value.
-async fn settled(value: impl Fn() -> usize) -> usize {
-    timed(async {
-        let mut last = value();
-        let mut same = 0;
-        while same < 3 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            let now = value();
-            same = if now == last { same + 1 } else { 0 };
-            last = now;
-        }
-        last
-    })
-    .await
-}
+use support::{client, serve, settled, timed, TestService, Text, WAIT};
 
 /// Waits (bounded by [`WAIT`]) until `condition` holds.
 async fn until(condition: impl Fn() -> bool) {

@@ -10,24 +10,7 @@ use futures::StreamExt;
 use protosocket_rpc::client::RpcClientConfig;
 use protosocket_rpc::server::RpcServerConfig;
 use support::flow::{self, Flow, FlowService};
-use support::{timed, TestService};
-
-/// Waits (bounded) until `value` reads the same three times in a row, 20 ms
-/// apart: the producer behind it has stopped. Returns that value.
-async fn settled(value: impl Fn() -> usize) -> usize {
-    timed(async {
-        let mut last = value();
-        let mut same = 0;
-        while same < 3 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            let now = value();
-            same = if now == last { same + 1 } else { 0 };
-            last = now;
-        }
-        last
-    })
-    .await
-}
+use support::{settled, timed, TestService};
 
 const STREAM_BUFFER: usize = 16;
 const ITEMS: usize = 20_000;

@@ -12,7 +12,11 @@ pub use completion::{StreamingCompletion, UnaryCompletion};
 pub use config::RpcClientConfig;
 pub use pool::{PoolConfig, RpcPool};
 pub use reactor::{ClientOutbound, RpcClientReactor};
-pub use upload::{RequestSender, SendError};
+pub use upload::RequestSender;
+
+/// A request a [`RequestSender`] did not send because the call's input side is
+/// over (the call ended, or its connection closed); it hands the request back.
+pub use spillway::SendError;
 
 use std::fmt;
 use std::future::Future;

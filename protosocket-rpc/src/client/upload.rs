@@ -12,11 +12,14 @@
 //! the connection: beyond that, `send` waits. When the messages carry credit
 //! ([`Message::credit`](crate::Message::credit)), it also sends no more than the
 //! server granted: the server grants its request stream's size with its first
-//! `Credit`, and more as the handler reads, so a slow handler holds back its own
-//! sender only. Without credit the connection takes requests only while its send
-//! queue has room, so a server that reads slowly (or stops, while its handler's
-//! request stream is full and its connection holds inbound) holds the sender
-//! back through TCP.
+//! `Credit` (sent as the rpc starts, so it comes within a round trip; nothing is
+//! sent before it), and more as the handler reads, so a slow handler holds back
+//! its own sender only. Both ends must then use types that carry credit: a
+//! server whose types cannot never grants any, and such a call's sender waits
+//! until the call ends. Without credit the connection takes requests only while
+//! its send queue has room, so a server that reads slowly (or stops, while its
+//! handler's request stream is full and its connection holds inbound) holds the
+//! sender back through TCP.
 //!
 //! When the call ends first (its answer came, the server cancelled or failed it,
 //! the caller dropped the completion, its deadline passed), the connection closes
@@ -40,6 +43,7 @@ use protosocket::WakerSlot;
 use crate::client::completion::CallShared;
 use crate::client::reactor::{ClientOutbound, UNASSIGNED};
 use crate::lock::lock;
+use spillway::SendError;
 
 /// What a [`RequestSender`] and its connection share.
 pub(crate) struct Upload {
@@ -56,14 +60,18 @@ pub(crate) struct Upload {
     pub(crate) end_requested: AtomicBool,
     /// The sender waiting for room in its budget, or for the call to end.
     waiting: Mutex<WakerSlot>,
-    /// Items the server has granted, when the call flows by credit (both types
-    /// carry it); `u64::MAX` when it does not.
+    /// Items the server has granted, when the messages carry credit (nothing
+    /// is sent before the server's first `Credit`); `u64::MAX` when they do not.
+    ///
+    /// Sending before that grant could fill the request stream of a server that
+    /// speaks credit past its bound, making it hold inbound, and with it the
+    /// `Credit` its response stream waits for: a deadlock.
     granted: AtomicU64,
 }
 
 impl Upload {
-    /// A call's input side; `by_credit` when the messages carry credit, so the
-    /// server grants what may be sent (nothing before its first `Credit`).
+    /// A call's input side; `by_credit` when the messages carry credit, so a
+    /// server that grants credit bounds what may be sent.
     pub(crate) fn new(by_credit: bool) -> Self {
         Self {
             id: AtomicU64::new(UNASSIGNED),
@@ -76,7 +84,7 @@ impl Upload {
         }
     }
 
-    /// The server granted `credit` more items.
+    /// The server granted `credit` more items. Called by the connection only.
     pub(crate) fn grant(&self, credit: u32) {
         if credit > 0 && self.granted.load(Ordering::Acquire) != u64::MAX {
             self.granted.fetch_add(u64::from(credit), Ordering::AcqRel);
@@ -146,31 +154,6 @@ impl Upload {
         }
     }
 }
-
-/// A request not sent because the call's input side is over (the call ended, or
-/// the connection closed); it hands the request back.
-pub struct SendError<T>(pub T);
-
-impl<T> SendError<T> {
-    /// The request that was not sent.
-    pub fn into_inner(self) -> T {
-        self.0
-    }
-}
-
-impl<T> fmt::Debug for SendError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SendError(..)")
-    }
-}
-
-impl<T> fmt::Display for SendError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the call's input side is over: it ended, or its connection closed")
-    }
-}
-
-impl<T> std::error::Error for SendError<T> {}
 
 /// Undoes the count of an item whose send did not complete.
 struct Counted<'a>(&'a Upload, bool);
@@ -271,7 +254,7 @@ impl<Req, Resp> RequestSender<Req, Resp> {
                 self.sent += 1;
                 Ok(())
             }
-            Err(spillway::SendError(item)) => Err(SendError(
+            Err(SendError(item)) => Err(SendError(
                 item.into_request().expect("an item hands its request back"),
             )),
         }

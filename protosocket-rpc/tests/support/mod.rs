@@ -386,6 +386,38 @@ pub async fn timed<F: Future>(future: F) -> F::Output {
     tokio::time::timeout(WAIT, future).await.expect("in time")
 }
 
+/// Waits (bounded by [`WAIT`]) until `value` reads the same three times in a
+/// row, 20 ms apart: the producer behind it has stopped. Returns that value.
+pub async fn settled(value: impl Fn() -> usize) -> usize {
+    timed(async {
+        let mut last = value();
+        let mut same = 0;
+        while same < 3 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let now = value();
+            same = if now == last { same + 1 } else { 0 };
+            last = now;
+        }
+        last
+    })
+    .await
+}
+
+/// Sends on `sender` until a send fails (bounded by [`WAIT`]): the call's input
+/// side is over.
+pub async fn until_closed<Req: Message, Resp>(
+    sender: &mut protosocket_rpc::client::RequestSender<Req, Resp>,
+    request: impl Fn() -> Req,
+) {
+    timed(async {
+        while sender.send(request()).await.is_ok() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    assert!(sender.is_closed());
+}
+
 /// A [`TestService`] that counts the connections it was given.
 #[derive(Debug, Clone, Default)]
 pub struct CountingService {
