@@ -124,11 +124,11 @@ async fn unknown_control_code_is_treated_as_cancel() {
     let mut raw = connect(server.local_addr()).await;
     let mut buffer = Vec::new();
 
-    // Code 7 on a request with a body starts nothing: as a Cancel for an id not
+    // Code 99 (unknown) on a request with a body starts nothing: as a Cancel for an id not
     // in flight it is ignored, so the first answer is the following request's.
     let unknown = Request {
         request_id: 3,
-        code: 7,
+        code: 99,
         ..Request::echo("not echoed", 0, ResponseBehavior::Unary)
     };
     let valid = Request {
@@ -148,7 +148,7 @@ async fn unknown_control_code_is_treated_as_cancel() {
         }
     );
 
-    // Code 7 for a stream in flight cancels it: the server answers Cancel and
+    // Code 99 for a stream in flight cancels it: the server answers Cancel and
     // never ends the stream. The stream is longer than the socket buffers hold,
     // and it is not read until the cancel is sent, so it cannot finish first.
     let long = Request {
@@ -158,7 +158,7 @@ async fn unknown_control_code_is_treated_as_cancel() {
     send(&mut raw, &frames(&[long])).await;
     let unknown_for_stream = Request {
         request_id: 5,
-        code: 7,
+        code: 99,
         body: Some(EchoRequest::default()),
         response_behavior: ResponseBehavior::Stream as i32,
     };
