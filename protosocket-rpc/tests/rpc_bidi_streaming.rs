@@ -118,3 +118,35 @@ async fn finishing_the_input_lets_the_server_end_the_stream() {
     service.drops.wait_for(1).await;
     shutdown.shutdown_and_wait().await;
 }
+
+#[tokio::test]
+async fn a_pool_opens_client_streaming_and_bidi_calls() {
+    use protosocket_rpc::client::{PoolConfig, RpcPool};
+
+    let service = TestService::default();
+    let (address, shutdown, _server) = serve(service.clone(), RpcServerConfig::default());
+    let pool: RpcPool<Text, Text, support::TextCodec> = RpcPool::new(
+        [address],
+        support::codec,
+        RpcClientConfig::default(),
+        PoolConfig::default(),
+    );
+
+    let (mut sender, sum) = timed(pool.send_client_streaming(Text::new("in:sum")))
+        .await
+        .expect("connected");
+    for i in 0..100 {
+        timed(sender.send(Text::new(i.to_string()))).await.unwrap();
+    }
+    timed(sender.finish()).await;
+    assert_eq!(timed(sum).await.unwrap().text, "100");
+
+    let (mut sender, mut echoes) = timed(pool.send_bidi(Text::new("in:echo")))
+        .await
+        .expect("connected");
+    timed(sender.send(Text::new("hi"))).await.unwrap();
+    assert_eq!(timed(echoes.next()).await.unwrap().unwrap().text, "hi");
+    timed(sender.finish()).await;
+    assert!(timed(echoes.next()).await.is_none());
+    shutdown.shutdown_and_wait().await;
+}
