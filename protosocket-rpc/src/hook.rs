@@ -38,6 +38,13 @@ type AsyncHook<T> = dyn Fn(T) -> HookFuture<T> + Send + Sync;
 /// once it is done (the call's deadline counts the wait; dropping the call drops
 /// the hook's future).
 ///
+/// Calls with an input side (client streaming, bidi) run the hooks too: on the
+/// server, an rpc that takes a request stream is held (its later requests
+/// buffered) while an async hook runs, and a refusal ends it; on the client,
+/// a sync hook runs on the call's first request as the call is made, and an
+/// async client hook is not supported there yet: such a call fails at once with
+/// [`Unimplemented`](crate::StatusCode::Unimplemented), unsent.
+///
 /// ```
 /// use protosocket_rpc::server::{CallContext, CallHook, RpcServerConfig};
 /// use protosocket_rpc::Status;

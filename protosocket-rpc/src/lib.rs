@@ -1,7 +1,9 @@
 //! Remote procedure calls over protosocket connections.
 //!
 //! A client sends requests of your own message type and gets, per request, one
-//! response (unary) or a stream of responses ended by `End` (server streaming).
+//! response (unary) or a stream of responses ended by `End` (server streaming);
+//! a call may also send a stream of requests (client streaming, bidirectional:
+//! see below).
 //! Every message carries an id, set by the client, and a [`ControlCode`]; your type
 //! exposes both through the [`Message`] trait. Dropping an unfinished call, or
 //! letting its deadline pass, sends `Cancel`, and the server drops that rpc's work.
@@ -106,6 +108,34 @@
 //! # }
 //! ```
 //!
+//! # Streaming both ways, and flow control
+//!
+//! | kind | client | server | client API | server API |
+//! |---|---|---|---|---|
+//! | unary | `Normal(N)` | one response `N` | [`send_unary`](client::RpcClient::send_unary) | [`Rpc::Unary`](server::Rpc::Unary) |
+//! | server streaming | `Normal(N)` | responses `N`, `End(N)` | [`send_streaming`](client::RpcClient::send_streaming) | [`Rpc::Streaming`](server::Rpc::Streaming) |
+//! | client streaming | `Normal(N)`, more `Normal(N)`, `End(N)` | one response `N` | [`send_client_streaming`](client::RpcClient::send_client_streaming) | [`takes_request_stream`](server::ConnectionService::takes_request_stream), [`new_rpc_with_requests`](server::ConnectionService::new_rpc_with_requests) returning `Rpc::Unary` |
+//! | bidirectional | as client streaming | responses `N`, `End(N)` | [`send_bidi`](client::RpcClient::send_bidi) | the same, returning `Rpc::Streaming` |
+//!
+//! The client's later requests go through a
+//! [`RequestSender`](client::RequestSender): `send` waits when the call's budget
+//! is used up, `finish` (or dropping it) sends `End(N)`. The server's handler
+//! reads them from a [`RequestStream`](server::RequestStream). Dropping the
+//! completion sends `Cancel(N)`, as for every call; when the call ends from the
+//! server's side first, the sender's sends fail and the client sends `End(N)`.
+//!
+//! Every stream is bounded: a client buffers at most
+//! [`stream_buffer`](client::RpcClientConfig::stream_buffer) responses of a call,
+//! a server at most
+//! [`request_stream_buffer`](server::RpcServerConfig::request_stream_buffer)
+//! requests of an rpc. When your message type has a field for stream credit
+//! ([`Message::credit`], [`Message::set_credit`]), streams flow by credit
+//! ([`ControlCode::Credit`]): the producer sends no more than the reader's window
+//! ahead of it, so a reader that stalls holds back its own stream only. Without
+//! that field (or with an upstream peer) a full buffer makes its connection stop
+//! reading until the reader takes an item: memory stays bounded, TCP holds the
+//! producer back, and the connection's other calls wait with it.
+//!
 //! Layout:
 //! - `message`: [`Message`], [`ControlCode`].
 //! - `error`: [`Error`], how a call fails; `status`: [`Status`], [`StatusCode`].
@@ -126,7 +156,9 @@
 //!
 //! Endpoints (`ip:port` or `unix:/path`) are [`protosocket::Endpoint`]s.
 //! - `woken` (private): the queue of ids woken for a connection (the server's
-//!   woken rpcs, the client's cancellations); `lock`: every mutex locked one way.
+//!   woken rpcs, the client's cancellations); `lock`: every mutex locked one way;
+//!   `stream_buffer`: the bounded buffer of one stream between a connection and
+//!   its reader.
 
 pub mod client;
 #[doc(hidden)]
@@ -138,6 +170,7 @@ mod message;
 mod metadata;
 pub mod server;
 mod status;
+mod stream_buffer;
 mod woken;
 
 pub use derive_support::{CallOptions, Reply};

@@ -18,12 +18,15 @@ use crate::status::Status;
 /// | [`Ping`](ControlCode::Ping) | 5 | id 0: are you there? (either side, on a quiet connection) |
 /// | [`Pong`](ControlCode::Pong) | 6 | id 0: the answer to a ping |
 /// | [`Status`](ControlCode::Status) | 7 | the rpc failed with the [`Status`](crate::Status) this message carries; the rpc is over |
+/// | [`Credit`](ControlCode::Credit) | 8 | stream flow control: the peer may send [`Message::credit`] more messages of this rpc's stream |
 ///
 /// Any other value is read as `Cancel`, so a peer speaking a newer protocol never
 /// leaves a call waiting. An upstream 2.x peer reads `Failed` and `Unavailable` as
 /// `Cancel` for the same reason, which is a correct outcome for it: the rpc ended
 /// without a response. So does it `Status`. It reads `Ping` and `Pong` (always id 0, which no call
-/// uses) as a `Cancel` for an rpc it does not know, and ignores them.
+/// uses) as a `Cancel` for an rpc it does not know, and ignores them. `Credit` is
+/// sent only to a peer that has shown it speaks credit (a client whose request
+/// carried a window, a server that granted one), so an upstream peer never sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ControlCode {
     /// A request, or one response.
@@ -46,6 +49,11 @@ pub enum ControlCode {
     /// The rpc failed; the message carries the [`Status`](crate::Status) saying
     /// how (see [`Message::take_status`]). Sent by the server only.
     Status = 7,
+    /// Stream flow control: the receiver may send [`Message::credit`] more
+    /// messages of this rpc's stream (the client's responses window, the server's
+    /// request stream). The server's first `Credit` of an rpc also acknowledges
+    /// that it speaks credit. Sent only to a peer that has shown it speaks credit.
+    Credit = 8,
 }
 
 impl ControlCode {
@@ -70,6 +78,7 @@ impl ControlCode {
             5 => ControlCode::Ping,
             6 => ControlCode::Pong,
             7 => ControlCode::Status,
+            8 => ControlCode::Credit,
             _ => ControlCode::Cancel,
         }
     }
@@ -200,10 +209,43 @@ pub trait Message: Sized {
         None
     }
 
+    /// The stream credit this message carries: on a streaming request, how many
+    /// responses the client takes before it grants more (its window); on a
+    /// [`Credit`](ControlCode::Credit) message, how many more messages the
+    /// receiver may send. 0 (the default) is none.
+    ///
+    /// Override it (with [`set_credit`](Self::set_credit)) where the type has a
+    /// field for it (with prost, a `uint32`); both ends then bound every stream by
+    /// credit, and a stalled stream costs the connection's other calls nothing.
+    /// Without it, a full stream buffer pauses the whole connection instead.
+    fn credit(&self) -> u32 {
+        0
+    }
+
+    /// Puts stream credit on this message. The default drops it: the type has no
+    /// place for it, and flow control falls back to pausing the connection.
+    fn set_credit(&mut self, credit: u32) {
+        let _ = credit;
+    }
+
     /// Sets the time the caller gives the rpc. The default drops it: the type
     /// has no place for it, and the server runs the rpc without a deadline (the
     /// client still gives up at its own).
     fn set_timeout(&mut self, timeout: Option<Duration>) {
         let _ = timeout;
     }
+}
+
+/// A `Credit` message granting `credit` for rpc `id`.
+pub(crate) fn credit_message<M: Message>(id: u64, credit: u32) -> M {
+    let mut message = M::control(id, ControlCode::Credit);
+    message.set_credit(credit);
+    message
+}
+
+/// Whether messages of type `M` carry credit: a `Credit` message keeps its code
+/// and its count.
+pub(crate) fn speaks_credit<M: Message>() -> bool {
+    let message: M = credit_message(0, 1);
+    message.control_code() == ControlCode::Credit && message.credit() == 1
 }

@@ -263,7 +263,7 @@ impl Status {
     /// [`Cancelled`](StatusCode::Cancelled), `Failed` is
     /// [`Internal`](StatusCode::Internal), `Unavailable` is
     /// [`Unavailable`](StatusCode::Unavailable); `None` for the codes that end
-    /// nothing (`Normal`, `End`, `Ping`, `Pong`).
+    /// nothing (`Normal`, `End`, `Ping`, `Pong`, `Credit`).
     #[must_use]
     pub fn from_control_code(code: ControlCode) -> Option<Self> {
         match code {
@@ -273,7 +273,11 @@ impl Status {
                 "the server is shutting down and did not run the call",
             )),
             ControlCode::Status => Some(Self::unknown_status()),
-            ControlCode::Normal | ControlCode::End | ControlCode::Ping | ControlCode::Pong => None,
+            ControlCode::Normal
+            | ControlCode::End
+            | ControlCode::Ping
+            | ControlCode::Pong
+            | ControlCode::Credit => None,
         }
     }
 

@@ -48,6 +48,14 @@ impl<T> WokenQueue<T> {
         }
     }
 
+    /// Wakes the connection registered here, for something queued elsewhere.
+    pub(crate) fn wake(&self) {
+        let waker = lock(&self.inner).connection.take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
     /// Registers the connection's waker.
     pub(crate) fn register(&self, waker: &Waker) {
         lock(&self.inner).connection.register(waker);

@@ -10,7 +10,7 @@
 //! |---|---|---|---|
 //! | `New` | `Reading` | `Bounded` | opens it, then goes on as `Open` |
 //! | `Open`, `Closing` | `Reading` | any | reads and decodes (at most what there is room to answer), polls the reactor, fills the send queue, writes |
-//! | `Open`, `Closing` | `Reading`, held | any | decodes the held messages first, and reads again once all are handed over |
+//! | `Open`, `Closing` | `Reading`, held | any | decodes the held messages first (once the reactor takes inbound messages again), and reads again once all are handed over |
 //! | `Open`, `Closing` | `Eof`, held | any | the same; the reactor hears of EOF once they are handed over |
 //! | `Open`, `Closing` | `Done` | any | EOF was handled and the reactor went on: no reading |
 //! | `Draining` | `Done` | `Bounded` | no reading, no reactor poll: fills the send queue and writes |
@@ -40,7 +40,7 @@ use crate::codec::Encoder;
 use crate::config::ConnectionConfig;
 use crate::liveness::{Due, LivenessTimer};
 use crate::reactor::{MessageReactor, ReactorStatus};
-use crate::receive::{self, ReadState, ReadStop, ReceiveBuffer};
+use crate::receive::{self, Delivery, ReadState, ReadStop, ReceiveBuffer};
 use crate::replies::Replies;
 use crate::send_queue::SendQueue;
 use crate::stall::StallTimer;
@@ -411,10 +411,20 @@ where
         if !self.phase.is_open() || !self.receive.is_reading() {
             return Ok(false);
         }
+        if self.reactor.poll_inbound_ready(cx).is_pending() {
+            // The reactor wakes the task when it takes messages again; until then
+            // complete ones wait in the buffer and TCP holds the peer back. EOF is
+            // no message: once everything before it was handed over, it is handed
+            // on even to a reactor that holds inbound.
+            if self.receive.state() == ReadState::Eof && self.receive.len() == 0 {
+                self.end_of_input();
+            }
+            return Ok(false);
+        }
         let queued = self.send_queue.len() + self.replies.len();
         let room = receive::decode_room(self.reactor.answers_inbound(), self.max_queued, queued);
         let decoded = if self.receive.is_held() {
-            self.decode(tally, room)?
+            self.decode(cx, tally, room)?
         } else {
             0
         };
@@ -452,7 +462,7 @@ where
             let stop = self
                 .receive
                 .poll_read(&mut self.stream, cx, budget, &mut burst, tally)?;
-            let decoded_now = self.decode(tally, room - decoded)?;
+            let decoded_now = self.decode(cx, tally, room - decoded)?;
             decoded += decoded_now;
             if self.receive.is_held() || !self.phase.is_open() {
                 // Out of room with complete messages buffered, or disconnecting:
@@ -486,13 +496,24 @@ where
     /// Decodes up to `limit` messages and hands them to the reactor; returns how
     /// many it decoded.
     #[inline]
-    fn decode(&mut self, tally: &mut Tally, limit: usize) -> Result<usize, CloseReason> {
+    fn decode(
+        &mut self,
+        cx: &mut Context<'_>,
+        tally: &mut Tally,
+        limit: usize,
+    ) -> Result<usize, CloseReason> {
         let (reactor, replies) = (&mut self.reactor, &mut self.replies);
-        let decoded = self
-            .receive
-            .decode(&mut self.codec, limit, tally, |message| {
-                reactor.on_inbound_message(message, replies)
-            })?;
+        let decoded =
+            self.receive
+                .decode(&mut self.codec, limit, tally, |message| {
+                    match reactor.on_inbound_message(message, replies) {
+                        ReactorStatus::Disconnect => Delivery::Disconnect,
+                        ReactorStatus::Continue if reactor.poll_inbound_ready(cx).is_pending() => {
+                            Delivery::Hold
+                        }
+                        ReactorStatus::Continue => Delivery::Continue,
+                    }
+                })?;
         if decoded.status == ReactorStatus::Disconnect {
             self.drain(CloseReason::Reactor);
         }

@@ -142,6 +142,25 @@ pub trait MessageReactor: Unpin {
         true
     }
 
+    /// Whether the reactor takes inbound messages now. The connection asks before
+    /// it reads and after each message it hands over; `Pending` (with `cx`
+    /// registered, to be woken when the reactor takes messages again) holds
+    /// inbound: complete messages wait in the receive buffer, the stream is not
+    /// read, and once the buffer and the socket's are full TCP flow control holds
+    /// the peer back. EOF is no message: once every message before it was
+    /// handed over, [`on_read_closed`](Self::on_read_closed) is called even while
+    /// the reactor holds. The default is always `Ready`.
+    ///
+    /// This is how a reactor that hands messages to bounded buffers of its own (an
+    /// rpc stream's) keeps them bounded when the peer cannot be told to wait
+    /// otherwise: return `Pending` once a message filled one. Holding stops every
+    /// message of the connection, so it costs the peer's other traffic on it until
+    /// the buffer drains.
+    fn poll_inbound_ready(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let _ = cx;
+        Poll::Ready(())
+    }
+
     /// Whether the reactor waits on the peer now (an rpc client with calls in
     /// flight): with [`Liveness`](crate::Liveness) configured, a peer that sends
     /// nothing for its timeout while this is true closes the connection. The

@@ -6,7 +6,7 @@
 //! | `ReadState` | `Backlog` | meaning |
 //! |---|---|---|
 //! | `Reading` | `Clear` | reads the stream; everything complete was handed over |
-//! | `Reading` | `Held` | complete messages may wait for room to answer them; they are decoded before the stream is read again |
+//! | `Reading` | `Held` | complete messages may wait for room to answer them, or for the reactor to take inbound messages again; they are decoded before the stream is read again |
 //! | `Eof` | `Held` | as above, and the peer closed its side behind them; the reactor hears of it once they are handed over |
 //! | `Eof` | `Clear` | within one receive step only: EOF is handled at once |
 //! | `Done` | any | not reading: EOF was handled, or the connection is draining |
@@ -58,9 +58,22 @@ pub(crate) enum ReadState {
 enum Backlog {
     /// Whatever is buffered is part of one frame.
     Clear,
-    /// Decoding stopped at its limit with bytes left: complete messages may wait
-    /// for the send queue to have room for their answers.
+    /// Decoding stopped at its limit, or because the reactor holds inbound
+    /// messages: complete messages may wait for the send queue to have room for
+    /// their answers, or for the reactor.
     Held,
+}
+
+/// What the reactor made of one message handed to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Delivery {
+    /// Go on decoding.
+    Continue,
+    /// Decode nothing more until the reactor takes inbound messages again
+    /// ([`MessageReactor::poll_inbound_ready`](crate::MessageReactor::poll_inbound_ready)).
+    Hold,
+    /// The reactor asked to disconnect.
+    Disconnect,
 }
 
 /// What one [`decode`](ReceiveBuffer::decode) handed over.
@@ -204,8 +217,8 @@ impl ReceiveBuffer {
     }
 
     /// Decodes up to `limit` messages and hands each to `deliver`, stopping early
-    /// when it returns `Disconnect`. Stopping at the limit with bytes left marks
-    /// them held back.
+    /// when it returns `Disconnect` or `Hold`. Stopping at the limit (or on
+    /// `Hold`) with bytes left marks them held back.
     ///
     /// # Errors
     ///
@@ -217,7 +230,7 @@ impl ReceiveBuffer {
         decoder: &mut D,
         limit: usize,
         tally: &mut Tally,
-        mut deliver: impl FnMut(D::Message) -> ReactorStatus,
+        mut deliver: impl FnMut(D::Message) -> Delivery,
     ) -> Result<Decoded, CloseReason> {
         let mut messages = 0;
         self.backlog = Backlog::Clear;
@@ -231,9 +244,19 @@ impl ReceiveBuffer {
                     self.frame_len = 0;
                     messages += 1;
                     tally.messages_received += 1;
-                    let status = deliver(message);
-                    if status == ReactorStatus::Disconnect {
-                        return Ok(Decoded { messages, status });
+                    match deliver(message) {
+                        Delivery::Continue => {}
+                        Delivery::Hold => {
+                            // What is left waits, as for want of room.
+                            self.backlog = Backlog::Held;
+                            break;
+                        }
+                        Delivery::Disconnect => {
+                            return Ok(Decoded {
+                                messages,
+                                status: ReactorStatus::Disconnect,
+                            })
+                        }
                     }
                 }
                 Err(DecodeError::Incomplete { frame_len }) => {

@@ -9,14 +9,12 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_core::Stream;
-use tokio::sync::mpsc;
 use tokio::time::{Instant, Sleep};
 
 use crate::client::cell::{CallCell, CellPool};
-use crate::client::reactor::{
-    ClientOutbound, ConnectionShared, StreamEvent, ABANDONED, UNASSIGNED,
-};
+use crate::client::reactor::{ClientOutbound, ConnectionShared, ABANDONED, UNASSIGNED};
 use crate::error::Error;
+use crate::stream_buffer::{BufferReader, Next};
 
 /// A call on its way into the outbound lane: waiting for room, or for an async
 /// call hook and then for room. Resolves to whether it got in.
@@ -250,11 +248,16 @@ impl<Req, Resp> fmt::Debug for UnaryCompletion<Req, Resp> {
 /// Dropping it before it ends sends `Cancel` for the call, and the server drops
 /// the stream's work.
 ///
-/// Responses are buffered without a bound until read: read the stream, or drop it.
+/// # Backpressure
+///
+/// At most [`stream_buffer`](crate::client::RpcClientConfig::stream_buffer)
+/// responses wait here to be read; while the buffer is full the connection reads
+/// nothing more from the server, so a reader that stops holds the server's stream
+/// back through TCP (and the connection's other calls wait with it).
 #[must_use = "the call is already sent; dropping this stream cancels it"]
 pub struct StreamingCompletion<Req, Resp> {
     pub(crate) submit: Submit,
-    pub(crate) events: mpsc::UnboundedReceiver<StreamEvent<Resp>>,
+    pub(crate) events: BufferReader<Resp, Result<(), Error>>,
     pub(crate) deadline: Deadline,
     pub(crate) guard: CallGuard<Req, Resp>,
 }
@@ -272,18 +275,21 @@ impl<Req, Resp> Stream for StreamingCompletion<Req, Resp> {
                 this.guard.finished = true;
                 return Poll::Ready(Some(Err(this.guard.closed_error())));
             }
-            if let Poll::Ready(event) = this.events.poll_recv(cx) {
+            if let Poll::Ready(event) = this.events.poll_next(cx) {
                 return Poll::Ready(match event {
-                    Some(StreamEvent::Item(response)) => Some(Ok(response)),
-                    Some(StreamEvent::End) => {
+                    Next::Item(response) => {
+                        this.give_credit();
+                        Some(Ok(response))
+                    }
+                    Next::End(Ok(())) => {
                         this.guard.finished = true;
                         None
                     }
-                    Some(StreamEvent::Failed(error)) => {
+                    Next::End(Err(error)) => {
                         this.guard.finished = true;
                         Some(Err(error))
                     }
-                    None => {
+                    Next::Closed => {
                         this.guard.finished = true;
                         Some(Err(this.guard.closed_error()))
                     }
@@ -296,6 +302,28 @@ impl<Req, Resp> Stream for StreamingCompletion<Req, Resp> {
             return Poll::Ready(Some(Err(this.guard.expire())));
         }
         Poll::Pending
+    }
+}
+
+impl<Req, Resp> StreamingCompletion<Req, Resp> {
+    /// On a stream flowing by credit, hands the credit its reads have earned to
+    /// the connection, which sends it as `Credit`.
+    fn give_credit(&self) {
+        let credit = self.events.take_credit();
+        if credit == 0 {
+            return;
+        }
+        self.guard
+            .shared
+            .connection
+            .queue_credit(self.guard.id(), credit);
+    }
+
+    /// Responses received and not yet read: at most the configured
+    /// [`stream_buffer`](crate::client::RpcClientConfig::stream_buffer).
+    #[must_use]
+    pub fn unread(&self) -> usize {
+        self.events.len()
     }
 }
 

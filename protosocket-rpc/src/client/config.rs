@@ -20,6 +20,8 @@ const DEFAULT_LIVENESS: Liveness =
 /// | `socket_options` | [`SocketOptions::with_dead_peer_detection`] | options of TCP connections (nodelay, keepalive, `TCP_USER_TIMEOUT`, buffer sizes) |
 /// | `default_deadline` | none | the deadline of calls made without one |
 /// | `call_hook` | none | a [`CallHook`] run on each request before it is queued (metadata, or refusing the call) |
+/// | `stream_buffer` | 64 | responses a streaming call buffers unread; while one is full the connection reads nothing more |
+/// | `send_budget` | 64 | requests a client-streaming or bidi call's sender may have queued, not yet taken by the connection, before `send` waits |
 ///
 /// ```
 /// use std::time::Duration;
@@ -39,6 +41,8 @@ pub struct RpcClientConfig {
     pub(crate) socket_options: SocketOptions,
     pub(crate) default_deadline: Option<Duration>,
     pub(crate) call_hook: Option<CallHook>,
+    pub(crate) stream_buffer: usize,
+    pub(crate) send_budget: usize,
 }
 
 impl Default for RpcClientConfig {
@@ -48,6 +52,8 @@ impl Default for RpcClientConfig {
             socket_options: SocketOptions::with_dead_peer_detection(),
             default_deadline: None,
             call_hook: None,
+            stream_buffer: 64,
+            send_budget: 64,
         }
     }
 }
@@ -95,6 +101,37 @@ impl RpcClientConfig {
     #[must_use]
     pub fn get_call_hook(&self) -> Option<&CallHook> {
         self.call_hook.as_ref()
+    }
+
+    /// Responses a streaming call buffers unread (at least 1). While one call's
+    /// buffer is full the connection reads nothing more from the server, so the
+    /// server's stream waits for the reader, and so do the connection's other
+    /// calls.
+    #[must_use]
+    pub fn stream_buffer(mut self, responses: usize) -> Self {
+        self.stream_buffer = responses.max(1);
+        self
+    }
+
+    /// Requests a client-streaming or bidi call's
+    /// [`RequestSender`](crate::client::RequestSender) may have queued and not
+    /// yet taken by the connection (at least 1) before its `send` waits.
+    #[must_use]
+    pub fn send_budget(mut self, requests: usize) -> Self {
+        self.send_budget = requests.max(1);
+        self
+    }
+
+    /// The configured size of a streaming call's buffer.
+    #[must_use]
+    pub fn get_stream_buffer(&self) -> usize {
+        self.stream_buffer
+    }
+
+    /// The configured budget of a request sender.
+    #[must_use]
+    pub fn get_send_budget(&self) -> usize {
+        self.send_budget
     }
 
     /// The configured default deadline.

@@ -7,12 +7,18 @@ mod config;
 mod connect_hook;
 mod pool;
 mod reactor;
+mod upload;
 
 pub use completion::{StreamingCompletion, UnaryCompletion};
 pub use config::RpcClientConfig;
 pub use connect_hook::ConnectHook;
 pub use pool::{PoolConfig, RpcPool};
 pub use reactor::{ClientOutbound, RpcClientReactor};
+pub use upload::RequestSender;
+
+/// A request a [`RequestSender`] did not send because the call's input side is
+/// over (the call ended, or its connection closed); it hands the request back.
+pub use spillway::SendError;
 
 use std::fmt;
 use std::future::Future;
@@ -23,19 +29,22 @@ use std::time::Duration;
 
 use protosocket::{CloseReason, Connection, Decoder, Encoder, Endpoint};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::mpsc;
 
 use crate::error::Error;
 use crate::hook::{Hook, Hooked};
+use crate::message::speaks_credit;
 use crate::message::Message;
 use crate::metadata::Metadata;
+use crate::status::Status;
+use crate::stream_buffer::stream_buffer;
+use cell::UnarySender;
+use completion::{CallGuard, CallShared, Deadline, Submit};
+use reactor::{CompletionSender, ConnectionShared};
+use upload::Upload;
 
 /// The client's per-call hook: it sees each request's [`Metadata`] before the
 /// request is queued, and may add to it or fail the call unsent (see [`Hook`]).
 pub type CallHook = Hook<Metadata>;
-use cell::UnarySender;
-use completion::{CallGuard, CallShared, Deadline, Submit};
-use reactor::{CompletionSender, ConnectionShared};
 
 /// A handle for making calls on one connection.
 ///
@@ -56,6 +65,12 @@ pub struct RpcClient<Req, Resp> {
     shared: Arc<CallShared<Req, Resp>>,
     default_deadline: Option<Duration>,
     call_hook: Option<CallHook>,
+    /// Responses a streaming call buffers; requests a sender may queue.
+    stream_buffer: usize,
+    send_budget: usize,
+    /// Both message types carry credit: streaming calls flow by credit with a
+    /// server that speaks it.
+    by_credit: bool,
 }
 
 impl<Req, Resp> RpcClient<Req, Resp>
@@ -96,6 +111,9 @@ where
             shared,
             default_deadline: config.default_deadline,
             call_hook: config.call_hook.clone(),
+            stream_buffer: config.stream_buffer,
+            send_budget: config.send_budget,
+            by_credit: speaks_credit::<Req>() && speaks_credit::<Resp>(),
         };
         (
             client,
@@ -220,7 +238,8 @@ where
         deadline: Option<Duration>,
     ) -> StreamingCompletion<Req, Resp> {
         let deadline = Deadline::instant_after(deadline);
-        let (items, events) = mpsc::unbounded_channel();
+        let (items, events) = stream_buffer(self.stream_buffer);
+        let request = self.with_window(request);
         let cell = self.shared.cells.take();
         let (submit, guard): (Submit, CallGuard<Req, Resp>) =
             self.submit(request, CompletionSender::Streaming(items), cell, deadline);
@@ -229,6 +248,160 @@ where
             events,
             deadline: Deadline::at(deadline),
             guard,
+        }
+    }
+
+    /// Opens a client-streaming call: `request` is its first message; send the
+    /// rest with the [`RequestSender`], then [`finish`](RequestSender::finish) it
+    /// (or drop it); the [`UnaryCompletion`] resolves to the server's one
+    /// response. The configured default deadline covers the whole call.
+    ///
+    /// The server must take a request stream for this request
+    /// ([`ConnectionService::takes_request_stream`](crate::server::ConnectionService::takes_request_stream));
+    /// a server that does not answers the second message as a duplicate
+    /// ([`AlreadyExists`](crate::StatusCode::AlreadyExists), `Cancel` from an
+    /// upstream server), and the call fails with [`Error::Status`].
+    pub fn send_client_streaming(
+        &self,
+        request: Req,
+    ) -> (RequestSender<Req, Resp>, UnaryCompletion<Req, Resp>) {
+        self.send_client_streaming_with_deadline(request, self.default_deadline)
+    }
+
+    /// [`send_client_streaming`](Self::send_client_streaming) with a deadline
+    /// for the whole call; `None` waits as long as the connection lives.
+    pub fn send_client_streaming_with_deadline(
+        &self,
+        request: Req,
+        deadline: Option<Duration>,
+    ) -> (RequestSender<Req, Resp>, UnaryCompletion<Req, Resp>) {
+        let deadline = Deadline::instant_after(deadline);
+        let cell = self.shared.cells.take();
+        let completion = CompletionSender::Unary(UnarySender::new(Arc::clone(&cell)));
+        let (sender, guard) = self.open_upload(request, completion, cell, deadline);
+        let completion = UnaryCompletion {
+            submit: Submit::Queued,
+            deadline: Deadline::at(deadline),
+            guard,
+        };
+        (sender, completion)
+    }
+
+    /// Opens a bidirectional call: `request` is its first message; send the
+    /// rest with the [`RequestSender`] while the server's responses arrive on
+    /// the [`StreamingCompletion`], which ends after the server's `End`. The
+    /// configured default deadline covers the whole call.
+    ///
+    /// The server must take a request stream for this request, as for
+    /// [`send_client_streaming`](Self::send_client_streaming).
+    pub fn send_bidi(
+        &self,
+        request: Req,
+    ) -> (RequestSender<Req, Resp>, StreamingCompletion<Req, Resp>) {
+        self.send_bidi_with_deadline(request, self.default_deadline)
+    }
+
+    /// [`send_bidi`](Self::send_bidi) with a deadline for the whole call.
+    pub fn send_bidi_with_deadline(
+        &self,
+        request: Req,
+        deadline: Option<Duration>,
+    ) -> (RequestSender<Req, Resp>, StreamingCompletion<Req, Resp>) {
+        let deadline = Deadline::instant_after(deadline);
+        let (items, events) = stream_buffer(self.stream_buffer);
+        let cell = self.shared.cells.take();
+        let (sender, guard) =
+            self.open_upload(request, CompletionSender::Streaming(items), cell, deadline);
+        let completion = StreamingCompletion {
+            submit: Submit::Queued,
+            events,
+            deadline: Deadline::at(deadline),
+            guard,
+        };
+        (sender, completion)
+    }
+
+    /// Puts the window of a streaming call's responses on its first request,
+    /// which tells a server that speaks credit that this client does too.
+    fn with_window(&self, mut request: Req) -> Req {
+        if self.by_credit {
+            request.set_credit(u32::try_from(self.stream_buffer).unwrap_or(u32::MAX));
+        }
+        request
+    }
+
+    /// Queues the first request of a call with an input side on a lane of its
+    /// own, which its sender keeps: if that lane is full, the sender sends the
+    /// request before anything else. The call hook runs on it first (see
+    /// [`open_hooked`](Self::open_hooked)).
+    fn open_upload(
+        &self,
+        mut request: Req,
+        completion: CompletionSender<Resp>,
+        cell: Arc<cell::CallCell<Resp>>,
+        deadline: Option<tokio::time::Instant>,
+    ) -> (RequestSender<Req, Resp>, CallGuard<Req, Resp>) {
+        let upload = Arc::new(Upload::new(self.by_credit));
+        let lane = self.sender.clone();
+        let opening = match self.open_hooked(&mut request) {
+            Ok(()) => {
+                let request = self.with_window(request);
+                let opening = ClientOutbound::upload(
+                    request,
+                    completion,
+                    Arc::clone(&cell),
+                    Arc::clone(&upload),
+                    deadline,
+                );
+                match lane.send(opening) {
+                    Ok(()) => None,
+                    Err(spillway::TrySendError::Full(opening)) => Some(opening),
+                    // The call fails with the close reason when its completion is
+                    // polled.
+                    Err(spillway::TrySendError::Closed(_)) => None,
+                }
+            }
+            Err(status) => {
+                // Refused unsent: the call ends with the hook's status, and its
+                // sender finds the input side closed.
+                upload.close();
+                completion.fail(Error::Status(status));
+                None
+            }
+        };
+        let guard = CallGuard {
+            cell: Some(cell),
+            shared: Arc::clone(&self.shared),
+            finished: false,
+        };
+        let sender = RequestSender::new(
+            lane,
+            upload,
+            opening,
+            Arc::clone(&self.shared),
+            self.send_budget,
+        );
+        (sender, guard)
+    }
+
+    /// Runs the call hook, if one is set, on the first request of a call with
+    /// an input side: `Err` refuses the call. An async hook cannot delay a call
+    /// whose sender already runs, so such a call is refused with
+    /// [`Unimplemented`](crate::StatusCode::Unimplemented) rather than sent
+    /// without the hook's say.
+    #[inline]
+    fn open_hooked(&self, request: &mut Req) -> Result<(), Status> {
+        let Some(hook) = &self.call_hook else {
+            return Ok(());
+        };
+        match hook.run(request.take_metadata())? {
+            Hooked::Ready(metadata) => {
+                request.set_metadata(metadata);
+                Ok(())
+            }
+            Hooked::Later(_) => Err(Status::unimplemented(
+                "an async call hook cannot run on a client-streaming or bidi call",
+            )),
         }
     }
 
@@ -364,6 +537,9 @@ impl<Req, Resp> Clone for RpcClient<Req, Resp> {
             shared: Arc::clone(&self.shared),
             default_deadline: self.default_deadline,
             call_hook: self.call_hook.clone(),
+            stream_buffer: self.stream_buffer,
+            send_budget: self.send_budget,
+            by_credit: self.by_credit,
         }
     }
 }

@@ -12,7 +12,8 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::client::{
-    ClientConnection, ConnectHook, RpcClient, RpcClientConfig, StreamingCompletion,
+    ClientConnection, ConnectHook, RequestSender, RpcClient, RpcClientConfig, StreamingCompletion,
+    UnaryCompletion,
 };
 use crate::error::Error;
 use crate::lock::lock;
@@ -490,11 +491,50 @@ where
         &self,
         request: Req,
     ) -> Result<StreamingCompletion<Req, Resp>, Error> {
+        let (client, left) = self.client_for_call().await?;
+        Ok(client.send_streaming_with_deadline(request, left))
+    }
+
+    /// A connection for a call with the configured default deadline, and the
+    /// time left of that deadline once connected.
+    async fn client_for_call(&self) -> Result<(RpcClient<Req, Resp>, Option<Duration>), Error> {
         let deadline = self.shared.config.default_deadline;
         let started = Instant::now();
         let client = self.client_within(deadline).await?;
         let left = deadline.map(|deadline| deadline.saturating_sub(started.elapsed()));
-        Ok(client.send_streaming_with_deadline(request, left))
+        Ok((client, left))
+    }
+
+    /// Opens a client-streaming call
+    /// ([`RpcClient::send_client_streaming`](crate::client::RpcClient::send_client_streaming))
+    /// on a connection picked as [`client`](Self::client) does; the configured
+    /// default deadline covers the wait for a connect and the whole call.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_streaming`](Self::send_streaming); the completion reports the
+    /// errors of the call.
+    pub async fn send_client_streaming(
+        &self,
+        request: Req,
+    ) -> Result<(RequestSender<Req, Resp>, UnaryCompletion<Req, Resp>), Error> {
+        let (client, left) = self.client_for_call().await?;
+        Ok(client.send_client_streaming_with_deadline(request, left))
+    }
+
+    /// Opens a bidirectional call ([`RpcClient::send_bidi`]) on a connection
+    /// picked as [`client`](Self::client) does; the configured default deadline
+    /// covers the wait for a connect and the whole call.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_streaming`](Self::send_streaming).
+    pub async fn send_bidi(
+        &self,
+        request: Req,
+    ) -> Result<(RequestSender<Req, Resp>, StreamingCompletion<Req, Resp>), Error> {
+        let (client, left) = self.client_for_call().await?;
+        Ok(client.send_bidi_with_deadline(request, left))
     }
 
     /// Looks at slot `index`, starting a connect attempt when it is due.

@@ -7,16 +7,18 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
-use protosocket::{CloseReason, Decoder, Encoder, MessageReactor, ReactorStatus, Replies};
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::client::call_table::CallTable;
 use crate::client::cell::{CallCell, UnarySender};
+use crate::client::upload::Upload;
 use crate::error::Error;
-use crate::message::{ControlCode, Message};
+use crate::message::{credit_message, ControlCode, Message};
+use crate::server::id_map::{id_map, IdMap};
 use crate::status::Status;
+use crate::stream_buffer::{BufferWriter, FullBuffers};
 use crate::woken::WokenQueue;
+use protosocket::{CloseReason, Decoder, Encoder, MessageReactor, ReactorStatus, Replies};
 
 /// A call's id slot before the reactor has given it an id.
 pub(crate) const UNASSIGNED: u64 = 0;
@@ -26,8 +28,14 @@ pub(crate) const ABANDONED: u64 = u64::MAX;
 /// Where a call's outcome goes.
 pub(crate) enum CompletionSender<Resp> {
     Unary(UnarySender<Resp>),
-    Streaming(mpsc::UnboundedSender<StreamEvent<Resp>>),
+    /// A streaming call's bounded buffer, ended with `Ok` (the server's `End`) or
+    /// the error that failed it. A buffer dropped unended means the connection
+    /// is gone.
+    Streaming(ResponseWriter<Resp>),
 }
+
+/// The connection's end of a streaming call's responses.
+pub(crate) type ResponseWriter<Resp> = BufferWriter<Resp, Result<(), Error>>;
 
 impl<Resp> CompletionSender<Resp> {
     /// Ends the call with `error`.
@@ -35,20 +43,9 @@ impl<Resp> CompletionSender<Resp> {
     pub(crate) fn fail(self, error: Error) {
         match self {
             CompletionSender::Unary(slot) => slot.send(Err(error)),
-            CompletionSender::Streaming(items) => {
-                // A closed receiver means the call is gone already.
-                let _ = items.send(StreamEvent::Failed(error));
-            }
+            CompletionSender::Streaming(items) => items.end(Err(error)),
         }
     }
-}
-
-/// What a streaming call's completion receives. A channel that closes without
-/// `End` or `Failed` means the connection is gone.
-pub(crate) enum StreamEvent<Resp> {
-    Item(Resp),
-    End,
-    Failed(Error),
 }
 
 /// The outcome of a message with control code `code` that ends a call without a
@@ -72,6 +69,16 @@ pub(crate) struct ConnectionShared {
     /// Cancellations that found the outbound lane full: a completion's `Drop`
     /// cannot wait for room, so it leaves the id here and wakes the connection.
     pub(crate) cancels: WokenQueue<u64>,
+    /// Credit that response streams' readers gave back, to send as `Credit`.
+    pub(crate) credits: WokenQueue<(u64, u32)>,
+    /// Set when `credits` may hold grants.
+    pub(crate) credits_queued: AtomicBool,
+    /// Request senders dropped while their lane was full: the connection sends
+    /// their `End` after their last queued request.
+    pub(crate) ends: WokenQueue<Arc<Upload>>,
+    /// Set when `ends` may hold uploads, so a connection without any does not
+    /// lock it every round.
+    pub(crate) ends_queued: AtomicBool,
     /// Why the connection ended, set before its calls are dropped.
     pub(crate) closed: OnceLock<CloseReason>,
     /// Messages received so far, published once per reactor round.
@@ -138,6 +145,23 @@ impl ConnectionShared {
         }
     }
 
+    /// Queues credit a response stream's reader gave back, for the connection
+    /// to send.
+    pub(crate) fn queue_credit(&self, id: u64, credit: u32) {
+        self.credits_queued.store(true, Ordering::Release);
+        self.credits.push((id, credit));
+        // The connection registers its waker with `cancels` every round, and
+        // with `credits` only when it takes them.
+        self.cancels.wake();
+    }
+
+    /// Queues the `End` of a sender dropped while its lane was full.
+    pub(crate) fn queue_end(&self, upload: Arc<Upload>) {
+        self.ends_queued.store(true, Ordering::Release);
+        self.ends.push(upload);
+        self.cancels.wake();
+    }
+
     /// Whether anything arrived on the connection: it is known to answer.
     pub(crate) fn has_received(&self) -> bool {
         self.received.load(Ordering::Relaxed) > 0
@@ -181,6 +205,19 @@ enum OutboundKind<Req, Resp> {
     Cancel(u64),
     /// A liveness message (id 0).
     Control(ControlCode),
+    /// The first request of a call with an input side (client streaming, bidi).
+    Upload {
+        request: Req,
+        completion: CompletionSender<Resp>,
+        cell: Arc<CallCell<Resp>>,
+        upload: Arc<Upload>,
+        /// As for `Call`.
+        deadline: Option<Instant>,
+    },
+    /// One more request of such a call.
+    Item(Req, Arc<Upload>),
+    /// The end of such a call's input.
+    End(Arc<Upload>),
 }
 
 impl<Req, Resp> ClientOutbound<Req, Resp> {
@@ -211,6 +248,58 @@ impl<Req, Resp> ClientOutbound<Req, Resp> {
             kind: OutboundKind::Control(code),
         }
     }
+
+    pub(crate) fn upload(
+        request: Req,
+        completion: CompletionSender<Resp>,
+        cell: Arc<CallCell<Resp>>,
+        upload: Arc<Upload>,
+        deadline: Option<Instant>,
+    ) -> Self {
+        Self {
+            kind: OutboundKind::Upload {
+                request,
+                completion,
+                cell,
+                upload,
+                deadline,
+            },
+        }
+    }
+
+    pub(crate) fn item(request: Req, upload: Arc<Upload>) -> Self {
+        Self {
+            kind: OutboundKind::Item(request, upload),
+        }
+    }
+
+    pub(crate) fn end(upload: Arc<Upload>) -> Self {
+        Self {
+            kind: OutboundKind::End(upload),
+        }
+    }
+
+    /// The request of an item, handed back when it could not be sent.
+    pub(crate) fn into_request(self) -> Option<Req> {
+        match self.kind {
+            OutboundKind::Item(request, _) => Some(request),
+            _ => None,
+        }
+    }
+
+    /// Fails a call that was never sent (its first request found no room as its
+    /// sender was dropped).
+    pub(crate) fn abandon(self) {
+        if let OutboundKind::Upload {
+            completion, upload, ..
+        } = self.kind
+        {
+            upload.close();
+            completion.fail(Error::Status(Status::cancelled(
+                "the call's sender was dropped before its first request left",
+            )));
+        }
+    }
 }
 
 impl<Req, Resp> fmt::Debug for ClientOutbound<Req, Resp> {
@@ -219,6 +308,9 @@ impl<Req, Resp> fmt::Debug for ClientOutbound<Req, Resp> {
             OutboundKind::Call { .. } => f.write_str("ClientOutbound::Call"),
             OutboundKind::Cancel(id) => write!(f, "ClientOutbound::Cancel({id})"),
             OutboundKind::Control(code) => write!(f, "ClientOutbound::Control({code:?})"),
+            OutboundKind::Upload { .. } => f.write_str("ClientOutbound::Upload"),
+            OutboundKind::Item(..) => f.write_str("ClientOutbound::Item"),
+            OutboundKind::End(_) => f.write_str("ClientOutbound::End"),
         }
     }
 }
@@ -250,6 +342,16 @@ where
     received: u64,
     /// Answers to calls received; published to `shared.answered`.
     answered: u64,
+    /// Calls whose input side is open, by id.
+    uploads: IdMap<Arc<Upload>>,
+    /// Uploads to send `End` for.
+    to_end: VecDeque<u64>,
+    /// Uploads whose sender was dropped with its lane full, from `shared.ends`.
+    ending: VecDeque<Arc<Upload>>,
+    /// Response streams that are full: inbound is held until they have room.
+    full: FullBuffers<<C as Decoder>::Message, Result<(), Error>>,
+    /// Credit to send, from `credits`.
+    to_credit: VecDeque<(u64, u32)>,
     _codec: PhantomData<fn() -> C>,
 }
 
@@ -268,6 +370,11 @@ where
             peer_pongs: false,
             received: 0,
             answered: 0,
+            uploads: id_map(),
+            to_end: VecDeque::new(),
+            ending: VecDeque::new(),
+            full: FullBuffers::new(),
+            to_credit: VecDeque::new(),
             _codec: PhantomData,
         }
     }
@@ -336,6 +443,10 @@ where
                 self.peer_pongs = true;
                 return ReactorStatus::Continue;
             }
+            ControlCode::Credit => {
+                self.on_credit(id, response.credit());
+                return ReactorStatus::Continue;
+            }
             _ => {}
         }
         let Some(completion) = self.in_flight.get(id) else {
@@ -345,14 +456,17 @@ where
         match (code, completion) {
             (ControlCode::Normal, CompletionSender::Streaming(items)) => {
                 self.answered += 1;
-                // A closed receiver means its completion was dropped and has
-                // queued the cancellation already.
-                let _ = items.send(StreamEvent::Item(response));
+                // A dropped reader means its completion was dropped and has
+                // queued the cancellation already; the item is discarded.
+                if items.push(response) {
+                    self.full.add(items.shared());
+                }
             }
             (code, _) => {
                 let Some(completion) = self.in_flight.remove(id) else {
                     return ReactorStatus::Continue;
                 };
+                self.call_over(id, true);
                 match (code, completion) {
                     (ControlCode::Normal, CompletionSender::Unary(slot)) => {
                         self.answered += 1;
@@ -360,7 +474,7 @@ where
                     }
                     (ControlCode::End, CompletionSender::Streaming(items)) => {
                         self.answered += 1;
-                        let _ = items.send(StreamEvent::End);
+                        items.end(Ok(()));
                     }
                     (code, completion) => self.fail(code, response, completion),
                 }
@@ -401,9 +515,19 @@ where
             }
             OutboundKind::Cancel(id) => {
                 self.in_flight.remove(id);
+                self.call_over(id, false);
                 <Self::Outbound as Message>::cancelled(id)
             }
             OutboundKind::Control(code) => <Self::Outbound as Message>::control(0, code),
+            OutboundKind::Upload {
+                request,
+                completion,
+                cell,
+                upload,
+                deadline,
+            } => self.open_upload(request, completion, &cell, upload, deadline),
+            OutboundKind::Item(request, upload) => self.upload_item(request, &upload),
+            OutboundKind::End(upload) => self.end_upload(&upload),
         }
     }
 
@@ -416,21 +540,41 @@ where
         // Only calls still in flight need telling the server.
         let mut index = before;
         while index < self.to_cancel.len() {
-            if self.in_flight.remove(self.to_cancel[index]).is_some() {
+            let id = self.to_cancel[index];
+            if self.in_flight.remove(id).is_some() {
+                self.call_over(id, false);
                 index += 1;
             } else {
                 self.to_cancel.remove(index);
             }
         }
+        self.poll_ends(cx);
+        if self.shared.credits_queued.load(Ordering::Acquire) {
+            self.shared.credits_queued.store(false, Ordering::Release);
+            self.shared.credits.take(cx.waker(), &mut self.to_credit);
+        }
         ReactorStatus::Continue
     }
 
     fn poll_outbound(&mut self, _cx: &mut Context<'_>) -> Poll<Option<Self::Outbound>> {
+        if let Some(id) = self.to_cancel.pop_front() {
+            return Poll::Ready(Some(<Self::Outbound as Message>::cancelled(id)));
+        }
+        while let Some((id, credit)) = self.to_credit.pop_front() {
+            // Only calls still in flight need it.
+            if self.in_flight.get(id).is_some() {
+                return Poll::Ready(Some(credit_message(id, credit)));
+            }
+        }
         Poll::Ready(
-            self.to_cancel
+            self.to_end
                 .pop_front()
-                .map(<Self::Outbound as Message>::cancelled),
+                .map(<Self::Outbound as Message>::ended),
         )
+    }
+
+    fn poll_inbound_ready(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.full.poll_ready(cx)
     }
 
     /// Responses need no answer: they are read whatever the send queue holds, so a
@@ -441,7 +585,9 @@ where
 
     /// Calls in flight, or a ping to a server known to answer pings.
     fn awaits_peer(&self) -> bool {
-        self.in_flight.len() > 0 || (self.ping_outstanding && self.peer_pongs)
+        // While inbound is held, what the server sent waits unread: not its fault.
+        !self.full.is_holding()
+            && (self.in_flight.len() > 0 || (self.ping_outstanding && self.peer_pongs))
     }
 
     fn ping(&mut self) -> Option<Self::Outbound> {
@@ -453,6 +599,141 @@ where
         // Published before the calls' completions are dropped (with the reactor),
         // so each of them, and every call made later, reports it.
         let _ = self.shared.closed.set(reason.clone());
+    }
+}
+
+/// Calls with an input side (`client::upload`).
+impl<C> RpcClientReactor<C>
+where
+    C: Encoder + Decoder,
+    <C as Encoder>::Message: Message,
+    <C as Decoder>::Message: Message,
+{
+    /// Call `id` is over (`in_flight` no longer has it): its input side closes,
+    /// with `End` to the server when `ended_by_server` (the server keeps the id
+    /// until then). Costs one check for calls without an input side.
+    #[inline]
+    fn call_over(&mut self, id: u64, ended_by_server: bool) {
+        if self.uploads.is_empty() {
+            return;
+        }
+        self.close_upload(id, ended_by_server);
+    }
+
+    #[cold]
+    fn close_upload(&mut self, id: u64, send_end: bool) {
+        if let Some(upload) = self.uploads.remove(&id) {
+            if upload.close() && send_end {
+                self.to_end.push_back(id);
+            }
+        }
+    }
+
+    /// Registers a call with an input side, as a plain call, and gives its
+    /// sender the id.
+    #[cold]
+    fn open_upload(
+        &mut self,
+        mut request: <C as Encoder>::Message,
+        completion: CompletionSender<<C as Decoder>::Message>,
+        cell: &CallCell<<C as Decoder>::Message>,
+        upload: Arc<Upload>,
+        deadline: Option<Instant>,
+    ) -> <C as Encoder>::Message {
+        let id = self.in_flight.insert(completion);
+        request.set_message_id(id);
+        if let Some(deadline) = deadline {
+            request.set_timeout(Some(deadline.saturating_duration_since(Instant::now())));
+        }
+        upload.id.store(id, Ordering::Release);
+        let due = upload.item_taken();
+        if cell
+            .id
+            .compare_exchange(UNASSIGNED, id, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            // Abandoned before it left: as for a plain call.
+            self.in_flight.remove(id);
+            upload.close();
+            return <<C as Encoder>::Message as Message>::cancelled(id);
+        }
+        if due {
+            upload.close();
+            self.to_end.push_back(id);
+        } else {
+            self.uploads.insert(id, upload);
+        }
+        request
+    }
+
+    /// One more request of an open call; a call whose input side is over gets
+    /// an ignored `Cancel(0)` in its place (something must be encoded).
+    #[cold]
+    fn upload_item(
+        &mut self,
+        mut request: <C as Encoder>::Message,
+        upload: &Arc<Upload>,
+    ) -> <C as Encoder>::Message {
+        let due = upload.item_taken();
+        if upload.is_closed() {
+            return <<C as Encoder>::Message as Message>::cancelled(0);
+        }
+        let id = upload.id.load(Ordering::Acquire);
+        request.set_message_id(id);
+        if due {
+            self.end_input(id, upload);
+        }
+        request
+    }
+
+    /// The sender's `End`.
+    #[cold]
+    fn end_upload(&mut self, upload: &Arc<Upload>) -> <C as Encoder>::Message {
+        let id = upload.id.load(Ordering::Acquire);
+        if upload.close() {
+            self.uploads.remove(&id);
+            <<C as Encoder>::Message as Message>::ended(id)
+        } else {
+            <<C as Encoder>::Message as Message>::cancelled(0)
+        }
+    }
+
+    /// Queues `End` for the open call `id`.
+    fn end_input(&mut self, id: u64, upload: &Upload) {
+        if upload.close() {
+            self.uploads.remove(&id);
+            self.to_end.push_back(id);
+        }
+    }
+
+    /// The server's `Credit(id)`: it speaks credit, so the call's response stream
+    /// flows by credit from now on (its reader gives credit back as it reads);
+    /// and its sender may send `credit` more requests.
+    #[cold]
+    fn on_credit(&mut self, id: u64, credit: u32) {
+        if let Some(CompletionSender::Streaming(items)) = self.in_flight.get(id) {
+            items.flow_by_credit(None);
+        }
+        if let Some(upload) = self.uploads.get(&id) {
+            upload.grant(credit);
+        }
+    }
+
+    /// Sends `End` for the senders dropped with a full lane whose requests have
+    /// all been taken; the others wait for their last request
+    /// ([`upload_item`](Self::upload_item)).
+    fn poll_ends(&mut self, cx: &mut Context<'_>) {
+        if !self.shared.ends_queued.load(Ordering::Acquire) {
+            return;
+        }
+        self.shared.ends_queued.store(false, Ordering::Release);
+        self.shared.ends.take(cx.waker(), &mut self.ending);
+        while let Some(upload) = self.ending.pop_front() {
+            if upload.end_due() {
+                let id = upload.id.load(Ordering::Acquire);
+                self.end_input(id, &upload);
+            }
+        }
     }
 }
 

@@ -1,12 +1,14 @@
 //! The server: a [`SocketService`] served through `protosocket-server`.
 
 mod context;
-mod id_map;
+pub(crate) mod id_map;
+mod inbox;
 mod reactor;
 mod service;
 mod waker;
 
 pub use context::CallContext;
+pub use inbox::RequestStream;
 
 /// The server's per-call hook: it sees each request's [`CallContext`] before the
 /// service does, and may let it through or answer it with a status (see
@@ -39,11 +41,13 @@ use tokio::io::{AsyncRead, AsyncWrite};
 /// | `server_config` | [`ProtosocketServerConfig::default`] | connections, buffers, queue depth, socket options, shutdown grace period |
 /// | `max_rpcs_in_flight` | 1024 | rpcs running at once on one connection; more are answered [`ResourceExhausted`](crate::StatusCode::ResourceExhausted) |
 /// | `call_hook` | none | a [`CallHook`] run on each request before the service sees it |
+/// | `request_stream_buffer` | 64 | requests one rpc's [`RequestStream`] holds before the connection stops reading |
 #[derive(Debug, Clone)]
 pub struct RpcServerConfig {
     server: ProtosocketServerConfig,
     max_rpcs_in_flight: usize,
     call_hook: Option<CallHook>,
+    request_stream_buffer: usize,
 }
 
 impl Default for RpcServerConfig {
@@ -52,6 +56,7 @@ impl Default for RpcServerConfig {
             server: ProtosocketServerConfig::default(),
             max_rpcs_in_flight: 1024,
             call_hook: None,
+            request_stream_buffer: DEFAULT_REQUEST_STREAM_BUFFER,
         }
     }
 }
@@ -87,6 +92,20 @@ impl RpcServerConfig {
         self.call_hook.as_ref()
     }
 
+    /// Requests one rpc's [`RequestStream`] holds (at least 1) before the
+    /// connection stops reading from its client until the handler takes one.
+    #[must_use]
+    pub fn request_stream_buffer(mut self, requests: usize) -> Self {
+        self.request_stream_buffer = requests.max(1);
+        self
+    }
+
+    /// The configured size of a request stream's buffer.
+    #[must_use]
+    pub fn get_request_stream_buffer(&self) -> usize {
+        self.request_stream_buffer
+    }
+
     /// The configured limit of rpcs in flight per connection.
     #[must_use]
     pub fn get_max_rpcs_in_flight(&self) -> usize {
@@ -99,6 +118,9 @@ impl RpcServerConfig {
         &self.server
     }
 }
+
+/// Requests a [`RequestStream`] buffers by default.
+const DEFAULT_REQUEST_STREAM_BUFFER: usize = 64;
 
 /// Runs each connection with `tokio::spawn`: the service's connections must be
 /// `Send`.
@@ -120,6 +142,7 @@ pub struct RpcConnector<Svc, S, Sp> {
     service: Svc,
     max_rpcs_in_flight: usize,
     call_hook: Option<CallHook>,
+    request_stream_buffer: usize,
     _stream: PhantomData<fn() -> (S, Sp)>,
 }
 
@@ -130,6 +153,7 @@ impl<Svc, S, Sp> RpcConnector<Svc, S, Sp> {
             service,
             max_rpcs_in_flight,
             call_hook: None,
+            request_stream_buffer: DEFAULT_REQUEST_STREAM_BUFFER,
             _stream: PhantomData,
         }
     }
@@ -142,9 +166,19 @@ impl<Svc, S, Sp> RpcConnector<Svc, S, Sp> {
         self
     }
 
-    /// A connector for `service` with `config`'s rpc limit and call hook.
+    /// Requests one rpc's [`RequestStream`] holds (at least 1; default 64).
+    #[must_use]
+    pub fn request_stream_buffer(mut self, requests: usize) -> Self {
+        self.request_stream_buffer = requests.max(1);
+        self
+    }
+
+    /// A connector for `service` with `config`'s rpc limit, call hook and
+    /// request stream buffer.
     fn configured(service: Svc, config: &RpcServerConfig) -> Self {
-        Self::new(service, config.max_rpcs_in_flight).call_hook(config.call_hook.clone())
+        Self::new(service, config.max_rpcs_in_flight)
+            .call_hook(config.call_hook.clone())
+            .request_stream_buffer(config.request_stream_buffer)
     }
 
     fn reactor(
@@ -160,6 +194,7 @@ impl<Svc, S, Sp> RpcConnector<Svc, S, Sp> {
         let service = self.service.new_connection_service(&connection);
         RpcServerReactor::new(service, outbound, self.max_rpcs_in_flight)
             .call_hook(self.call_hook.clone())
+            .request_stream_buffer(self.request_stream_buffer)
     }
 }
 

@@ -18,13 +18,15 @@ use protosocket::{Decoder, Encoder, MessageReactor, ReactorStatus, Replies};
 use tokio::time::Sleep;
 
 use crate::hook::{HookFuture, Hooked};
-use crate::message::{ControlCode, Message};
+use crate::message::{credit_message, speaks_credit, ControlCode, Message};
 use crate::server::context::{deadline_after, CallContext};
 use crate::server::id_map::{id_map, IdMap};
+use crate::server::inbox::RequestStream;
 use crate::server::service::{ConnectionService, Rpc};
 use crate::server::waker::SlotWaker;
 use crate::server::CallHook;
 use crate::status::Status;
+use crate::stream_buffer::{stream_buffer, BufferWriter, FullBuffers};
 use crate::woken::WokenQueue;
 
 type Request<S> = <S as ConnectionService>::Request;
@@ -40,6 +42,9 @@ enum Kind {
     /// None: the deadline passed and the work was dropped; the answer saying so
     /// waits for room to send.
     Expired,
+    /// The work is over; the id stays in flight until the client ends the rpc's
+    /// input (see `server::inbox`).
+    Done,
 }
 
 impl Kind {
@@ -49,7 +54,7 @@ impl Kind {
             Kind::Hook => "call hook",
             Kind::Unary => "unary future",
             Kind::Streaming => "response stream",
-            Kind::Expired => "nothing",
+            Kind::Expired | Kind::Done => "nothing",
         }
     }
 }
@@ -97,6 +102,17 @@ struct InFlight {
     kind: Kind,
     /// When the rpc's work is dropped and answered `DeadlineExceeded`.
     deadline: Option<Instant>,
+    /// The rpc took a request stream: later `Normal` messages with its id are
+    /// its requests, not duplicates.
+    takes_input: bool,
+}
+
+/// A request an async call hook holds back until it is done, with the request
+/// stream of an rpc that takes one.
+struct Held<Svc: ConnectionService> {
+    future: HookFuture<CallContext>,
+    request: Request<Svc>,
+    requests: Option<RequestStream<Request<Svc>>>,
 }
 
 /// Where an rpc runs: its work while in flight, and the waker it is polled with;
@@ -107,8 +123,13 @@ struct Slot<Svc: ConnectionService> {
     unary: Place<Svc::Unary>,
     streaming: Place<Svc::Streaming>,
     /// An async call hook's future, and the request it holds back.
-    hook: Option<(HookFuture<CallContext>, Request<Svc>)>,
+    hook: Option<Held<Svc>>,
     waker: SlotWaker,
+    /// The rpc's request stream, while the client's input is open.
+    inbox: Option<BufferWriter<Request<Svc>, ()>>,
+    /// Responses the client has room for, when its stream flows by credit:
+    /// the stream is not polled at 0.
+    credit: Option<u32>,
 }
 
 impl<Svc: ConnectionService> Slot<Svc> {
@@ -129,10 +150,10 @@ impl<Svc: ConnectionService> Slot<Svc> {
             Kind::Streaming => streaming.get().map_or(Poll::Pending, |stream| {
                 stream.poll_next(&mut cx).map(Polled::Item)
             }),
-            Kind::Hook => hook.as_mut().map_or(Poll::Pending, |(future, _)| {
-                future.as_mut().poll(&mut cx).map(Polled::Hook)
+            Kind::Hook => hook.as_mut().map_or(Poll::Pending, |held| {
+                held.future.as_mut().poll(&mut cx).map(Polled::Hook)
             }),
-            Kind::Expired => Poll::Pending,
+            Kind::Expired | Kind::Done => Poll::Pending,
         }))
     }
 
@@ -142,7 +163,7 @@ impl<Svc: ConnectionService> Slot<Svc> {
             Kind::Unary => self.unary.clear(),
             Kind::Streaming => self.streaming.clear(),
             Kind::Hook => self.hook = None,
-            Kind::Expired => {}
+            Kind::Expired | Kind::Done => {}
         }
     }
 }
@@ -227,10 +248,16 @@ enum Phase {
 /// flight, [`DeadlineExceeded`](crate::StatusCode::DeadlineExceeded) when it came
 /// with no time left. A `Cancel` drops that rpc's work and is answered
 /// [`Cancelled`](crate::StatusCode::Cancelled); a cancel for an rpc not in flight
-/// (finished, or never started) is ignored. `End` (and any other code) from a
-/// client means nothing and is ignored. A message type without status fields
+/// (finished, or never started) is ignored. A message type without status fields
 /// answers each status with its [`control_code`](crate::StatusCode::control_code),
 /// which an upstream 2.x client reads correctly.
+///
+/// A `Normal` message with the id of an rpc that took a request stream is that
+/// stream's next request instead, and the client's `End` ends the stream (see
+/// [`RequestStream`]); while a request stream is full, the reactor holds inbound
+/// ([`MessageReactor::poll_inbound_ready`]) unless the client flows by credit. A
+/// `Credit` lets that rpc's response stream send more. Other codes from a
+/// client mean nothing and are ignored.
 ///
 /// A request with a [`timeout`](Message::timeout) has a deadline, counted from
 /// when it is read: when it passes, the rpc's work is dropped (wherever it is:
@@ -285,6 +312,13 @@ pub struct RpcServerReactor<Svc: ConnectionService, C> {
     deadlines: Deadlines,
     /// Deadlines come up, taken from `deadlines` (kept for its allocation).
     expired: Vec<(usize, u64, Instant)>,
+    /// Requests a request stream buffers.
+    request_stream_buffer: usize,
+    /// Request streams that are full: inbound is held until they have room.
+    full: FullBuffers<Request<Svc>, ()>,
+    /// The response type can carry credit: streams of clients that speak it
+    /// flow by credit.
+    credit_ok: bool,
     _codec: std::marker::PhantomData<fn() -> C>,
 }
 
@@ -316,6 +350,9 @@ where
             call_hook: None,
             deadlines: Deadlines::new(),
             expired: Vec::new(),
+            request_stream_buffer: 64,
+            full: FullBuffers::new(),
+            credit_ok: speaks_credit::<Response<Svc>>(),
             _codec: std::marker::PhantomData,
         }
     }
@@ -324,6 +361,14 @@ where
     #[must_use]
     pub fn call_hook(mut self, hook: Option<CallHook>) -> Self {
         self.call_hook = hook;
+        self
+    }
+
+    /// Requests one rpc's [`RequestStream`] buffers (at least 1; default 64)
+    /// before the connection stops reading until its handler takes one.
+    #[must_use]
+    pub fn request_stream_buffer(mut self, requests: usize) -> Self {
+        self.request_stream_buffer = requests.max(1);
         self
     }
 
@@ -349,6 +394,8 @@ where
             streaming: Place::new(),
             hook: None,
             waker: SlotWaker::new(index, &self.ready),
+            inbox: None,
+            credit: None,
         });
         index
     }
@@ -405,7 +452,12 @@ where
 
     /// Puts rpc `id`, whose work is in slot `index`, in flight.
     fn track(&mut self, index: usize, id: u64, kind: Kind, deadline: Option<Instant>) {
-        self.slots[index].rpc = Some(InFlight { id, kind, deadline });
+        self.slots[index].rpc = Some(InFlight {
+            id,
+            kind,
+            deadline,
+            takes_input: false,
+        });
         self.by_id.insert(id, index);
         if let Some(deadline) = deadline {
             self.watch_deadline(index, id, deadline);
@@ -438,6 +490,8 @@ where
             return;
         };
         slot.clear(rpc.kind);
+        slot.inbox = None;
+        slot.credit = None;
         self.by_id.remove(&rpc.id);
         self.free.push(index);
     }
@@ -451,7 +505,10 @@ where
         let Some(rpc) = slot.rpc.as_mut() else {
             return;
         };
-        if rpc.id != id || rpc.deadline != Some(deadline) || rpc.kind == Kind::Expired {
+        if rpc.id != id
+            || rpc.deadline != Some(deadline)
+            || matches!(rpc.kind, Kind::Expired | Kind::Done)
+        {
             return;
         }
         tracing::debug!(
@@ -487,15 +544,24 @@ where
         // spurious poll of the new rpc is harmless.
         let InFlight { id, kind, .. } = slot.rpc?;
         if kind == Kind::Expired {
-            self.remove(index);
+            self.finish(index);
             return Some(Message::with_status(id, deadline_passed()));
         }
+        if slot.inbox.is_some() || slot.credit.is_some() {
+            if let Some(message) = self.poll_credit(index, id) {
+                return message;
+            }
+        }
+        let slot = &mut self.slots[index];
         let mut response = match slot.poll_work(kind) {
             Ok(Poll::Pending) => return None,
             Ok(Poll::Ready(Polled::Item(Some(response)))) => {
+                if let Some(credit) = &mut slot.credit {
+                    *credit -= 1;
+                }
                 if response.control_code() != ControlCode::Normal {
                     // The handler ended its stream with this (a status, say).
-                    self.remove(index);
+                    self.finish(index);
                 } else if slot.waker.queue() {
                     // It may have more right away: poll it again in turn.
                     self.woken.push_back(index);
@@ -503,19 +569,21 @@ where
                 response
             }
             Ok(Poll::Ready(Polled::Unary(response))) => {
-                self.remove(index);
+                self.finish(index);
                 response
             }
             Ok(Poll::Ready(Polled::Item(None))) => {
-                self.remove(index);
+                self.finish(index);
                 return Some(Message::ended(id));
             }
             Ok(Poll::Ready(Polled::Hook(outcome))) => {
                 let held = slot.hook.take();
                 return match (outcome, held) {
-                    (Ok(context), Some((_, request))) => self.run_held(index, id, request, context),
+                    (Ok(context), Some(held)) => {
+                        self.run_held(index, id, held.request, held.requests, context)
+                    }
                     (Err(status), _) => {
-                        self.remove(index);
+                        self.finish(index);
                         Some(Message::with_status(id, status))
                     }
                     (Ok(_), None) => unreachable!("a hook that ran held its request"),
@@ -523,7 +591,7 @@ where
             }
             Err(panic) => {
                 let answer = failed(id, kind.during(), &*panic);
-                self.remove(index);
+                self.finish(index);
                 return Some(answer);
             }
         };
@@ -539,17 +607,16 @@ where
     /// Starts the rpc of a `Normal` request, or answers why not.
     fn on_request(&mut self, mut request: Request<Svc>, replies: &mut Replies<Response<Svc>>) {
         let id = request.message_id();
-        if self.phase == Phase::Draining {
+        if self.phase == Phase::Draining && !self.by_id.contains_key(&id) {
             tracing::debug!(id, "request while shutting down; refused");
             let status = Status::unavailable("the server is shutting down; the rpc did not run");
             return refuse(replies, id, status);
         }
         let full = self.by_id.len() >= self.max_in_flight;
         match self.by_id.entry(id) {
-            Entry::Occupied(_) => {
-                tracing::warn!(id, "request for an id already in flight; rejected");
-                let status = Status::already_exists("an rpc with this id is in flight");
-                return refuse(replies, id, status);
+            Entry::Occupied(entry) => {
+                let index = *entry.get();
+                return self.on_in_flight(index, request, replies);
             }
             Entry::Vacant(_) if full => {
                 tracing::debug!(id, max = self.max_in_flight, "too many rpcs in flight");
@@ -566,12 +633,16 @@ where
             Some(timeout) => Some(deadline_after(timeout)),
         };
         let mut context = CallContext::new(id, deadline, request.take_metadata());
+        if self.service.takes_request_stream(&request) {
+            return self.start_with_input(request, context, replies);
+        }
         if self.call_hook.is_some() {
             match self.hook(request, context, replies) {
                 Some(through) => (request, context) = through,
                 None => return,
             }
         }
+        let window = request.credit();
         let service = &mut self.service;
         match catch_unwind(AssertUnwindSafe(|| {
             service.new_rpc_with_context(request, context)
@@ -581,6 +652,9 @@ where
                 let index = self.free_slot();
                 self.slots[index].streaming.put(stream);
                 self.start_queued(index, id, Kind::Streaming, deadline);
+                if let Some(credit) = self.open_credit(index, id, window) {
+                    replies.push(credit);
+                }
             }
             Ok(Rpc::Reject(status)) => refuse(replies, id, status),
             Err(panic) => replies.push(failed(id, "new_rpc", &*panic)),
@@ -602,7 +676,11 @@ where
             Ok(Hooked::Ready(context)) => Some((request, context)),
             Ok(Hooked::Later(future)) => {
                 let index = self.free_slot();
-                self.slots[index].hook = Some((future, request));
+                self.slots[index].hook = Some(Held {
+                    future,
+                    request,
+                    requests: None,
+                });
                 self.start_queued(index, id, Kind::Hook, deadline);
                 None
             }
@@ -614,19 +692,22 @@ where
         }
     }
 
-    /// Starts rpc `id`, whose request an async call hook held in slot `index`
-    /// (in flight already), now that the hook let it through: its first answer,
-    /// if it has one at once.
+    /// Starts rpc `id`, in flight in slot `index` already (its request held by
+    /// an async call hook that let it through, or one that takes `requests`):
+    /// its first message, if it has one at once.
     fn run_held(
         &mut self,
         index: usize,
         id: u64,
         request: Request<Svc>,
+        requests: Option<RequestStream<Request<Svc>>>,
         context: CallContext,
     ) -> Option<Response<Svc>> {
+        let window = request.credit();
         let service = &mut self.service;
-        let kind = match catch_unwind(AssertUnwindSafe(|| {
-            service.new_rpc_with_context(request, context)
+        let kind = match catch_unwind(AssertUnwindSafe(|| match requests {
+            None => service.new_rpc_with_context(request, context),
+            Some(requests) => service.new_rpc_with_requests(request, context, requests),
         })) {
             Ok(Rpc::Unary(future)) => {
                 self.slots[index].unary.put(future);
@@ -636,17 +717,25 @@ where
                 self.slots[index].streaming.put(stream);
                 Kind::Streaming
             }
+            // Refused or failed at once: an rpc that takes input keeps its id,
+            // with no work, until the client's End or Cancel (see `finish`).
             Ok(Rpc::Reject(status)) => {
-                self.remove(index);
+                self.finish(index);
                 return Some(Message::with_status(id, status));
             }
             Err(panic) => {
-                self.remove(index);
+                self.finish(index);
                 return Some(failed(id, "new_rpc", &*panic));
             }
         };
         if let Some(rpc) = self.slots[index].rpc.as_mut() {
             rpc.kind = kind;
+        }
+        if let Some(credit) = self.open_credit(index, id, window) {
+            // Its work is polled in turn, after the grant goes out.
+            self.slots[index].waker.set_queued();
+            self.woken.push_back(index);
+            return Some(credit);
         }
         self.poll_slot(index)
     }
@@ -659,6 +748,194 @@ where
             self.expire(index, id, deadline);
         }
         self.expired = expired;
+    }
+}
+
+/// Request streams: rpcs that take the client's later messages (`server::inbox`).
+impl<Svc, C> RpcServerReactor<Svc, C>
+where
+    Svc: ConnectionService,
+    C: Encoder<Message = Response<Svc>> + Decoder<Message = Request<Svc>>,
+{
+    /// Starts the rpc of `request`, which takes a request stream. Its id is in
+    /// flight from here until the client ends its input, whatever happens to the
+    /// rpc's work (a hook's or the service's refusal, a panic, its deadline), so
+    /// the client's later messages never start rpcs of their own.
+    #[cold]
+    fn start_with_input(
+        &mut self,
+        request: Request<Svc>,
+        context: CallContext,
+        replies: &mut Replies<Response<Svc>>,
+    ) {
+        let (id, deadline) = (context.id(), context.deadline());
+        let (writer, reader) = stream_buffer(self.request_stream_buffer);
+        let requests = RequestStream::new(reader);
+        let index = self.free_slot();
+        self.slots[index].inbox = Some(writer);
+        self.track(index, id, Kind::Done, deadline);
+        if let Some(rpc) = self.slots[index].rpc.as_mut() {
+            rpc.takes_input = true;
+        }
+        let hooked = match &self.call_hook {
+            None => Ok(Hooked::Ready(context)),
+            Some(hook) => hook.run(context),
+        };
+        let context = match hooked {
+            Ok(Hooked::Ready(context)) => context,
+            Ok(Hooked::Later(future)) => {
+                let slot = &mut self.slots[index];
+                slot.hook = Some(Held {
+                    future,
+                    request,
+                    requests: Some(requests),
+                });
+                if let Some(rpc) = slot.rpc.as_mut() {
+                    rpc.kind = Kind::Hook;
+                }
+                // Not polled yet: ready by definition.
+                slot.waker.set_queued();
+                self.woken.push_back(index);
+                return;
+            }
+            Err(status) => {
+                tracing::debug!(id, %status, "call hook refused the request");
+                return refuse(replies, id, status);
+            }
+        };
+        if let Some(message) = self.run_held(index, id, request, Some(requests), context) {
+            replies.push(message);
+        }
+    }
+
+    /// Lets rpc `id` in slot `index` flow by credit if its client speaks it (its
+    /// request carried a `window`) and the response type can carry it: its
+    /// response stream sends at most what the client granted, its request
+    /// stream grants the client `request_stream_buffer` and more as the handler
+    /// reads. The first `Credit` tells the client so.
+    fn open_credit(&mut self, index: usize, id: u64, window: u32) -> Option<Response<Svc>> {
+        if window == 0 || !self.credit_ok {
+            return None;
+        }
+        let slot = &mut self.slots[index];
+        if slot.rpc.is_some_and(|rpc| rpc.kind == Kind::Streaming) {
+            slot.credit = Some(window);
+        }
+        let grant = match &slot.inbox {
+            Some(inbox) => {
+                inbox.flow_by_credit(Some(slot.waker.waker().clone()));
+                u32::try_from(self.request_stream_buffer).unwrap_or(u32::MAX)
+            }
+            None => 0,
+        };
+        Some(credit_message(id, grant))
+    }
+
+    /// What the slot owes or lacks by credit: the credit its handler gave back
+    /// by reading its request stream (to send now), or `Some(None)` when its
+    /// response stream has no credit left (it is not polled until the client
+    /// grants more). `None` to poll its work.
+    fn poll_credit(&mut self, index: usize, id: u64) -> Option<Option<Response<Svc>>> {
+        let slot = &mut self.slots[index];
+        let owed = slot.inbox.as_ref().map_or(0, BufferWriter::take_credit);
+        if owed > 0 {
+            // Its work may be ready too: poll it again in turn.
+            slot.waker.set_queued();
+            self.woken.push_back(index);
+            return Some(Some(credit_message(id, owed)));
+        }
+        (slot.credit == Some(0)).then_some(None)
+    }
+
+    /// The client's `Credit(id)`: its response stream may send `credit` more.
+    fn on_credit(&mut self, id: u64, credit: u32) {
+        let Some(index) = self.by_id.get(&id).copied() else {
+            return;
+        };
+        let slot = &mut self.slots[index];
+        if let Some(left) = &mut slot.credit {
+            *left = left.saturating_add(credit);
+            // It may have stopped for want of credit: poll it in turn.
+            slot.waker.set_queued();
+            self.woken.push_back(index);
+        }
+    }
+
+    /// A `Normal` message with the id of rpc in slot `index`, in flight: the
+    /// next request of an rpc that takes a request stream, or a duplicate.
+    fn on_in_flight(
+        &mut self,
+        index: usize,
+        request: Request<Svc>,
+        replies: &mut Replies<Response<Svc>>,
+    ) {
+        let slot = &mut self.slots[index];
+        if !slot.rpc.is_some_and(|rpc| rpc.takes_input) {
+            let id = request.message_id();
+            tracing::warn!(id, "request for an id already in flight; rejected");
+            let status = Status::already_exists("an rpc with this id is in flight");
+            return refuse(replies, id, status);
+        }
+        // After the client's End (or once the rpc's work has dropped its stream)
+        // what still arrives is discarded.
+        if let Some(inbox) = &slot.inbox {
+            if inbox.push(request) {
+                self.full.add(inbox.shared());
+            }
+        }
+    }
+
+    /// Whether the rpc in slot `index` has finished its work and waits only for
+    /// the client to end its input.
+    fn is_done(&self, index: usize) -> bool {
+        self.slots[index]
+            .rpc
+            .is_some_and(|rpc| rpc.kind == Kind::Done)
+    }
+
+    /// The work of the rpc in slot `index` is over (answered, ended or failed):
+    /// the slot is freed, unless the client's input is still open.
+    fn finish(&mut self, index: usize) {
+        let slot = &mut self.slots[index];
+        match slot.rpc {
+            Some(mut rpc) if slot.inbox.is_some() => {
+                slot.clear(rpc.kind);
+                rpc.kind = Kind::Done;
+                slot.rpc = Some(rpc);
+            }
+            _ => self.remove(index),
+        }
+    }
+
+    /// The client's `End(id)`: the rpc's request stream ends after what it holds;
+    /// an rpc whose work is over leaves.
+    fn on_input_end(&mut self, id: u64) {
+        let Some(index) = self.by_id.get(&id).copied() else {
+            tracing::debug!(id, "end for an rpc not in flight; ignored");
+            return;
+        };
+        let slot = &mut self.slots[index];
+        match slot.inbox.take() {
+            Some(inbox) => inbox.end(()),
+            None => tracing::debug!(id, "end for an rpc that takes no requests; ignored"),
+        }
+        if self.is_done(index) {
+            self.remove(index);
+        }
+    }
+
+    /// The client's input ended (EOF): every request stream ends, and the rpcs
+    /// whose work is over leave.
+    fn end_inputs(&mut self) {
+        for index in 0..self.slots.len() {
+            let slot = &mut self.slots[index];
+            if let Some(inbox) = slot.inbox.take() {
+                inbox.end(());
+                if self.is_done(index) {
+                    self.remove(index);
+                }
+            }
+        }
     }
 }
 
@@ -722,15 +999,20 @@ where
             ControlCode::Pong => self.peer_pongs = true,
             ControlCode::Cancel => match self.by_id.get(&id).copied() {
                 Some(slot) => {
+                    let finished = self.is_done(slot);
                     // Dropping the work is the cancellation.
                     self.remove(slot);
-                    replies.push(Message::with_status(
-                        id,
-                        Status::cancelled("cancelled by the client"),
-                    ));
+                    if !finished {
+                        replies.push(Message::with_status(
+                            id,
+                            Status::cancelled("cancelled by the client"),
+                        ));
+                    }
                 }
                 None => tracing::debug!(id, "cancel for an rpc not in flight; ignored"),
             },
+            ControlCode::End => self.on_input_end(id),
+            ControlCode::Credit => self.on_credit(id, request.credit()),
             code => tracing::debug!(id, ?code, "control code from a client; ignored"),
         }
         ReactorStatus::Continue
@@ -738,6 +1020,10 @@ where
 
     fn on_outbound_message(&mut self, response: Response<Svc>) -> Response<Svc> {
         response
+    }
+
+    fn poll_inbound_ready(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.full.poll_ready(cx)
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> ReactorStatus {
@@ -765,6 +1051,7 @@ where
         if self.phase == Phase::Open {
             self.phase = Phase::ReadClosed;
         }
+        self.end_inputs();
         if self.idle() {
             ReactorStatus::Disconnect
         } else {
@@ -775,7 +1062,8 @@ where
     /// Only a ping to a client known to answer pings: rpcs in flight are the
     /// server's work, not the client's.
     fn awaits_peer(&self) -> bool {
-        self.ping_outstanding && self.peer_pongs
+        // While inbound is held the pong may wait unread behind requests.
+        self.ping_outstanding && self.peer_pongs && !self.full.is_holding()
     }
 
     fn ping(&mut self) -> Option<Response<Svc>> {

@@ -8,6 +8,7 @@ use protosocket::{ConnectionStats, Decoder, Encoder, PeerAddress};
 
 use crate::message::Message;
 use crate::server::context::CallContext;
+use crate::server::inbox::RequestStream;
 use crate::status::Status;
 
 /// What a [`ConnectionService`] does with one request.
@@ -153,6 +154,43 @@ pub trait ConnectionService {
             metadata.discard();
         }
         self.new_rpc(request)
+    }
+
+    /// Whether the rpc `request` opens takes the client's later messages: a
+    /// client-streaming rpc (answered by a [`Rpc::Unary`]) or a bidirectional one
+    /// (answered by a [`Rpc::Streaming`]). When true, the connection starts it
+    /// with [`new_rpc_with_requests`](Self::new_rpc_with_requests) instead of
+    /// [`new_rpc_with_context`](Self::new_rpc_with_context). The default is false: every rpc takes one
+    /// request, and a second `Normal` message with an id in flight is a duplicate,
+    /// answered `Cancel`.
+    ///
+    /// Decide from the request alone (a method field, say); it is asked once per
+    /// request, before the rpc starts.
+    fn takes_request_stream(&self, request: &Self::Request) -> bool {
+        let _ = request;
+        false
+    }
+
+    /// Starts an rpc that [takes a request stream](Self::takes_request_stream):
+    /// `request` is the client's first message, `context` its call context (as
+    /// for [`new_rpc_with_context`](Self::new_rpc_with_context)), `requests`
+    /// yields its later messages until the client's `End`. Return [`Rpc::Unary`] for a client-streaming rpc
+    /// (one response) or [`Rpc::Streaming`] for a bidirectional one; the future or
+    /// stream owns `requests` and reads it as it goes.
+    ///
+    /// The rpc's id stays in flight (counting toward the connection's limit) until
+    /// the client ends its input, even if the answer went out before; its
+    /// deadline and client cancel end it as any other rpc. The default drops
+    /// `requests` (the client's later messages are discarded) and calls
+    /// [`new_rpc_with_context`](Self::new_rpc_with_context).
+    fn new_rpc_with_requests(
+        &mut self,
+        request: Self::Request,
+        context: CallContext,
+        requests: RequestStream<Self::Request>,
+    ) -> Rpc<Self::Unary, Self::Streaming> {
+        drop(requests);
+        self.new_rpc_with_context(request, context)
     }
 }
 

@@ -35,6 +35,12 @@ impl SlotWaker {
         Context::from_waker(&self.waker)
     }
 
+    /// The slot's waker, for what wakes it besides its work (a request stream
+    /// giving credit back).
+    pub(crate) fn waker(&self) -> &Waker {
+        &self.waker
+    }
+
     /// Marks the slot queued by its owner.
     #[inline]
     pub(crate) fn set_queued(&self) {

@@ -12,8 +12,8 @@ use std::time::Duration;
 use futures::stream::LocalBoxStream;
 use protosocket::{DecodeError, Decoder, PooledEncoder, SerializeInto};
 use protosocket_rpc::server::{
-    ConnectionInfo, ConnectionService, Rpc, RpcConnector, RpcServer, RpcServerConfig,
-    SocketService, TokioSpawn,
+    CallContext, ConnectionInfo, ConnectionService, RequestStream, Rpc, RpcConnector, RpcServer,
+    RpcServerConfig, SocketService, TokioSpawn,
 };
 use protosocket_rpc::{ControlCode, Message, Status};
 use protosocket_server::ServerConnector;
@@ -153,6 +153,8 @@ impl Drop for DropGuard {
 /// A service whose behaviour is chosen by the request text:
 /// - `echo:<s>`: unary, answers `<s>`;
 /// - `stream:<n>`: answers `0`, `1`, ... `n-1`, then End;
+/// - `big:<n>`: the same with 4 KiB of padding after each number (`<i> ...`),
+///   counting each response it produces in `produced`;
 /// - `tick`: streams `tick` every 10 ms forever;
 /// - `hang`: never answers;
 /// - `sleep:<ms>`: answers `slept` after that long;
@@ -163,16 +165,47 @@ impl Drop for DropGuard {
 ///   its first poll; `panic:later`: one that panics after 20 ms; `panic:stream`: a
 ///   stream that yields `0` then panics.
 ///
+/// Requests starting with `in:` take a request stream (see `streams.rs`).
+///
 /// Every rpc's work holds a guard of `drops`; `started` counts `new_rpc` calls.
 #[derive(Debug, Clone, Default)]
 pub struct TestService {
     pub drops: DropCounter,
     pub started: Arc<AtomicUsize>,
+    /// Request streams (of `Text` or `Flow`) that `in:park` rpcs left for the
+    /// test to read.
+    pub parked: Arc<std::sync::Mutex<Vec<Box<dyn std::any::Any + Send>>>>,
+    /// Responses `big:<n>` streams have produced.
+    pub produced: Arc<AtomicUsize>,
 }
 
 impl TestService {
     pub fn started(&self) -> usize {
         self.started.load(Ordering::SeqCst)
+    }
+
+    /// Responses `big:<n>` streams have produced.
+    pub fn produced(&self) -> usize {
+        self.produced.load(Ordering::SeqCst)
+    }
+
+    /// Leaves a request stream for the test.
+    pub fn park(&self, requests: Box<dyn std::any::Any + Send>) {
+        self.parked.lock().expect("parked lock").push(requests);
+    }
+
+    /// Takes a request stream an `in:park` rpc left, waiting for one.
+    pub async fn parked<M: 'static>(&self) -> RequestStream<M> {
+        tokio::time::timeout(WAIT, async {
+            loop {
+                if let Some(stream) = self.parked.lock().expect("parked lock").pop() {
+                    return *stream.downcast().expect("a request stream of this type");
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        })
+        .await
+        .expect("an rpc parked its request stream")
     }
 
     /// Waits until `count` rpcs have reached the service.
@@ -195,6 +228,20 @@ impl ConnectionService for TestService {
     type Response = Text;
     type Unary = TestUnary;
     type Streaming = TestStream;
+
+    fn takes_request_stream(&self, request: &Text) -> bool {
+        request.text.starts_with("in:")
+    }
+
+    fn new_rpc_with_requests(
+        &mut self,
+        request: Text,
+        _context: CallContext,
+        requests: RequestStream<Text>,
+    ) -> Rpc<TestUnary, TestStream> {
+        self.started.fetch_add(1, Ordering::SeqCst);
+        streams::new_rpc(self, &request.text["in:".len()..], requests)
+    }
 
     fn new_rpc(&mut self, request: Text) -> Rpc<TestUnary, TestStream> {
         use futures::StreamExt;
@@ -254,6 +301,19 @@ impl ConnectionService for TestService {
                 Text::with_status(0, Status::new(code, "handler says no"))
             }));
         }
+        if let Some(count) = text.strip_prefix("big:") {
+            let count: usize = count.parse().expect("a count");
+            let produced = Arc::clone(&self.produced);
+            return Rpc::Streaming(
+                futures::stream::iter(0..count)
+                    .map(move |i| {
+                        let _ = &guard;
+                        produced.fetch_add(1, Ordering::SeqCst);
+                        Text::new(format!("{i} {:4096}", ""))
+                    })
+                    .boxed(),
+            );
+        }
         if let Some(ms) = text.strip_prefix("sleep:") {
             let ms: u64 = ms.parse().expect("milliseconds");
             return Rpc::Unary(Box::pin(async move {
@@ -288,6 +348,9 @@ impl SocketService for TestService {
         self.clone()
     }
 }
+
+pub mod flow;
+pub mod streams;
 
 /// Local streams, for !Send services.
 pub type LocalStream = LocalBoxStream<'static, Text>;
@@ -366,6 +429,38 @@ pub async fn client(
 
 pub async fn timed<F: Future>(future: F) -> F::Output {
     tokio::time::timeout(WAIT, future).await.expect("in time")
+}
+
+/// Waits (bounded by [`WAIT`]) until `value` reads the same three times in a
+/// row, 20 ms apart: the producer behind it has stopped. Returns that value.
+pub async fn settled(value: impl Fn() -> usize) -> usize {
+    timed(async {
+        let mut last = value();
+        let mut same = 0;
+        while same < 3 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let now = value();
+            same = if now == last { same + 1 } else { 0 };
+            last = now;
+        }
+        last
+    })
+    .await
+}
+
+/// Sends on `sender` until a send fails (bounded by [`WAIT`]): the call's input
+/// side is over.
+pub async fn until_closed<Req: Message, Resp>(
+    sender: &mut protosocket_rpc::client::RequestSender<Req, Resp>,
+    request: impl Fn() -> Req,
+) {
+    timed(async {
+        while sender.send(request()).await.is_ok() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    assert!(sender.is_closed());
 }
 
 /// A [`TestService`] that counts the connections it was given.
