@@ -30,8 +30,10 @@
 //! form, how methods map to its tags and what the generated items look like are
 //! in the crate's README.
 //!
-//! Client-streaming and bidirectional rpcs are not supported by protosocket-rpc
-//! yet: a `.proto` with one fails the build with an error naming the method.
+//! Client-streaming and bidirectional rpcs are not generated yet (protosocket-rpc
+//! carries them: `RpcClient::send_client_streaming`, `RpcClient::send_bidi`,
+//! `ConnectionService::new_rpc_with_requests`): a `.proto` with one fails the
+//! build with an error naming the method.
 //!
 //! Layout:
 //! - `envelope`: the envelope and metadata entry messages added to each package
