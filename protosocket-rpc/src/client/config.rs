@@ -103,10 +103,15 @@ impl RpcClientConfig {
         self.call_hook.as_ref()
     }
 
-    /// Responses a streaming call buffers unread (at least 1). While one call's
-    /// buffer is full the connection reads nothing more from the server, so the
-    /// server's stream waits for the reader, and so do the connection's other
-    /// calls.
+    /// Responses a streaming call buffers unread (at least 1; default 64).
+    ///
+    /// With a server that speaks credit (both ends' message types carry a credit
+    /// field, see [`Message::credit`](crate::Message::credit)) this is the window
+    /// the call grants: the server's stream runs at most this far ahead of the
+    /// reader, and a slow reader holds up only its own call. Without credit,
+    /// while one call's buffer is full the connection reads nothing more from
+    /// the server, so the server's stream waits for the reader, and so do the
+    /// connection's other calls.
     #[must_use]
     pub fn stream_buffer(mut self, responses: usize) -> Self {
         self.stream_buffer = responses.max(1);
