@@ -34,14 +34,16 @@ impl Role {
 }
 
 /// A marked field: its name and its type (for spans of type errors).
-#[derive(Debug, Clone)]
+// No `Debug` here or on `Fields`: syn implements it only with its `extra-traits`
+// feature, which this crate does not need. The workspace build gets that feature
+// from another crate; a build from the published package alone does not.
+#[derive(Clone)]
 pub(crate) struct Marked {
     pub(crate) ident: Ident,
     pub(crate) ty: Type,
 }
 
 /// The fields the derive uses, by role.
-#[derive(Debug)]
 pub(crate) struct Fields {
     pub(crate) id: Marked,
     pub(crate) code: Marked,
