@@ -1,10 +1,12 @@
 //! A key-value service written from a `.proto` file: `proto/kv.proto` declares
 //! it, `build.rs` generates its messages, envelopes, server trait and typed
 //! client with protosocket-build, and [`KvService`] implements it over the
-//! domain [`Store`] (plain Rust, no rpc types).
+//! domain [`Store`] (plain Rust, no rpc types). It has every kind of rpc: Get,
+//! Set and Delete are unary, Scan streams entries back, BulkLoad streams
+//! entries in, and Watch streams prefixes in and changes back.
 //!
 //! ```
-//! use example_kv::kv::{GetRequest, KvClient, SetRequest};
+//! use example_kv::kv::{Entry, GetRequest, KvClient, SetRequest};
 //! use protosocket_rpc::client::RpcClientConfig;
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -14,6 +16,10 @@
 //! client.set(SetRequest { key: "a".into(), value: b"1".to_vec(), ttl_ms: 0 }).await?;
 //! let got = client.get(GetRequest { key: "a".into() }).await?;
 //! assert_eq!(got.value, b"1");
+//!
+//! let entries = futures::stream::iter([Entry { key: "b".into(), value: b"2".to_vec() }]);
+//! let loaded = client.bulk_load(entries).await?;
+//! assert_eq!(loaded.loaded, 1);
 //!
 //! server.shutdown().await;
 //! # Ok::<(), Box<dyn std::error::Error>>(())

@@ -178,37 +178,31 @@ async fn a_deadline_reaches_the_handler_and_ends_an_unanswered_call() {
 
 #[tokio::test]
 async fn get_answers_with_the_servers_name_in_its_metadata() {
-    let service = KvService::default().served_by("kv-7");
-    let (server, client) = serve(service).await;
-    let set = SetRequest {
-        key: "a".into(),
-        value: b"1".to_vec(),
-        ttl_ms: 0,
-    };
-    within("set", client.set(set)).await.expect("set");
-    let reply = within(
-        "get",
-        client.get_with(GetRequest { key: "a".into() }, CallOptions::new()),
-    )
-    .await
-    .expect("get");
-    assert_eq!(reply.get_ref().value, b"1");
-    assert_eq!(reply.metadata().text("served-by"), Some("kv-7"));
-
-    let (unnamed, plain) = serve(KvService::default()).await;
-    let set = SetRequest {
-        key: "a".into(),
-        value: b"1".to_vec(),
-        ttl_ms: 0,
-    };
-    within("set", plain.set(set)).await.expect("set");
-    let reply = within(
-        "get",
-        plain.get_with(GetRequest { key: "a".into() }, CallOptions::new()),
-    )
-    .await
-    .expect("get");
-    assert!(reply.metadata().is_empty(), "an unnamed server sends none");
-    unnamed.shutdown().await;
-    server.shutdown().await;
+    for name in [Some("kv-7"), None] {
+        let service = match name {
+            Some(name) => KvService::default().served_by(name),
+            None => KvService::default(),
+        };
+        let (server, client) = serve(service).await;
+        let set = SetRequest {
+            key: "a".into(),
+            value: b"1".to_vec(),
+            ttl_ms: 0,
+        };
+        within("set", client.set(set)).await.expect("set");
+        let reply = within(
+            "get",
+            client.get_with(GetRequest { key: "a".into() }, CallOptions::new()),
+        )
+        .await
+        .expect("get");
+        assert_eq!(reply.get_ref().value, b"1");
+        assert_eq!(
+            reply.metadata().text("served-by"),
+            name,
+            "a named server says its name; an unnamed one sends no metadata"
+        );
+        assert_eq!(reply.metadata().len(), usize::from(name.is_some()));
+        server.shutdown().await;
+    }
 }

@@ -30,10 +30,12 @@
 //! form, how methods map to its tags and what the generated items look like are
 //! in the crate's README.
 //!
-//! Client-streaming and bidirectional rpcs are not generated yet (protosocket-rpc
-//! carries them: `RpcClient::send_client_streaming`, `RpcClient::send_bidi`,
-//! `ConnectionService::new_rpc_with_requests`): a `.proto` with one fails the
-//! build with an error naming the method.
+//! Every kind of rpc is generated: unary, server streaming, client streaming and
+//! bidirectional. Handlers are lent their call's context
+//! (`&mut protosocket_rpc::server::CallContext`), read its deadline and request
+//! metadata, and may set the response's metadata; client-streaming and
+//! bidirectional handlers read their inputs from a `protosocket_rpc::Requests`,
+//! and their client methods take a `Stream` of inputs.
 //!
 //! Layout:
 //! - `envelope`: the envelope and metadata entry messages added to each package
@@ -54,8 +56,8 @@ mod generator;
 /// # Errors
 ///
 /// A file that does not parse or resolve (the error names the file and line), a
-/// client-streaming or bidirectional rpc, a service without methods, a message
-/// name the envelopes need already taken, or an i/o error writing the output.
+/// service without methods, a message name the envelopes need already taken, a
+/// file with a service that is not proto3, or an i/o error writing the output.
 pub fn compile_protos(
     protos: &[impl AsRef<Path>],
     includes: &[impl AsRef<Path>],

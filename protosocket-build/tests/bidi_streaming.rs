@@ -9,11 +9,9 @@ mod support;
 use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
-use protosocket_rpc::client::{PoolConfig, RpcClient, RpcClientConfig};
 use protosocket_rpc::{CallOptions, ControlCode, Error, Message as _, Status, StatusCode};
 use support::shapes::{
-    shapes_request, shapes_response, Corner, ShapesClient, ShapesRequest, ShapesResponse,
-    ShapesServer,
+    shapes_request, shapes_response, Corner, ShapesRequest, ShapesResponse, ShapesServer,
 };
 use support::{client_of, within, Polygons};
 use tokio::sync::mpsc;
@@ -68,16 +66,7 @@ async fn each_response_comes_while_the_input_is_open() {
 #[tokio::test]
 async fn the_handlers_metadata_rides_on_the_first_response() {
     let endpoint = serve!(ShapesServer::new(Polygons::default()));
-    let raw: RpcClient<ShapesRequest, ShapesResponse> = within(
-        "connect",
-        RpcClient::connect(
-            endpoint,
-            protosocket_prost::codec(),
-            &RpcClientConfig::default(),
-        ),
-    )
-    .await
-    .expect("connect");
+    let raw = support::raw_client_of(endpoint).await;
     let body = |index| shapes_request::Body::Mirror(Corner { index });
     let opening = ShapesRequest {
         body: Some(body(0)),
@@ -219,11 +208,7 @@ async fn the_deadline_ends_the_stream() {
 #[tokio::test]
 async fn a_pool_client_makes_the_call() {
     let endpoint = serve!(ShapesServer::new(Polygons::default()));
-    let client = ShapesClient::pool(
-        [endpoint],
-        RpcClientConfig::default(),
-        PoolConfig::default().connections(2),
-    );
+    let client = support::pool_of(endpoint);
     let mirrored = within(
         "mirror",
         client.mirror(corners(&[2, 1])).collect::<Vec<_>>(),

@@ -9,9 +9,8 @@ mod support;
 use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
-use protosocket_rpc::client::{PoolConfig, RpcClientConfig};
 use protosocket_rpc::{CallOptions, StatusCode};
-use support::shapes::{ShapesClient, ShapesServer, Sides};
+use support::shapes::{ShapesServer, Sides};
 use support::{client_of, status_code, within, Polygons};
 use tokio::sync::mpsc;
 
@@ -122,11 +121,7 @@ async fn the_deadline_ends_a_call_whose_input_never_ends() {
 #[tokio::test]
 async fn a_pool_client_makes_the_call() {
     let endpoint = serve!(ShapesServer::new(Polygons::default()));
-    let client = ShapesClient::pool(
-        [endpoint],
-        RpcClientConfig::default(),
-        PoolConfig::default().connections(2),
-    );
+    let client = support::pool_of(endpoint);
     let total = within("total", client.total(sides(&[3, 4])))
         .await
         .expect("total");

@@ -11,7 +11,6 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use futures::StreamExt;
-use protosocket_rpc::client::{PoolConfig, RpcClient, RpcClientConfig};
 use protosocket_rpc::server::{ConnectionInfo, ConnectionService, Rpc, SocketService};
 use protosocket_rpc::{
     CallOptions, ControlCode, Error, Message as _, Metadata, Status, StatusCode,
@@ -78,14 +77,6 @@ async fn a_failed_call_fails_on_the_client() {
     assert_eq!(ok.name, "triangle");
 }
 
-/// Runs the generated per-connection service by hand, as the server does.
-fn connection() -> ShapesConnection<Polygons> {
-    let server = ShapesServer::new(Polygons::default());
-    let peer = protosocket::PeerAddress::Tcp("127.0.0.1:1".parse().expect("address"));
-    let stats = std::sync::Arc::new(protosocket::ConnectionStats::default());
-    server.new_connection_service(&ConnectionInfo::new(&peer, &stats))
-}
-
 fn request(body: shapes_request::Body) -> ShapesRequest {
     ShapesRequest {
         id: 5,
@@ -96,7 +87,7 @@ fn request(body: shapes_request::Body) -> ShapesRequest {
 
 #[tokio::test]
 async fn a_handlers_status_becomes_a_status_response() {
-    let mut connection = connection();
+    let mut connection = support::connection();
     let Rpc::Unary(call) =
         connection.new_rpc(request(shapes_request::Body::Name(Sides { count: 1 })))
     else {
@@ -138,7 +129,7 @@ async fn a_handlers_status_becomes_a_status_response() {
 #[allow(clippy::unneeded_struct_pattern)]
 #[tokio::test]
 async fn a_request_without_a_method_is_rejected() {
-    let mut connection = connection();
+    let mut connection = support::connection();
     let rejected = connection.new_rpc(ShapesRequest::default());
     assert!(
         matches!(rejected, Rpc::Reject { .. }),
@@ -240,11 +231,7 @@ async fn response_metadata_reaches_the_caller() {
 #[tokio::test]
 async fn a_pool_client_makes_both_kinds_of_call() {
     let endpoint = serve!(ShapesServer::new(Polygons::default()));
-    let client = ShapesClient::pool(
-        [endpoint],
-        RpcClientConfig::default(),
-        PoolConfig::default().connections(2),
-    );
+    let client = support::pool_of(endpoint);
     let name = within("name", client.name(Sides { count: 4 }))
         .await
         .expect("name");
@@ -310,16 +297,7 @@ impl ConnectionService for ConfusedConnection {
 #[tokio::test]
 async fn a_response_of_another_method_is_an_internal_error() {
     let endpoint = serve!(Confused);
-    let raw: RpcClient<ShapesRequest, ShapesResponse> = within(
-        "connect",
-        RpcClient::connect(
-            endpoint,
-            protosocket_prost::codec(),
-            &RpcClientConfig::default(),
-        ),
-    )
-    .await
-    .expect("connect");
+    let raw = support::raw_client_of(endpoint).await;
     let client = ShapesClient::from_client(raw);
     let outcome = within("name", client.name(Sides { count: 3 })).await;
     let error = outcome.expect_err("a whoami body is not name's response");

@@ -8,8 +8,8 @@ use std::future::{pending, Future};
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
-use protosocket_rpc::client::RpcClientConfig;
-use protosocket_rpc::server::CallContext;
+use protosocket_rpc::client::{PoolConfig, RpcClient, RpcClientConfig};
+use protosocket_rpc::server::{CallContext, ConnectionInfo, SocketService};
 use protosocket_rpc::{Error, Requests, Status, StatusCode};
 use tokio::sync::mpsc;
 
@@ -20,7 +20,10 @@ pub mod shapes {
     include!(concat!(env!("OUT_DIR"), "/shapes.rs"));
 }
 
-use shapes::{Corner, Empty, Name, ShapesClient, ShapesRequest, Sides};
+use shapes::{
+    Corner, Empty, Name, ShapesClient, ShapesConnection, ShapesRequest, ShapesResponse,
+    ShapesServer, Sides,
+};
 
 /// The longest any single wait of a test may take.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -177,6 +180,7 @@ impl shapes::Shapes for Polygons {
 /// Binds a service on an ephemeral loopback port and spawns it; its endpoint.
 /// (A macro: the server's bounds name a connector type of protosocket-rpc's
 /// own.)
+#[allow(unused_macros)]
 macro_rules! serve {
     ($service:expr) => {{
         let server = protosocket_rpc::server::RpcServer::bind(
@@ -201,4 +205,37 @@ pub async fn client_of(endpoint: protosocket::Endpoint) -> ShapesClient {
     )
     .await
     .expect("connect")
+}
+
+/// A client of `endpoint` over a pool of two connections.
+pub fn pool_of(endpoint: protosocket::Endpoint) -> ShapesClient {
+    ShapesClient::pool(
+        [endpoint],
+        RpcClientConfig::default(),
+        PoolConfig::default().connections(2),
+    )
+}
+
+/// An untyped client of `endpoint`, which sees the envelopes.
+pub async fn raw_client_of(
+    endpoint: protosocket::Endpoint,
+) -> RpcClient<ShapesRequest, ShapesResponse> {
+    within(
+        "connect",
+        RpcClient::connect(
+            endpoint,
+            protosocket_prost::codec(),
+            &RpcClientConfig::default(),
+        ),
+    )
+    .await
+    .expect("connect")
+}
+
+/// The generated per-connection service, to run by hand as the server does.
+pub fn connection() -> ShapesConnection<Polygons> {
+    let server = ShapesServer::new(Polygons::default());
+    let peer = protosocket::PeerAddress::Tcp("127.0.0.1:1".parse().expect("address"));
+    let stats = std::sync::Arc::new(protosocket::ConnectionStats::default());
+    server.new_connection_service(&ConnectionInfo::new(&peer, &stats))
 }

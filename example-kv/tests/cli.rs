@@ -1,0 +1,76 @@
+//! The demo binary: it runs in one command, makes every kind of call, prints
+//! what each answered and finishes by itself; `--version` answers and a bad
+//! flag is named.
+
+use std::process::{Command, Output};
+
+const DEMO: &str = env!("CARGO_BIN_EXE_example-kv");
+
+/// Runs the demo with `args` (and no `HOST` of the test's own); one that hangs
+/// is killed after 30 s by coreutils' `timeout`, and fails the test.
+fn run(args: &[&str]) -> Output {
+    Command::new("timeout")
+        .args(["-s", "KILL", "30", DEMO])
+        .args(args)
+        .env_remove("HOST")
+        .output()
+        .expect("run the demo under timeout")
+}
+
+#[test]
+fn the_demo_makes_every_kind_of_call_and_finishes() {
+    let output = run(&["--ttl-ms", "50"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{output:?}\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for line in [
+        "set user:1 = \"ada\": replaced false",
+        "get user:1 = \"ada\"",
+        "get user:9: error: NOT_FOUND: no value for key \"user:9\"",
+        "get \"\": error: INVALID_ARGUMENT: the key is empty",
+        "scan user: -> user:3 = \"linus\"",
+        "delete user:2: deleted true",
+        "served-by kv-demo",
+        "get session:1 after 50 ms: error: NOT_FOUND",
+        "watch user: started",
+        "bulk load user:4, team:2, user:1: loaded 3, replaced 1",
+        "watch user: -> user:4 = \"barbara\"",
+        "watch user: -> user:1 = \"ada lovelace\"",
+        "bulk load user:5, \"\": error: INVALID_ARGUMENT: the key is empty",
+        "watch user: -> user:5 = \"edsger\"",
+        "server shut down",
+    ] {
+        assert!(stdout.contains(line), "no {line:?} in:\n{stdout}");
+    }
+    assert!(
+        !stdout.contains("team:2 ="),
+        "the watch saw a key it does not watch:\n{stdout}"
+    );
+}
+
+#[test]
+fn version_prints_the_package_version() {
+    let output = run(&["--version"]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        concat!("example-kv ", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn a_bad_flag_is_named() {
+    for (args, flag) in [
+        (&["--no-such-flag"][..], "--no-such-flag"),
+        (&["--ttl-ms", "soon"][..], "--ttl-ms"),
+        (&["--host", "nowhere"][..], "--host"),
+    ] {
+        let output = run(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(flag), "{flag} is not named: {stderr}");
+    }
+}
