@@ -11,7 +11,7 @@ use std::time::Duration;
 use futures::stream::{self, StreamExt};
 use protosocket_rpc::{CallOptions, ControlCode, Error, Message as _, Status, StatusCode};
 use support::shapes::{
-    shapes_request, shapes_response, Corner, ShapesRequest, ShapesResponse, ShapesServer,
+    shapes_request, shapes_response, Corner, ShapesRequest, ShapesResponse, ShapesServer, Sides,
 };
 use support::{client_of, within, Polygons};
 use tokio::sync::mpsc;
@@ -145,6 +145,33 @@ async fn without_responses_the_metadata_rides_on_the_end() {
     assert_eq!(end.control_code(), ControlCode::End, "{end:?}");
     assert!(end.body.is_none());
     assert_eq!(end.take_metadata().text("mirror"), Some("yes"));
+}
+
+#[tokio::test]
+async fn a_request_of_another_method_ends_the_stream_with_invalid_argument() {
+    let endpoint = serve!(ShapesServer::new(Polygons::default()));
+    let raw = support::raw_client_of(endpoint).await;
+    let request = |body| ShapesRequest {
+        body: Some(body),
+        ..Default::default()
+    };
+    let (mut sender, responses) =
+        raw.send_bidi(request(shapes_request::Body::Mirror(Corner::default())));
+    for body in [
+        shapes_request::Body::Mirror(Corner { index: 1 }),
+        shapes_request::Body::Total(Sides { count: 3 }),
+    ] {
+        within("send", sender.send(request(body)))
+            .await
+            .expect("the call is open");
+    }
+    let responses: Vec<_> = within("the responses", responses.collect::<Vec<_>>()).await;
+    assert_eq!(responses.len(), 2, "{responses:?}");
+    assert!(responses[0].is_ok(), "{responses:?}");
+    let Err(Error::Status(status)) = &responses[1] else {
+        panic!("a status: {responses:?}");
+    };
+    assert_eq!(status.code(), StatusCode::InvalidArgument, "{status:?}");
 }
 
 #[tokio::test]

@@ -135,6 +135,13 @@ async fn a_request_without_a_method_is_rejected() {
         matches!(rejected, Rpc::Reject { .. }),
         "a request without a body is rejected"
     );
+    // A client-streaming method needs the request stream the connection gives
+    // `new_rpc_with_requests`; started without one, it is refused.
+    let alone = connection.new_rpc(request(shapes_request::Body::Total(Sides { count: 3 })));
+    let Rpc::Reject(status) = alone else {
+        panic!("total without its request stream is refused");
+    };
+    assert_eq!(status.code(), StatusCode::Internal);
 }
 
 #[tokio::test]
