@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use crate::client::call_table::CallTable;
 use crate::client::cell::{CallCell, UnarySender};
-use crate::client::upload::Upload;
+use crate::client::upload::{OpeningInput, Upload};
 use crate::error::Error;
 use crate::message::{credit_message, ControlCode, Message};
 use crate::server::id_map::{id_map, IdMap};
@@ -210,7 +210,7 @@ enum OutboundKind<Req, Resp> {
         request: Req,
         completion: CompletionSender<Resp>,
         cell: Arc<CallCell<Resp>>,
-        upload: Arc<Upload>,
+        upload: OpeningInput,
         /// As for `Call`.
         deadline: Option<Instant>,
     },
@@ -261,7 +261,7 @@ impl<Req, Resp> ClientOutbound<Req, Resp> {
                 request,
                 completion,
                 cell,
-                upload,
+                upload: OpeningInput::new(upload),
                 deadline,
             },
         }
@@ -294,7 +294,7 @@ impl<Req, Resp> ClientOutbound<Req, Resp> {
             completion, upload, ..
         } = self.kind
         {
-            upload.close();
+            upload.take().close();
             completion.fail(Error::Status(Status::cancelled(
                 "the call's sender was dropped before its first request left",
             )));
@@ -525,7 +525,7 @@ where
                 cell,
                 upload,
                 deadline,
-            } => self.open_upload(request, completion, &cell, upload, deadline),
+            } => self.open_upload(request, completion, &cell, upload.take(), deadline),
             OutboundKind::Item(request, upload) => self.upload_item(request, &upload),
             OutboundKind::End(upload) => self.end_upload(&upload),
         }
