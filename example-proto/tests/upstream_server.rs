@@ -16,31 +16,11 @@ use futures::StreamExt;
 use prost::Message;
 use protosocket_rpc::client::{RpcClient, RpcClientConfig};
 use protosocket_rpc::StatusCode;
+use support::raw::read_message;
 use support::timed;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-
-/// Reads one varint length-delimited `Request`, or `None` at EOF.
-async fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<Request> {
-    loop {
-        let mut view = &buffer[..];
-        if let Ok(len) = prost::decode_length_delimiter(&mut view) {
-            let prefix = buffer.len() - view.len();
-            if buffer.len() >= prefix + len {
-                let request = Request::decode(&buffer[prefix..prefix + len]).expect("a Request");
-                buffer.drain(..prefix + len);
-                return Some(request);
-            }
-        }
-        let mut chunk = [0u8; 4096];
-        let read = stream.read(&mut chunk).await.ok()?;
-        if read == 0 {
-            return None;
-        }
-        buffer.extend_from_slice(&chunk[..read]);
-    }
-}
 
 /// The echo service as a 2.x server answers it: unary echoes, a stream of one
 /// item per character then `End`, `Cancel` for a request without a body. It
@@ -50,7 +30,7 @@ async fn upstream_server(listener: TcpListener, cancels: mpsc::UnboundedSender<u
         return;
     };
     let mut buffer = Vec::new();
-    while let Some(request) = read_request(&mut stream, &mut buffer).await {
+    while let Some(request) = read_message::<Request>(&mut stream, &mut buffer).await {
         let id = request.request_id;
         let mut wire = Vec::new();
         match request.code {

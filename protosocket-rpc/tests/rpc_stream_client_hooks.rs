@@ -12,26 +12,69 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{poll, StreamExt};
-use protosocket_rpc::client::{CallHook, RpcClientConfig};
-use protosocket_rpc::server::RpcServerConfig;
+use protosocket_rpc::client::{CallHook, RpcClient, RpcClientConfig};
+use protosocket_rpc::server::{RpcServerConfig, ShutdownHandle};
 use protosocket_rpc::{Metadata, Status, StatusCode};
 use support::rich::{rich_client, serve_rich, Envelope, RichService};
 use support::{client, serve, status_of, timed, until_closed, TestService, Text};
 use tokio::sync::Semaphore;
 
-/// An async hook that adds `auth: ok` once `gate` gives it a permit, counting
-/// its runs in `runs`.
-fn gated_hook(gate: &Arc<Semaphore>, runs: &Arc<AtomicUsize>) -> CallHook {
-    let (gate, runs) = (Arc::clone(gate), Arc::clone(runs));
-    CallHook::new_async(move |mut metadata: Metadata| {
-        let (gate, runs) = (Arc::clone(&gate), Arc::clone(&runs));
-        async move {
-            gate.acquire().await.expect("open").forget();
-            runs.fetch_add(1, Ordering::SeqCst);
-            metadata.insert("auth", "ok");
-            Ok(metadata)
+/// An async hook that adds `auth: ok` once its gate gives it a permit, and
+/// counts its runs.
+struct Gate {
+    permits: Arc<Semaphore>,
+    runs: Arc<AtomicUsize>,
+}
+
+impl Gate {
+    fn new(permits: usize) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(permits)),
+            runs: Arc::default(),
         }
-    })
+    }
+
+    /// A client configuration with this gate's hook.
+    fn config(&self) -> RpcClientConfig {
+        let (permits, runs) = (Arc::clone(&self.permits), Arc::clone(&self.runs));
+        let hook = CallHook::new_async(move |mut metadata: Metadata| {
+            let (permits, runs) = (Arc::clone(&permits), Arc::clone(&runs));
+            async move {
+                permits.acquire().await.expect("open").forget();
+                runs.fetch_add(1, Ordering::SeqCst);
+                metadata.insert("auth", "ok");
+                Ok(metadata)
+            }
+        });
+        RpcClientConfig::default().call_hook(Some(hook))
+    }
+
+    /// Lets one hook run finish.
+    fn open(&self) {
+        self.permits.add_permits(1);
+    }
+
+    fn runs(&self) -> usize {
+        self.runs.load(Ordering::SeqCst)
+    }
+}
+
+/// A [`TestService`] server and a client of it with `config`.
+async fn text_setup(
+    config: &RpcClientConfig,
+) -> (TestService, RpcClient<Text, Text>, ShutdownHandle) {
+    let service = TestService::default();
+    let (address, shutdown, _server) = serve(service.clone(), RpcServerConfig::default());
+    (service, client(address, config).await, shutdown)
+}
+
+/// A [`RichService`] server and a client of it with `config`.
+async fn rich_setup(
+    config: &RpcClientConfig,
+) -> (RichService, RpcClient<Envelope, Envelope>, ShutdownHandle) {
+    let service = RichService::default();
+    let (address, shutdown, _server) = serve_rich(service.clone(), RpcServerConfig::default());
+    (service, rich_client(address, config).await, shutdown)
 }
 
 /// An async hook that refuses every call after yielding once.
@@ -44,11 +87,8 @@ fn refusing_hook() -> CallHook {
 
 #[tokio::test]
 async fn an_async_hook_lets_a_client_streaming_call_through_driven_by_its_sender() {
-    let service = RichService::default();
-    let (address, shutdown, _server) = serve_rich(service.clone(), RpcServerConfig::default());
-    let (gate, runs) = (Arc::new(Semaphore::new(1)), Arc::default());
-    let config = RpcClientConfig::default().call_hook(Some(gated_hook(&gate, &runs)));
-    let client = rich_client(address, &config).await;
+    let gate = Gate::new(1);
+    let (_service, client, shutdown) = rich_setup(&gate.config()).await;
 
     let (mut sender, response) = client.send_client_streaming(Envelope::new("in:count"));
     // The completion is not polled until every item is sent: the sender runs
@@ -68,17 +108,14 @@ async fn an_async_hook_lets_a_client_streaming_call_through_driven_by_its_sender
         Some("ok"),
         "the hook's metadata arrived"
     );
-    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    assert_eq!(gate.runs(), 1);
     timed(shutdown.shutdown_and_wait()).await;
 }
 
 #[tokio::test]
 async fn an_async_hook_holds_a_bidi_calls_items_until_it_decides() {
-    let service = TestService::default();
-    let (address, shutdown, _server) = serve(service.clone(), RpcServerConfig::default());
-    let (gate, runs) = (Arc::new(Semaphore::new(0)), Arc::default());
-    let config = RpcClientConfig::default().call_hook(Some(gated_hook(&gate, &runs)));
-    let client = client(address, &config).await;
+    let gate = Gate::new(0);
+    let (service, client, shutdown) = text_setup(&gate.config()).await;
 
     let (mut sender, mut responses) = client.send_bidi(Text::new("in:echo"));
     {
@@ -86,31 +123,28 @@ async fn an_async_hook_holds_a_bidi_calls_items_until_it_decides() {
         tokio::pin!(send);
         assert!(poll!(&mut send).is_pending(), "items wait for the hook");
         assert!(poll!(responses.next()).is_pending());
-        gate.add_permits(1);
+        gate.open();
         timed(send).await.expect("sent once the hook passed");
     }
     assert_eq!(timed(responses.next()).await.unwrap().unwrap().text, "0");
     timed(sender.finish()).await;
     assert!(timed(responses.next()).await.is_none());
-    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    assert_eq!(gate.runs(), 1);
     assert_eq!(service.started(), 1);
     timed(shutdown.shutdown_and_wait()).await;
 }
 
 #[tokio::test]
 async fn an_async_hook_passed_on_the_completions_poll_sends_the_first_request_there() {
-    let service = TestService::default();
-    let (address, shutdown, _server) = serve(service.clone(), RpcServerConfig::default());
-    let (gate, runs) = (Arc::new(Semaphore::new(0)), Arc::default());
-    let config = RpcClientConfig::default().call_hook(Some(gated_hook(&gate, &runs)));
-    let client = client(address, &config).await;
+    let gate = Gate::new(0);
+    let (_service, client, shutdown) = text_setup(&gate.config()).await;
 
     let (mut sender, mut responses) = client.send_bidi(Text::new("in:echo"));
     assert!(poll!(responses.next()).is_pending());
-    gate.add_permits(1);
+    gate.open();
     // This poll runs the hook to its end and queues the first request.
     assert!(poll!(responses.next()).is_pending());
-    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    assert_eq!(gate.runs(), 1);
     // The items follow it, once the connection has taken it.
     for i in 0..3 {
         timed(sender.send(Text::new(i.to_string())))
@@ -125,10 +159,8 @@ async fn an_async_hook_passed_on_the_completions_poll_sends_the_first_request_th
 
 #[tokio::test]
 async fn an_async_hook_refuses_a_client_streaming_call_and_closes_its_sender() {
-    let service = TestService::default();
-    let (address, shutdown, _server) = serve(service.clone(), RpcServerConfig::default());
     let config = RpcClientConfig::default().call_hook(Some(refusing_hook()));
-    let client = client(address, &config).await;
+    let (service, client, shutdown) = text_setup(&config).await;
 
     let (mut sender, response) = client.send_client_streaming(Text::new("in:sum"));
     let refused = timed(sender.send(Text::new("0"))).await;
@@ -142,10 +174,8 @@ async fn an_async_hook_refuses_a_client_streaming_call_and_closes_its_sender() {
 
 #[tokio::test]
 async fn an_async_hook_refuses_a_bidi_call_and_closes_its_sender() {
-    let service = TestService::default();
-    let (address, shutdown, _server) = serve(service.clone(), RpcServerConfig::default());
     let config = RpcClientConfig::default().call_hook(Some(refusing_hook()));
-    let client = client(address, &config).await;
+    let (service, client, shutdown) = text_setup(&config).await;
 
     let (mut sender, mut responses) = client.send_bidi(Text::new("in:echo"));
     let error = timed(responses.next()).await.unwrap().unwrap_err();
@@ -158,11 +188,8 @@ async fn an_async_hook_refuses_a_bidi_call_and_closes_its_sender() {
 
 #[tokio::test]
 async fn a_sender_dropped_while_an_async_hook_runs_still_ends_the_input() {
-    let service = RichService::default();
-    let (address, shutdown, _server) = serve_rich(service.clone(), RpcServerConfig::default());
-    let (gate, runs) = (Arc::new(Semaphore::new(0)), Arc::default());
-    let config = RpcClientConfig::default().call_hook(Some(gated_hook(&gate, &runs)));
-    let client = rich_client(address, &config).await;
+    let gate = Gate::new(0);
+    let (_service, client, shutdown) = rich_setup(&gate.config()).await;
 
     let (mut sender, response) = client.send_client_streaming(Envelope::new("in:count"));
     {
@@ -172,20 +199,17 @@ async fn a_sender_dropped_while_an_async_hook_runs_still_ends_the_input() {
         assert!(poll!(&mut send).is_pending());
     }
     drop(sender);
-    gate.add_permits(1);
+    gate.open();
     let answer = timed(response).await.expect("an answer");
     assert_eq!(answer.text, "0", "the first request, then End");
-    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    assert_eq!(gate.runs(), 1);
     timed(shutdown.shutdown_and_wait()).await;
 }
 
 #[tokio::test]
 async fn a_call_dropped_or_expired_while_an_async_hook_runs_closes_its_sender() {
-    let service = TestService::default();
-    let (address, shutdown, _server) = serve(service.clone(), RpcServerConfig::default());
-    let (gate, runs) = (Arc::new(Semaphore::new(0)), Arc::default());
-    let config = RpcClientConfig::default().call_hook(Some(gated_hook(&gate, &runs)));
-    let client = client(address, &config).await;
+    let gate = Gate::new(0);
+    let (service, client, shutdown) = text_setup(&gate.config()).await;
 
     let (mut sender, mut responses) = client.send_bidi(Text::new("in:echo"));
     assert!(poll!(responses.next()).is_pending());
@@ -199,20 +223,19 @@ async fn a_call_dropped_or_expired_while_an_async_hook_runs_closes_its_sender() 
     assert!(timed(sender.send(Text::new("x"))).await.is_err());
     assert!(sender.is_closed());
 
-    assert_eq!(runs.load(Ordering::SeqCst), 0, "neither hook decided");
+    assert_eq!(gate.runs(), 0, "neither hook decided");
     assert_eq!(service.started(), 0, "nothing was sent");
     timed(shutdown.shutdown_and_wait()).await;
 }
 
 #[tokio::test]
 async fn a_sync_hook_lets_client_streaming_and_bidi_calls_through_with_its_metadata() {
-    let service = RichService::default();
-    let (address, shutdown, _server) = serve_rich(service.clone(), RpcServerConfig::default());
     let hook = CallHook::new(|metadata: &mut Metadata| {
         metadata.insert("auth", "sync");
         Ok(())
     });
-    let client = rich_client(address, &RpcClientConfig::default().call_hook(Some(hook))).await;
+    let (service, client, shutdown) =
+        rich_setup(&RpcClientConfig::default().call_hook(Some(hook))).await;
 
     let (mut sender, response) = client.send_client_streaming(Envelope::new("in:count"));
     timed(sender.send(Envelope::new("0"))).await.expect("sent");
@@ -231,10 +254,9 @@ async fn a_sync_hook_lets_client_streaming_and_bidi_calls_through_with_its_metad
 
 #[tokio::test]
 async fn a_sync_hook_refuses_a_client_streaming_call_unsent() {
-    let service = TestService::default();
-    let (address, shutdown, _server) = serve(service.clone(), RpcServerConfig::default());
     let hook = CallHook::new(|_: &mut Metadata| Err(Status::permission_denied("not you")));
-    let client = client(address, &RpcClientConfig::default().call_hook(Some(hook))).await;
+    let (service, client, shutdown) =
+        text_setup(&RpcClientConfig::default().call_hook(Some(hook))).await;
 
     let (mut sender, response) = client.send_client_streaming(Text::new("in:sum"));
     assert!(sender.is_closed());

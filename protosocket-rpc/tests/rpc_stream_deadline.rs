@@ -10,16 +10,16 @@
 
 mod support;
 
-use std::task::Poll;
 use std::time::Duration;
 
 use futures::StreamExt;
 use protosocket::{MessageReactor, Replies};
 use protosocket_rpc::client::RpcClientConfig;
-use protosocket_rpc::server::{RpcServerConfig, RpcServerReactor};
+use protosocket_rpc::server::RpcServerConfig;
 use protosocket_rpc::{ControlCode, Message, StatusCode};
 use support::rich::{
-    rich_client, serve_rich, stuck_hook, Envelope, EnvelopeCodec, RawPeer, RichService,
+    hand_reactor, next_answer, poll_until_dropped, rich_client, serve_rich, stuck_hook, Envelope,
+    RawPeer, RichService,
 };
 use support::{status_of, timed, until_closed, DropCounter};
 
@@ -130,9 +130,7 @@ async fn an_expired_rpc_keeps_its_id_until_the_input_ends() {
 #[tokio::test]
 async fn a_bidi_rpc_waiting_for_room_expires_there() {
     let service = RichService::default();
-    let (outbound, _receiver) = spillway::channel();
-    let mut reactor: RpcServerReactor<RichService, EnvelopeCodec> =
-        RpcServerReactor::new(service.clone(), outbound, 16);
+    let mut reactor = hand_reactor(&service);
     let mut replies = Replies::new();
     reactor.on_inbound_message(
         Envelope::raw(12, "in:tick", Some(Duration::from_millis(30))),
@@ -140,18 +138,8 @@ async fn a_bidi_rpc_waiting_for_room_expires_there() {
     );
     assert!(replies.is_empty());
     assert_eq!(service.started(), 1);
-    timed(std::future::poll_fn(|cx| {
-        reactor.poll(cx);
-        if service.drops.dropped() == 1 {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
-    }))
-    .await;
-    let answer = std::future::poll_fn(|cx| reactor.poll_outbound(cx))
-        .await
-        .expect("the answer");
+    poll_until_dropped(&mut reactor, &service, 1).await;
+    let answer = next_answer(&mut reactor).await;
     assert_eq!(answer.message_id(), 12);
     assert_eq!(
         answer.status().map(|status| status.code()),

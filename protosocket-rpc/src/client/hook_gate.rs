@@ -24,11 +24,8 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use protosocket::WakerSlot;
-use tokio::time::Instant;
 
-use crate::client::cell::CallCell;
-use crate::client::reactor::{ClientOutbound, CompletionSender};
-use crate::client::upload::Upload;
+use crate::client::reactor::ClientOutbound;
 use crate::error::Error;
 use crate::hook::HookFuture;
 use crate::lock::lock;
@@ -54,38 +51,24 @@ struct GateState<Req, Resp> {
     completion: WakerSlot,
 }
 
-/// The hook's future and everything the first request needs once it passes.
+/// The hook's future and the call's first request, which waits for it.
 struct Hooking<Req, Resp> {
     hook: HookFuture<Metadata>,
-    request: Req,
-    completion: CompletionSender<Resp>,
-    cell: Arc<CallCell<Resp>>,
-    upload: Arc<Upload>,
-    deadline: Option<Instant>,
+    opening: ClientOutbound<Req, Resp>,
     /// `Message::set_metadata` of the request type, so that polling the gate
     /// asks nothing of it.
     set_metadata: fn(&mut Req, Metadata),
 }
 
 impl<Req: Message, Resp> HookGate<Req, Resp> {
-    /// A gate for `request`, whose metadata `hook` has taken.
-    pub(crate) fn new(
-        hook: HookFuture<Metadata>,
-        request: Req,
-        completion: CompletionSender<Resp>,
-        cell: Arc<CallCell<Resp>>,
-        upload: Arc<Upload>,
-        deadline: Option<Instant>,
-    ) -> Self {
+    /// A gate for `opening`, a call's first request, whose metadata `hook` has
+    /// taken.
+    pub(crate) fn new(hook: HookFuture<Metadata>, opening: ClientOutbound<Req, Resp>) -> Self {
         Self {
             state: Mutex::new(GateState {
                 hooking: Some(Hooking {
                     hook,
-                    request,
-                    completion,
-                    cell,
-                    upload,
-                    deadline,
+                    opening,
                     set_metadata: Req::set_metadata,
                 }),
                 sender: WakerSlot::new(),
@@ -124,24 +107,19 @@ impl<Req, Resp> HookGate<Req, Resp> {
         }
         drop(state);
         let Hooking {
-            mut request,
-            completion,
-            cell,
-            upload,
-            deadline,
+            mut opening,
             set_metadata,
             ..
         } = hooking;
         Poll::Ready(match outcome {
             Ok(metadata) => {
-                set_metadata(&mut request, metadata);
-                Some(ClientOutbound::upload(
-                    request, completion, cell, upload, deadline,
-                ))
+                if let Some(request) = opening.opening_request() {
+                    set_metadata(request, metadata);
+                }
+                Some(opening)
             }
             Err(status) => {
-                upload.close();
-                completion.fail(Error::Status(status));
+                opening.fail_unsent(Error::Status(status));
                 None
             }
         })
@@ -158,9 +136,8 @@ impl<Req, Resp> HookGate<Req, Resp> {
     /// is dropped, and the call's input side closes.
     pub(crate) fn abandon(&self) {
         let hooking = lock(&self.state).hooking.take();
-        if let Some(hooking) = hooking {
-            hooking.upload.close();
-        }
+        // The first request's input side closes as it is dropped.
+        drop(hooking);
     }
 }
 

@@ -348,34 +348,24 @@ where
         let lane = self.sender.clone();
         let mut submit = Submit::Queued;
         let mut gate = None;
-        let opening = match self.open_hooked(&mut request) {
-            Ok(None) => {
-                let request = self.with_window(request);
-                let opening = ClientOutbound::upload(
-                    request,
-                    completion,
-                    Arc::clone(&cell),
-                    Arc::clone(&upload),
-                    deadline,
-                );
-                match lane.send(opening) {
-                    Ok(()) => None,
-                    Err(spillway::TrySendError::Full(opening)) => Some(opening),
-                    // The call fails with the close reason when its completion is
-                    // polled.
-                    Err(spillway::TrySendError::Closed(_)) => None,
-                }
-            }
+        let hooked = self.open_hooked(&mut request);
+        let opening = ClientOutbound::upload(
+            self.with_window(request),
+            completion,
+            Arc::clone(&cell),
+            Arc::clone(&upload),
+            deadline,
+        );
+        let opening = match hooked {
+            Ok(None) => match lane.send(opening) {
+                Ok(()) => None,
+                Err(spillway::TrySendError::Full(opening)) => Some(opening),
+                // The call fails with the close reason when its completion is
+                // polled.
+                Err(spillway::TrySendError::Closed(_)) => None,
+            },
             Ok(Some(hook)) => {
-                let request = self.with_window(request);
-                let waiting = Arc::new(HookGate::new(
-                    hook,
-                    request,
-                    completion,
-                    Arc::clone(&cell),
-                    Arc::clone(&upload),
-                    deadline,
-                ));
+                let waiting = Arc::new(HookGate::new(hook, opening));
                 submit = Submit::Waiting(Box::pin(hook_gate::completion_wait(
                     Arc::clone(&waiting),
                     self.sender.clone(),
@@ -386,8 +376,7 @@ where
             Err(status) => {
                 // Refused unsent: the call ends with the hook's status, and its
                 // sender finds the input side closed.
-                upload.close();
-                completion.fail(Error::Status(status));
+                opening.fail_unsent(Error::Status(status));
                 None
             }
         };

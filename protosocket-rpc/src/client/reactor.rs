@@ -290,14 +290,30 @@ impl<Req, Resp> ClientOutbound<Req, Resp> {
     /// Fails a call that was never sent (its first request found no room as its
     /// sender was dropped).
     pub(crate) fn abandon(self) {
+        self.fail_unsent(Error::Status(Status::cancelled(
+            "the call's sender was dropped before its first request left",
+        )));
+    }
+
+    /// Fails a call with an input side that was never sent with `error`, and
+    /// closes its input side.
+    pub(crate) fn fail_unsent(self, error: Error) {
         if let OutboundKind::Upload {
             completion, upload, ..
         } = self.kind
         {
             upload.take().close();
-            completion.fail(Error::Status(Status::cancelled(
-                "the call's sender was dropped before its first request left",
-            )));
+            completion.fail(error);
+        }
+    }
+
+    /// The request of a call's first message, to finish before it is queued.
+    pub(crate) fn opening_request(&mut self) -> Option<&mut Req> {
+        match &mut self.kind {
+            OutboundKind::Call { request, .. } | OutboundKind::Upload { request, .. } => {
+                Some(request)
+            }
+            _ => None,
         }
     }
 }

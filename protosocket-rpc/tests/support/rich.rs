@@ -456,3 +456,36 @@ impl RawPeer {
         Some(envelope)
     }
 }
+
+/// A [`RichService`] reactor driven by hand (no connection), so that it never
+/// has room to send unless the test asks for its next answer.
+pub type HandReactor = protosocket_rpc::server::RpcServerReactor<RichService, EnvelopeCodec>;
+
+/// A reactor by hand for `service`, with room for 16 rpcs.
+pub fn hand_reactor(service: &RichService) -> HandReactor {
+    let (outbound, _receiver) = spillway::channel();
+    HandReactor::new(service.clone(), outbound, 16)
+}
+
+/// Polls `reactor` only with `poll` (never `poll_outbound`: no room to send)
+/// until `service` has dropped the work of `dropped` rpcs.
+pub async fn poll_until_dropped(reactor: &mut HandReactor, service: &RichService, dropped: usize) {
+    use protosocket::MessageReactor;
+    super::timed(std::future::poll_fn(|cx| {
+        reactor.poll(cx);
+        if service.drops.dropped() == dropped {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }))
+    .await;
+}
+
+/// The reactor's next answer, given room to send.
+pub async fn next_answer(reactor: &mut HandReactor) -> Envelope {
+    use protosocket::MessageReactor;
+    super::timed(std::future::poll_fn(|cx| reactor.poll_outbound(cx)))
+        .await
+        .expect("an answer")
+}
