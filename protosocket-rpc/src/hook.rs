@@ -40,10 +40,12 @@ type AsyncHook<T> = dyn Fn(T) -> HookFuture<T> + Send + Sync;
 ///
 /// Calls with an input side (client streaming, bidi) run the hooks too: on the
 /// server, an rpc that takes a request stream is held (its later requests
-/// buffered) while an async hook runs, and a refusal ends it; on the client,
-/// a sync hook runs on the call's first request as the call is made, and an
-/// async client hook is not supported there yet: such a call fails at once with
-/// [`Unimplemented`](crate::StatusCode::Unimplemented), unsent.
+/// buffered, within the rpc's bounded request stream) while an async hook runs,
+/// and a refusal ends it; on the client, the hook runs on the call's first
+/// request before it is sent. While an async client hook decides, the call's
+/// [`RequestSender`](crate::client::RequestSender) queues nothing (its `send`
+/// waits, and drives the hook as the completion does); a refusal fails the call
+/// with the hook's status, unsent, and the sender's sends fail.
 ///
 /// ```
 /// use protosocket_rpc::server::{CallContext, CallHook, RpcServerConfig};

@@ -5,15 +5,15 @@
 mod support;
 
 use std::sync::atomic::Ordering;
-use std::task::Poll;
 use std::time::Duration;
 
 use protosocket::{MessageReactor, Replies};
 use protosocket_rpc::client::RpcClientConfig;
-use protosocket_rpc::server::{RpcServerConfig, RpcServerReactor};
+use protosocket_rpc::server::RpcServerConfig;
 use protosocket_rpc::{ControlCode, Message, StatusCode};
 use support::rich::{
-    rich_client, serve_rich, stuck_hook, Envelope, EnvelopeCodec, RawPeer, RichService,
+    hand_reactor, next_answer, poll_until_dropped, rich_client, serve_rich, stuck_hook, Envelope,
+    RawPeer, RichService,
 };
 use support::{timed, DropCounter};
 
@@ -121,9 +121,7 @@ async fn a_request_held_by_an_async_hook_expires_there() {
 #[tokio::test]
 async fn a_stream_waiting_for_room_expires_unpolled() {
     let service = RichService::default();
-    let (outbound, _receiver) = spillway::channel();
-    let mut reactor: RpcServerReactor<RichService, EnvelopeCodec> =
-        RpcServerReactor::new(service.clone(), outbound, 16);
+    let mut reactor = hand_reactor(&service);
     let mut replies = Replies::new();
     reactor.on_inbound_message(
         Envelope::raw(12, "stream:3", Some(Duration::from_millis(30))),
@@ -131,21 +129,11 @@ async fn a_stream_waiting_for_room_expires_unpolled() {
     );
     assert!(replies.is_empty());
     assert_eq!(reactor.in_flight(), 1);
-    // Only `poll`, never `poll_outbound`: no room. The deadline's timer wakes it.
-    timed(std::future::poll_fn(|cx| {
-        reactor.poll(cx);
-        if service.drops.dropped() == 1 {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
-    }))
-    .await;
+    // The deadline's timer wakes it.
+    poll_until_dropped(&mut reactor, &service, 1).await;
     assert_eq!(service.polls.load(Ordering::SeqCst), 0, "never polled");
     assert_eq!(reactor.in_flight(), 1, "in flight until answered");
-    let answer = std::future::poll_fn(|cx| reactor.poll_outbound(cx))
-        .await
-        .expect("the answer");
+    let answer = next_answer(&mut reactor).await;
     assert_eq!(answer.message_id(), 12);
     assert_eq!(
         answer.status().map(|status| status.code()),

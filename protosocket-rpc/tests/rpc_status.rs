@@ -1,7 +1,7 @@
 //! Every way a call fails reaches the client as its own status, with a message
 //! type that carries one: a handler's status (unary, or ending a stream), a
-//! rejection, the in-flight limit, a panic, a server shutting down, and the
-//! server's answer to a client's cancel.
+//! rejection, the in-flight limit, a panic, a server shutting down, the
+//! server's answer to a client's cancel, and a duplicate in-flight id.
 
 mod support;
 
@@ -168,5 +168,22 @@ async fn a_client_cancel_is_answered_cancelled() {
     let status = answer.status().expect("a status");
     assert_eq!(status.code(), StatusCode::Cancelled);
     service.drops.wait_for(1).await;
+    timed(shutdown.shutdown_and_wait()).await;
+}
+
+#[tokio::test]
+async fn a_duplicate_in_flight_id_is_already_exists_and_the_first_rpc_goes_on() {
+    let service = RichService::default();
+    let (address, shutdown, _server) = serve_rich(service.clone(), RpcServerConfig::default());
+    let mut peer = RawPeer::connect(address).await;
+    peer.send(&Envelope::raw(3, "sleep:100", None)).await;
+    peer.send(&Envelope::raw(3, "echo:again", None)).await;
+    let answer = peer.recv().await;
+    assert_eq!(answer.id, 3);
+    let status = answer.status().expect("a status");
+    assert_eq!(status.code(), StatusCode::AlreadyExists, "{status}");
+    let first = peer.recv().await;
+    assert_eq!((first.id, first.text.as_str()), (3, "slept"));
+    assert_eq!(service.started(), 1, "the duplicate never ran");
     timed(shutdown.shutdown_and_wait()).await;
 }

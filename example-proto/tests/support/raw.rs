@@ -38,20 +38,33 @@ pub async fn send(stream: &mut TcpStream, bytes: &[u8]) {
 /// Reads one varint length-delimited `Response`, keeping any bytes after it in
 /// `buffer`.
 pub async fn read_response(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Response {
+    timed(read_message(stream, buffer))
+        .await
+        .expect("the server closed the connection")
+}
+
+/// Reads one varint length-delimited message of type `M`, keeping any bytes
+/// after it in `buffer`; `None` at EOF or on a read error. Unbounded: bound it
+/// with [`timed`] where the peer must answer.
+pub async fn read_message<M: Message + Default>(
+    stream: &mut TcpStream,
+    buffer: &mut Vec<u8>,
+) -> Option<M> {
     loop {
         let mut view = &buffer[..];
         if let Ok(len) = prost::decode_length_delimiter(&mut view) {
             let prefix = buffer.len() - view.len();
             if buffer.len() >= prefix + len {
-                let response = Response::decode(&buffer[prefix..prefix + len]).expect("a Response");
+                let message = M::decode(&buffer[prefix..prefix + len]).expect("a valid frame");
                 buffer.drain(..prefix + len);
-                return response;
+                return Some(message);
             }
         }
         let mut chunk = [0u8; 64 * 1024];
-        let read = timed(stream.read(&mut chunk)).await.expect("read");
-        assert!(read > 0, "the server closed the connection");
-        buffer.extend_from_slice(&chunk[..read]);
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return None,
+            Ok(read) => buffer.extend_from_slice(&chunk[..read]),
+        }
     }
 }
 

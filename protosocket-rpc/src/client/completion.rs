@@ -35,6 +35,15 @@ impl Submit {
         matches!(self, Submit::Closed)
     }
 
+    /// Drops what the call still waits for (room, an async hook): its
+    /// deadline passed.
+    #[cold]
+    fn give_up(&mut self) {
+        if let Submit::Waiting(_) = self {
+            *self = Submit::Closed;
+        }
+    }
+
     /// Ready(true) once queued, Ready(false) if the connection is gone.
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
         match self {
@@ -212,6 +221,7 @@ impl<Req, Resp> Future for UnaryCompletion<Req, Resp> {
         // A call that found the connection gone fails with that on its next poll,
         // whatever its deadline.
         if !this.submit.is_closed() && this.deadline.expired(cx) {
+            this.submit.give_up();
             return Poll::Ready(Err(this.guard.expire()));
         }
         Poll::Pending
@@ -299,6 +309,7 @@ impl<Req, Resp> Stream for StreamingCompletion<Req, Resp> {
         // A call that found the connection gone fails with that on its next poll,
         // whatever its deadline.
         if !this.submit.is_closed() && this.deadline.expired(cx) {
+            this.submit.give_up();
             return Poll::Ready(Some(Err(this.guard.expire())));
         }
         Poll::Pending

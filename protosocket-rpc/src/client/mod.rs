@@ -5,6 +5,7 @@ mod cell;
 mod completion;
 mod config;
 mod connect_hook;
+mod hook_gate;
 mod pool;
 mod reactor;
 mod upload;
@@ -31,7 +32,7 @@ use protosocket::{CloseReason, Connection, Decoder, Encoder, Endpoint};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::error::Error;
-use crate::hook::{Hook, Hooked};
+use crate::hook::{Hook, HookFuture, Hooked};
 use crate::message::speaks_credit;
 use crate::message::Message;
 use crate::metadata::Metadata;
@@ -39,6 +40,7 @@ use crate::status::Status;
 use crate::stream_buffer::stream_buffer;
 use cell::UnarySender;
 use completion::{CallGuard, CallShared, Deadline, Submit};
+use hook_gate::HookGate;
 use reactor::{CompletionSender, ConnectionShared};
 use upload::Upload;
 
@@ -278,9 +280,9 @@ where
         let deadline = Deadline::instant_after(deadline);
         let cell = self.shared.cells.take();
         let completion = CompletionSender::Unary(UnarySender::new(Arc::clone(&cell)));
-        let (sender, guard) = self.open_upload(request, completion, cell, deadline);
+        let (sender, guard, submit) = self.open_upload(request, completion, cell, deadline);
         let completion = UnaryCompletion {
-            submit: Submit::Queued,
+            submit,
             deadline: Deadline::at(deadline),
             guard,
         };
@@ -310,10 +312,10 @@ where
         let deadline = Deadline::instant_after(deadline);
         let (items, events) = stream_buffer(self.stream_buffer);
         let cell = self.shared.cells.take();
-        let (sender, guard) =
+        let (sender, guard, submit) =
             self.open_upload(request, CompletionSender::Streaming(items), cell, deadline);
         let completion = StreamingCompletion {
-            submit: Submit::Queued,
+            submit,
             events,
             deadline: Deadline::at(deadline),
             guard,
@@ -332,40 +334,49 @@ where
 
     /// Queues the first request of a call with an input side on a lane of its
     /// own, which its sender keeps: if that lane is full, the sender sends the
-    /// request before anything else. The call hook runs on it first (see
-    /// [`open_hooked`](Self::open_hooked)).
+    /// request before anything else. The call hook runs on it first: a sync
+    /// hook in place, an async one behind a [`HookGate`] that both the sender
+    /// and the completion (through the returned [`Submit`]) drive.
     fn open_upload(
         &self,
         mut request: Req,
         completion: CompletionSender<Resp>,
         cell: Arc<cell::CallCell<Resp>>,
         deadline: Option<tokio::time::Instant>,
-    ) -> (RequestSender<Req, Resp>, CallGuard<Req, Resp>) {
+    ) -> (RequestSender<Req, Resp>, CallGuard<Req, Resp>, Submit) {
         let upload = Arc::new(Upload::new(self.by_credit));
         let lane = self.sender.clone();
-        let opening = match self.open_hooked(&mut request) {
-            Ok(()) => {
-                let request = self.with_window(request);
-                let opening = ClientOutbound::upload(
-                    request,
-                    completion,
-                    Arc::clone(&cell),
-                    Arc::clone(&upload),
-                    deadline,
-                );
-                match lane.send(opening) {
-                    Ok(()) => None,
-                    Err(spillway::TrySendError::Full(opening)) => Some(opening),
-                    // The call fails with the close reason when its completion is
-                    // polled.
-                    Err(spillway::TrySendError::Closed(_)) => None,
-                }
+        let mut submit = Submit::Queued;
+        let mut gate = None;
+        let hooked = self.open_hooked(&mut request);
+        let opening = ClientOutbound::upload(
+            self.with_window(request),
+            completion,
+            Arc::clone(&cell),
+            Arc::clone(&upload),
+            deadline,
+        );
+        let opening = match hooked {
+            Ok(None) => match lane.send(opening) {
+                Ok(()) => None,
+                Err(spillway::TrySendError::Full(opening)) => Some(opening),
+                // The call fails with the close reason when its completion is
+                // polled.
+                Err(spillway::TrySendError::Closed(_)) => None,
+            },
+            Ok(Some(hook)) => {
+                let waiting = Arc::new(HookGate::new(hook, opening));
+                submit = Submit::Waiting(Box::pin(hook_gate::completion_wait(
+                    Arc::clone(&waiting),
+                    self.sender.clone(),
+                )));
+                gate = Some(waiting);
+                None
             }
             Err(status) => {
                 // Refused unsent: the call ends with the hook's status, and its
                 // sender finds the input side closed.
-                upload.close();
-                completion.fail(Error::Status(status));
+                opening.fail_unsent(Error::Status(status));
                 None
             }
         };
@@ -378,30 +389,27 @@ where
             lane,
             upload,
             opening,
+            gate,
             Arc::clone(&self.shared),
             self.send_budget,
         );
-        (sender, guard)
+        (sender, guard, submit)
     }
 
     /// Runs the call hook, if one is set, on the first request of a call with
-    /// an input side: `Err` refuses the call. An async hook cannot delay a call
-    /// whose sender already runs, so such a call is refused with
-    /// [`Unimplemented`](crate::StatusCode::Unimplemented) rather than sent
-    /// without the hook's say.
+    /// an input side: `Err` refuses the call, `Ok(Some(future))` is an async
+    /// hook's decision to wait for (it holds the request's metadata).
     #[inline]
-    fn open_hooked(&self, request: &mut Req) -> Result<(), Status> {
+    fn open_hooked(&self, request: &mut Req) -> Result<Option<HookFuture<Metadata>>, Status> {
         let Some(hook) = &self.call_hook else {
-            return Ok(());
+            return Ok(None);
         };
         match hook.run(request.take_metadata())? {
             Hooked::Ready(metadata) => {
                 request.set_metadata(metadata);
-                Ok(())
+                Ok(None)
             }
-            Hooked::Later(_) => Err(Status::unimplemented(
-                "an async call hook cannot run on a client-streaming or bidi call",
-            )),
+            Hooked::Later(metadata) => Ok(Some(metadata)),
         }
     }
 

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use crate::client::call_table::CallTable;
 use crate::client::cell::{CallCell, UnarySender};
-use crate::client::upload::Upload;
+use crate::client::upload::{OpeningInput, Upload};
 use crate::error::Error;
 use crate::message::{credit_message, ControlCode, Message};
 use crate::server::id_map::{id_map, IdMap};
@@ -210,7 +210,7 @@ enum OutboundKind<Req, Resp> {
         request: Req,
         completion: CompletionSender<Resp>,
         cell: Arc<CallCell<Resp>>,
-        upload: Arc<Upload>,
+        upload: OpeningInput,
         /// As for `Call`.
         deadline: Option<Instant>,
     },
@@ -261,7 +261,7 @@ impl<Req, Resp> ClientOutbound<Req, Resp> {
                 request,
                 completion,
                 cell,
-                upload,
+                upload: OpeningInput::new(upload),
                 deadline,
             },
         }
@@ -290,14 +290,30 @@ impl<Req, Resp> ClientOutbound<Req, Resp> {
     /// Fails a call that was never sent (its first request found no room as its
     /// sender was dropped).
     pub(crate) fn abandon(self) {
+        self.fail_unsent(Error::Status(Status::cancelled(
+            "the call's sender was dropped before its first request left",
+        )));
+    }
+
+    /// Fails a call with an input side that was never sent with `error`, and
+    /// closes its input side.
+    pub(crate) fn fail_unsent(self, error: Error) {
         if let OutboundKind::Upload {
             completion, upload, ..
         } = self.kind
         {
-            upload.close();
-            completion.fail(Error::Status(Status::cancelled(
-                "the call's sender was dropped before its first request left",
-            )));
+            upload.take().close();
+            completion.fail(error);
+        }
+    }
+
+    /// The request of a call's first message, to finish before it is queued.
+    pub(crate) fn opening_request(&mut self) -> Option<&mut Req> {
+        match &mut self.kind {
+            OutboundKind::Call { request, .. } | OutboundKind::Upload { request, .. } => {
+                Some(request)
+            }
+            _ => None,
         }
     }
 }
@@ -525,7 +541,7 @@ where
                 cell,
                 upload,
                 deadline,
-            } => self.open_upload(request, completion, &cell, upload, deadline),
+            } => self.open_upload(request, completion, &cell, upload.take(), deadline),
             OutboundKind::Item(request, upload) => self.upload_item(request, &upload),
             OutboundKind::End(upload) => self.end_upload(&upload),
         }

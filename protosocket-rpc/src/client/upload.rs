@@ -41,6 +41,7 @@ use std::task::{Context, Poll};
 use protosocket::WakerSlot;
 
 use crate::client::completion::CallShared;
+use crate::client::hook_gate::{Half, HookGate};
 use crate::client::reactor::{ClientOutbound, UNASSIGNED};
 use crate::lock::lock;
 use spillway::SendError;
@@ -130,13 +131,22 @@ impl Upload {
 
     /// `Ready(true)` when one more item fits the budget (and the credit, with
     /// `sent` items sent so far), `Ready(false)` when the input side is closed,
-    /// else `Pending` with `cx` registered.
-    fn poll_room(&self, cx: &mut Context<'_>, budget: usize, sent: u64) -> Poll<bool> {
+    /// else `Pending` with `cx` registered. With `awaits_id` the call's first
+    /// request went through another lane, so nothing fits before the
+    /// connection has taken it.
+    fn poll_room(
+        &self,
+        cx: &mut Context<'_>,
+        budget: usize,
+        sent: u64,
+        awaits_id: bool,
+    ) -> Poll<bool> {
         let check = || {
             if self.is_closed() {
                 Some(false)
             } else if self.queued.load(Ordering::Acquire) < budget
                 && sent < self.granted.load(Ordering::Acquire)
+                && !(awaits_id && self.id.load(Ordering::Acquire) == UNASSIGNED)
             {
                 Some(true)
             } else {
@@ -151,6 +161,30 @@ impl Upload {
         match check() {
             Some(ready) => Poll::Ready(ready),
             None => Poll::Pending,
+        }
+    }
+}
+
+/// The input side carried by a call's first request: closed if that request
+/// is dropped before the connection takes it (its lane went with the
+/// connection), so a sender waiting for the call's id does not wait forever.
+pub(crate) struct OpeningInput(Option<Arc<Upload>>);
+
+impl OpeningInput {
+    pub(crate) fn new(upload: Arc<Upload>) -> Self {
+        Self(Some(upload))
+    }
+
+    /// The input side, for the connection that took the request.
+    pub(crate) fn take(mut self) -> Arc<Upload> {
+        self.0.take().expect("taken once")
+    }
+}
+
+impl Drop for OpeningInput {
+    fn drop(&mut self) {
+        if let Some(upload) = self.0.take() {
+            upload.close();
         }
     }
 }
@@ -184,6 +218,10 @@ impl Drop for Counted<'_> {
 /// that reads slowly holds every sender back (and the connection's other calls
 /// with it).
 ///
+/// While an async [`CallHook`](crate::client::CallHook) decides on the call,
+/// [`send`](Self::send) waits (and runs the hook, as polling the completion
+/// does): nothing is queued before the call's first request.
+///
 /// # Ending
 ///
 /// [`finish`](Self::finish), or dropping the sender, sends `End` after the
@@ -198,6 +236,11 @@ pub struct RequestSender<Req, Resp> {
     /// The first request, when the lane was full as the call was made: sent
     /// before anything else.
     opening: Option<ClientOutbound<Req, Resp>>,
+    /// An async call hook still deciding on the first request (`hook_gate`).
+    gate: Option<Arc<HookGate<Req, Resp>>>,
+    /// The completion queued the first request on its own lane: items wait
+    /// until the connection has taken it.
+    awaits_id: bool,
     shared: Arc<CallShared<Req, Resp>>,
     budget: usize,
     /// Items sent so far, against the server's credit.
@@ -210,6 +253,7 @@ impl<Req, Resp> RequestSender<Req, Resp> {
         lane: spillway::Sender<ClientOutbound<Req, Resp>>,
         upload: Arc<Upload>,
         opening: Option<ClientOutbound<Req, Resp>>,
+        gate: Option<Arc<HookGate<Req, Resp>>>,
         shared: Arc<CallShared<Req, Resp>>,
         budget: usize,
     ) -> Self {
@@ -217,6 +261,8 @@ impl<Req, Resp> RequestSender<Req, Resp> {
             lane,
             upload,
             opening,
+            gate,
+            awaits_id: false,
             shared,
             budget: budget.max(1),
             sent: 0,
@@ -240,9 +286,9 @@ impl<Req, Resp> RequestSender<Req, Resp> {
         if !self.open().await {
             return Err(SendError(request));
         }
-        let (budget, sent) = (self.budget, self.sent);
+        let (budget, sent, awaits_id) = (self.budget, self.sent, self.awaits_id);
         let upload = &*self.upload;
-        if !poll_fn(|cx| upload.poll_room(cx, budget, sent)).await {
+        if !poll_fn(|cx| upload.poll_room(cx, budget, sent, awaits_id)).await {
             return Err(SendError(request));
         }
         upload.queued.fetch_add(1, Ordering::AcqRel);
@@ -260,9 +306,18 @@ impl<Req, Resp> RequestSender<Req, Resp> {
         }
     }
 
-    /// Sends the call's first request if it waits for room in the lane; `false`
-    /// when the connection is gone.
+    /// Waits for an async call hook to decide on the call's first request, then
+    /// sends that request if it waits for room in the lane; `false` when the
+    /// connection is gone.
     async fn open(&mut self) -> bool {
+        if let Some(gate) = self.gate.clone() {
+            match poll_fn(|cx| gate.poll(Half::Sender, cx)).await {
+                Some(opening) => self.opening = Some(opening),
+                // Refused (the input side is closed), or queued by the completion.
+                None => self.awaits_id = true,
+            }
+            self.gate = None;
+        }
         match self.opening.take() {
             None => true,
             Some(opening) => self.lane.send_async(opening).await.is_ok(),
@@ -310,17 +365,30 @@ impl<Req, Resp> RequestSender<Req, Resp> {
         if self.upload.is_closed() {
             return;
         }
+        if self.gate.is_some()
+            || (self.awaits_id && self.upload.id.load(Ordering::Acquire) == UNASSIGNED)
+        {
+            // The first request is not in this lane (an async hook still
+            // decides on it, or the completion queued it): `End` follows it.
+            self.end_after_queued();
+            if let Some(gate) = self.gate.take() {
+                gate.sender_gone();
+            }
+            return;
+        }
         match self
             .lane
             .send(ClientOutbound::end(Arc::clone(&self.upload)))
         {
             Ok(()) | Err(spillway::TrySendError::Closed(_)) => {}
-            Err(spillway::TrySendError::Full(_)) => {
-                // The connection sends `End` after the last queued item.
-                self.upload.end_requested.store(true, Ordering::Release);
-                self.shared.connection.queue_end(Arc::clone(&self.upload));
-            }
+            Err(spillway::TrySendError::Full(_)) => self.end_after_queued(),
         }
+    }
+
+    /// Has the connection send `End` once it has taken every queued request.
+    fn end_after_queued(&self) {
+        self.upload.end_requested.store(true, Ordering::Release);
+        self.shared.connection.queue_end(Arc::clone(&self.upload));
     }
 }
 

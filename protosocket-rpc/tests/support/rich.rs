@@ -12,7 +12,8 @@ use std::time::Duration;
 use futures::StreamExt;
 use protosocket_prost::ProstCodec;
 use protosocket_rpc::server::{
-    CallContext, CallHook, ConnectionInfo, ConnectionService, Rpc, RpcServerConfig, SocketService,
+    CallContext, CallHook, ConnectionInfo, ConnectionService, RequestStream, Rpc, RpcServerConfig,
+    SocketService,
 };
 use protosocket_rpc::{ControlCode, Message, Metadata, MetadataValue, Status, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -179,7 +180,12 @@ pub type RichStream = futures::stream::BoxStream<'static, Envelope>;
 /// - `time-left`: answers the time its context has left, in whole
 ///   milliseconds, or `none`;
 /// - `metadata:<key>`: answers the text of that request metadata key, or
-///   `(none)`.
+///   `(none)`;
+/// - `in:count` (takes a request stream): client streaming; reads every
+///   request, then answers how many came, with the request's metadata as its
+///   own;
+/// - `in:tick` (takes a request stream): bidi; streams `tick` every 10 ms
+///   forever, reading nothing.
 ///
 /// Every rpc's work holds a guard of `drops`; `started` counts rpcs started.
 #[derive(Debug, Clone, Default)]
@@ -209,6 +215,14 @@ impl futures::Stream for Counted {
     }
 }
 
+/// A tick every `period`, forever.
+fn ticks(period: Duration) -> impl futures::Stream<Item = ()> + Send {
+    futures::stream::unfold((), move |()| async move {
+        tokio::time::sleep(period).await;
+        Some(((), ()))
+    })
+}
+
 /// A unary rpc answering `answer` at once, holding `guard` until then.
 fn unary(guard: DropGuard, answer: Envelope) -> Rpc<RichUnary, RichStream> {
     Rpc::Unary(Box::pin(async move {
@@ -226,6 +240,44 @@ impl ConnectionService for RichService {
     fn new_rpc(&mut self, mut request: Envelope) -> Rpc<RichUnary, RichStream> {
         let context = CallContext::from_request(&mut request);
         self.new_rpc_with_context(request, context)
+    }
+
+    fn takes_request_stream(&self, request: &Envelope) -> bool {
+        request.text.starts_with("in:")
+    }
+
+    fn new_rpc_with_requests(
+        &mut self,
+        request: Envelope,
+        context: CallContext,
+        mut requests: RequestStream<Envelope>,
+    ) -> Rpc<RichUnary, RichStream> {
+        self.started.fetch_add(1, Ordering::SeqCst);
+        let guard = self.drops.guard();
+        match request.text.as_str() {
+            "in:count" => Rpc::Unary(Box::pin(async move {
+                let _guard = guard;
+                let mut count = 0usize;
+                while requests.next().await.is_some() {
+                    count += 1;
+                }
+                let mut answer = Envelope::new(count.to_string());
+                answer.set_metadata(context.into_metadata());
+                answer
+            })),
+            "in:tick" => {
+                let ticks = ticks(Duration::from_millis(10));
+                Rpc::Streaming(
+                    ticks
+                        .map(move |()| {
+                            let _ = (&guard, &requests);
+                            Envelope::new("tick")
+                        })
+                        .boxed(),
+                )
+            }
+            _ => Rpc::Reject(Status::invalid_argument("no such test behaviour")),
+        }
     }
 
     fn new_rpc_with_context(
@@ -403,4 +455,37 @@ impl RawPeer {
         self.buffer.drain(..prefix + length);
         Some(envelope)
     }
+}
+
+/// A [`RichService`] reactor driven by hand (no connection), so that it never
+/// has room to send unless the test asks for its next answer.
+pub type HandReactor = protosocket_rpc::server::RpcServerReactor<RichService, EnvelopeCodec>;
+
+/// A reactor by hand for `service`, with room for 16 rpcs.
+pub fn hand_reactor(service: &RichService) -> HandReactor {
+    let (outbound, _receiver) = spillway::channel();
+    HandReactor::new(service.clone(), outbound, 16)
+}
+
+/// Polls `reactor` only with `poll` (never `poll_outbound`: no room to send)
+/// until `service` has dropped the work of `dropped` rpcs.
+pub async fn poll_until_dropped(reactor: &mut HandReactor, service: &RichService, dropped: usize) {
+    use protosocket::MessageReactor;
+    super::timed(std::future::poll_fn(|cx| {
+        reactor.poll(cx);
+        if service.drops.dropped() == dropped {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }))
+    .await;
+}
+
+/// The reactor's next answer, given room to send.
+pub async fn next_answer(reactor: &mut HandReactor) -> Envelope {
+    use protosocket::MessageReactor;
+    super::timed(std::future::poll_fn(|cx| reactor.poll_outbound(cx)))
+        .await
+        .expect("an answer")
 }
