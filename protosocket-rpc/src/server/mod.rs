@@ -349,6 +349,59 @@ where
     }
 }
 
+impl<Svc> RpcServer<EndpointListener, Svc, TokioSpawn>
+where
+    RpcConnector<Svc, EndpointStream, TokioSpawn>: ServerConnector<Stream = EndpointStream>,
+    Self: Future<Output = ()> + Send + 'static,
+{
+    /// Runs the server on a task of its own (`tokio::spawn`) and returns where it
+    /// listens and how to stop it: what a program that only serves needs, in one
+    /// call.
+    ///
+    /// # Errors
+    ///
+    /// The listener could not tell its address.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    pub fn spawn(self) -> io::Result<RunningServer> {
+        let endpoint = self.local_endpoint()?;
+        let shutdown = self.shutdown_handle();
+        tokio::spawn(self);
+        Ok(RunningServer { endpoint, shutdown })
+    }
+}
+
+/// A server running on a task of its own, from [`RpcServer::spawn`]. Dropping
+/// it leaves the server running.
+#[derive(Debug, Clone)]
+pub struct RunningServer {
+    endpoint: Endpoint,
+    shutdown: ShutdownHandle,
+}
+
+impl RunningServer {
+    /// Where the server listens (for TCP, with the real port when bound to
+    /// port 0).
+    #[must_use]
+    pub fn local_endpoint(&self) -> Endpoint {
+        self.endpoint.clone()
+    }
+
+    /// A handle that shuts the server down gracefully.
+    #[must_use]
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
+    }
+
+    /// Stops accepting, lets each connection send what it has queued within the
+    /// grace period, and waits until the server has finished.
+    pub async fn shutdown(self) {
+        self.shutdown.shutdown_and_wait().await;
+    }
+}
+
 impl<L, Svc, Sp> RpcServer<L, Svc, Sp>
 where
     L: Listener,
