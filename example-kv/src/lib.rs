@@ -41,5 +41,6 @@ pub mod kv {
 mod service;
 mod store;
 
-pub use service::{start_server, KvService, RunningServer};
+pub use protosocket_rpc::server::RunningServer;
+pub use service::{start_server, KvService};
 pub use store::{Change, Store, CHANGE_BUFFER};

@@ -1,16 +1,16 @@
 //! The `Kv` service over the domain [`Store`]: checks keys, maps the store's
 //! answers to the generated messages, and runs the server.
 
-use std::future::pending;
+use std::collections::BTreeSet;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::Stream;
 use protosocket::Endpoint;
-use protosocket_rpc::server::{CallContext, RpcServer, RpcServerConfig, ShutdownHandle};
+use protosocket_rpc::server::{CallContext, RpcServer, RpcServerConfig, RunningServer};
 use protosocket_rpc::{Requests, Status};
-use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::broadcast;
 
 use crate::kv::{
     BulkLoadResponse, DeleteRequest, DeleteResponse, Entry, Event, GetRequest, GetResponse, Kv,
@@ -41,13 +41,10 @@ impl KvService {
         self.name = Some(name.into());
         self
     }
-
-    /// The store served.
-    #[must_use]
-    pub fn store(&self) -> &Arc<Store> {
-        &self.store
-    }
 }
+
+/// What a unary handler answers.
+type Answer<T> = Result<T, Status>;
 
 fn checked(key: String) -> Result<String, Status> {
     if key.is_empty() {
@@ -56,49 +53,30 @@ fn checked(key: String) -> Result<String, Status> {
     Ok(key)
 }
 
-/// Milliseconds of `ttl` for the wire: at least 1 for a value that still lives.
-fn millis(ttl: Duration) -> u64 {
-    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
-}
-
 impl Kv for KvService {
-    async fn get(
-        &self,
-        request: GetRequest,
-        context: &mut CallContext,
-    ) -> Result<GetResponse, Status> {
+    async fn get(&self, request: GetRequest, context: &mut CallContext) -> Answer<GetResponse> {
         if let Some(name) = &self.name {
             context
                 .response_metadata_mut()
                 .insert("served-by", name.clone());
         }
         let key = checked(request.key)?;
-        match self.store.get(&key) {
-            Some((value, ttl)) => Ok(GetResponse {
-                value,
-                ttl_left_ms: ttl.map_or(0, millis),
-            }),
-            None => Err(Status::not_found(format!("no value for key {key:?}"))),
-        }
+        let (value, ttl) = (self.store.get(&key))
+            .ok_or_else(|| Status::not_found(format!("no value for key {key:?}")))?;
+        // A value that still lives has at least 1 ms left on the wire.
+        let ttl_left_ms = ttl.map_or(0, |ttl| (ttl.as_millis() as u64).max(1));
+        Ok(GetResponse { value, ttl_left_ms })
     }
 
-    async fn set(&self, request: SetRequest, _: &mut CallContext) -> Result<SetResponse, Status> {
-        let key = checked(request.key)?;
+    async fn set(&self, request: SetRequest, _: &mut CallContext) -> Answer<SetResponse> {
         let ttl = (request.ttl_ms > 0).then(|| Duration::from_millis(request.ttl_ms));
-        Ok(SetResponse {
-            replaced: self.store.set(key, request.value, ttl),
-        })
+        let replaced = self.store.set(checked(request.key)?, request.value, ttl);
+        Ok(SetResponse { replaced })
     }
 
-    async fn delete(
-        &self,
-        request: DeleteRequest,
-        _: &mut CallContext,
-    ) -> Result<DeleteResponse, Status> {
-        let key = checked(request.key)?;
-        Ok(DeleteResponse {
-            deleted: self.store.delete(&key),
-        })
+    async fn delete(&self, request: DeleteRequest, _: &mut CallContext) -> Answer<DeleteResponse> {
+        let deleted = self.store.delete(&checked(request.key)?);
+        Ok(DeleteResponse { deleted })
     }
 
     fn scan(
@@ -107,28 +85,23 @@ impl Kv for KvService {
         _: &mut CallContext,
     ) -> impl Stream<Item = Result<Entry, Status>> + Send + 'static {
         let found = self.store.scan(&request.prefix, request.limit as usize);
-        futures::stream::iter(
-            found
-                .into_iter()
-                .map(|(key, value)| Ok(Entry { key, value })),
-        )
+        let entries = found
+            .into_iter()
+            .map(|(key, value)| Ok(Entry { key, value }));
+        futures::stream::iter(entries)
     }
 
     async fn bulk_load(
         &self,
         mut entries: Requests<Entry, KvRequest>,
         _: &mut CallContext,
-    ) -> Result<BulkLoadResponse, Status> {
-        let mut loaded = BulkLoadResponse::default();
-        while let Some(entry) = entries.next().await {
-            let entry = entry?;
-            let key = checked(entry.key)?;
-            loaded.loaded += 1;
-            if self.store.set(key, entry.value, None) {
-                loaded.replaced += 1;
-            }
+    ) -> Answer<BulkLoadResponse> {
+        let mut done = BulkLoadResponse::default();
+        while let Some(entry) = entries.next().await.transpose()? {
+            done.replaced += u64::from(self.store.set(checked(entry.key)?, entry.value, None));
+            done.loaded += 1;
         }
-        Ok(loaded)
+        Ok(done)
     }
 
     fn watch(
@@ -136,148 +109,74 @@ impl Kv for KvService {
         requests: Requests<WatchRequest, KvRequest>,
         _: &mut CallContext,
     ) -> impl Stream<Item = Result<Event, Status>> + Send + 'static {
-        let watcher = Watcher {
+        let watch = Watch {
             store: Arc::clone(&self.store),
-            requests: Some(requests),
-            prefixes: Vec::new(),
+            requests,
+            asking: true,
+            prefixes: BTreeSet::new(),
             changes: None,
         };
-        futures::stream::unfold(watcher, |mut watcher| async move {
-            let event = watcher.next().await?;
-            Some((event, watcher))
+        futures::stream::unfold(watch, |mut watch| async move {
+            let event = watch.next().await?;
+            Some((event, watch))
         })
     }
 }
 
-/// One Watch call: the prefixes it watches and, while there are some, its
-/// subscription to the store's changes.
-///
-/// It subscribes when its first prefix is watched and unsubscribes when its
-/// last one stops, so changes made while it watches nothing are not seen (and
-/// cost it nothing). Requests already received are handled before changes.
-/// Stopping a prefix that is not watched fails the call with
-/// FAILED_PRECONDITION. The call ends when its input has ended and nothing is
-/// watched; else it lasts until the client cancels it.
-struct Watcher {
+/// One Watch call. It subscribes to the store's changes when it starts
+/// watching its first prefix and drops the subscription after its last, so
+/// changes made while it watches nothing cost it nothing. Stopping a prefix
+/// that is not watched fails the call with FAILED_PRECONDITION; the call ends
+/// when the client has ended its input and nothing is watched.
+struct Watch {
     store: Arc<Store>,
-    /// `None` once the client ended its input.
-    requests: Option<Requests<WatchRequest, KvRequest>>,
-    prefixes: Vec<String>,
+    requests: Requests<WatchRequest, KvRequest>,
+    /// False once the client ended its input.
+    asking: bool,
+    prefixes: BTreeSet<String>,
     changes: Option<broadcast::Receiver<Change>>,
 }
 
-/// What a watcher handles next.
-enum Step {
-    Request(Option<Result<WatchRequest, Status>>),
-    Change(Result<Change, RecvError>),
-}
-
-impl Watcher {
-    /// The next event, or the status that ends the call; `None` when it is
-    /// over.
+impl Watch {
+    /// The next event, or the status that ends the call; `None` when it is over.
     async fn next(&mut self) -> Option<Result<Event, Status>> {
         loop {
-            if self.requests.is_none() && self.changes.is_none() {
-                return None;
-            }
-            let step = tokio::select! {
+            tokio::select! {
+                // Requests already received are handled before changes.
                 biased;
-                request = next_request(&mut self.requests) => Step::Request(request),
-                change = next_change(&mut self.changes) => Step::Change(change),
-            };
-            match step {
-                Step::Request(None) => self.requests = None,
-                Step::Request(Some(Err(status))) => return Some(Err(status)),
-                Step::Request(Some(Ok(request))) => {
-                    if let Err(status) = self.apply(request) {
-                        return Some(Err(status));
+                request = self.requests.next(), if self.asking => match request {
+                    Some(Ok(WatchRequest { prefix, stop: false })) => {
+                        self.changes.get_or_insert_with(|| self.store.subscribe());
+                        self.prefixes.insert(prefix);
                     }
-                }
-                Step::Change(Ok(change)) => {
-                    if self.watches(&change.key) {
-                        return Some(Ok(Event {
-                            deleted: change.value.is_none(),
-                            value: change.value.unwrap_or_default(),
-                            key: change.key,
-                        }));
+                    Some(Ok(WatchRequest { prefix, stop: true }))
+                        if !self.prefixes.remove(&prefix) =>
+                    {
+                        let message = format!("{prefix:?} is not watched");
+                        return Some(Err(Status::failed_precondition(message)));
                     }
-                }
-                Step::Change(Err(RecvError::Lagged(missed))) => {
-                    return Some(Err(Status::resource_exhausted(format!(
-                        "the watcher fell behind and missed {missed} changes"
-                    ))));
-                }
-                Step::Change(Err(RecvError::Closed)) => return None,
+                    Some(Ok(_)) if self.prefixes.is_empty() => self.changes = None,
+                    Some(Ok(_)) => {}
+                    Some(Err(status)) => return Some(Err(status)),
+                    None => self.asking = false,
+                },
+                // The async block is lazy: polled only while watching.
+                change = async { self.changes.as_mut()?.recv().await.ok() },
+                    if self.changes.is_some() => match change
+                {
+                    Some(change) if self.prefixes.iter().any(|p| change.key.starts_with(p)) => {
+                        let deleted = change.value.is_none();
+                        let value = change.value.unwrap_or_default();
+                        return Some(Ok(Event { key: change.key, value, deleted }));
+                    }
+                    Some(_) => {}
+                    // Lagged: the store, which holds the sender, outlives the call.
+                    None => return Some(Err(Status::resource_exhausted("the watcher fell behind"))),
+                },
+                // Input ended and nothing watched (`changes` is `None` exactly then).
+                else => return None,
             }
         }
-    }
-
-    /// Starts or stops watching `request.prefix`.
-    fn apply(&mut self, request: WatchRequest) -> Result<(), Status> {
-        if request.stop {
-            let Some(at) = self.prefixes.iter().position(|p| *p == request.prefix) else {
-                return Err(Status::failed_precondition(format!(
-                    "prefix {:?} is not watched",
-                    request.prefix
-                )));
-            };
-            self.prefixes.swap_remove(at);
-            if self.prefixes.is_empty() {
-                self.changes = None;
-            }
-        } else if !self.prefixes.contains(&request.prefix) {
-            if self.changes.is_none() {
-                self.changes = Some(self.store.subscribe());
-            }
-            self.prefixes.push(request.prefix);
-        }
-        Ok(())
-    }
-
-    fn watches(&self, key: &str) -> bool {
-        self.prefixes.iter().any(|prefix| key.starts_with(prefix))
-    }
-}
-
-/// The next request; never, once the input ended.
-async fn next_request(
-    requests: &mut Option<Requests<WatchRequest, KvRequest>>,
-) -> Option<Result<WatchRequest, Status>> {
-    match requests {
-        Some(requests) => requests.next().await,
-        None => pending().await,
-    }
-}
-
-/// The next change; never, while nothing is watched.
-async fn next_change(
-    changes: &mut Option<broadcast::Receiver<Change>>,
-) -> Result<Change, RecvError> {
-    match changes {
-        Some(changes) => changes.recv().await,
-        None => pending().await,
-    }
-}
-
-/// A kv server running on a spawned task, from [`start_server`]; dropping it
-/// leaves the server running.
-#[derive(Debug)]
-pub struct RunningServer {
-    endpoint: Endpoint,
-    shutdown: ShutdownHandle,
-}
-
-impl RunningServer {
-    /// Where the server listens (the real port when bound to port 0).
-    #[must_use]
-    pub fn local_endpoint(&self) -> Endpoint {
-        self.endpoint.clone()
-    }
-
-    /// Stops accepting, lets every connection send what it has queued, and waits
-    /// until the server has finished.
-    pub async fn shutdown(self) {
-        self.shutdown.shutdown_and_wait().await;
     }
 }
 
@@ -292,11 +191,5 @@ impl RunningServer {
 ///
 /// Outside a tokio runtime.
 pub fn start_server(endpoint: Endpoint, service: impl Kv) -> io::Result<RunningServer> {
-    let server = RpcServer::bind(endpoint, KvServer::new(service), RpcServerConfig::default())?;
-    let running = RunningServer {
-        endpoint: server.local_endpoint()?,
-        shutdown: server.shutdown_handle(),
-    };
-    tokio::spawn(server);
-    Ok(running)
+    RpcServer::bind(endpoint, KvServer::new(service), RpcServerConfig::default())?.spawn()
 }
