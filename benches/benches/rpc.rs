@@ -7,6 +7,10 @@
 //!
 //! - `protosocket`: example-proto's echo server and an `RpcClient` (the request
 //!   travels in example-proto's `Request` envelope, which adds the rpc id).
+//! - `generated`: the same over the service protosocket-build generates from
+//!   `proto/echo.proto` (messages with example-proto's echo fields): the
+//!   generated `Bench` trait served by `BenchServer`, called through
+//!   `BenchClient` (its envelope adds the id and code, as example-proto's does).
 //! - `tonic`: tonic 0.14 over one HTTP/2 connection (a `Channel`), with the unary
 //!   service written by hand as a `tower::Service` around `tonic::server::Grpc`
 //!   and the client calling `tonic::client::Grpc::unary`, as generated code does.
@@ -20,7 +24,8 @@
 //!   `WriteCoalescing::Auto` (without it this loop writes one frame per call and
 //!   is 4-7x slower pinned).
 //!
-//! Each concurrency level runs every server in turn (protosocket, tonic, bare);
+//! Each concurrency level runs every server in turn (protosocket, generated,
+//! tonic, bare);
 //! with `--runs N` it does so N times, each round starting one server later, and
 //! prints the median of each column. The load is closed-loop: `concurrency` tasks
 //! over one connection, each sending one call, awaiting its answer and sending the
@@ -54,7 +59,7 @@
 //! polled per call (one to send, then one per wake-up until its answer is in, so
 //! 2.0 is one wake per answer); `conn poll` is how many times the client's
 //! connection task was polled per call (protosocket's `ClientConnection`, spawned
-//! here as `RpcClient::connect` would; the bare client's writer and reader tasks
+//! here as `RpcClient::connect` would, for both protosocket rows; the bare client's writer and reader tasks
 //! together; not counted for tonic, whose tasks are its own). Below 1.0 means the
 //! connection task serves several calls per wake-up. Each poll is counted with a
 //! relaxed atomic add on a counter only that task writes. Latencies are appended
@@ -79,6 +84,8 @@
 
 #[path = "rpc/apart.rs"]
 mod apart;
+#[path = "shared/echo.rs"]
+mod shared;
 
 use std::convert::Infallible;
 use std::future::{ready, Future, Ready};
@@ -95,6 +102,7 @@ use hdrhistogram::Histogram;
 use http::uri::PathAndQuery;
 use prost::Message as _;
 use protosocket_rpc::client::{RpcClient, RpcClientConfig};
+use protosocket_rpc::server::{RpcServer, RpcServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
@@ -103,6 +111,7 @@ use tokio::task::JoinHandle;
 use tonic::transport::{Channel, Endpoint};
 
 use apart::Placement;
+use shared::echo;
 const CONCURRENCY: [usize; 4] = [1, 16, 64, 256];
 /// Length of the echoed string.
 const MESSAGE_LEN: usize = 32;
@@ -172,19 +181,76 @@ impl Caller for ProtosocketCaller {
     }
 }
 
-async fn protosocket_callers(address: SocketAddr, tasks: usize) -> Callers<ProtosocketCaller> {
+/// An `RpcClient` connected to `address` as `RpcClient::connect` does it, with
+/// its connection task's polls counted.
+async fn counted_client<Req, Resp>(address: SocketAddr) -> (RpcClient<Req, Resp>, Arc<AtomicU64>)
+where
+    Req: protosocket_rpc::Message + prost::Message + Default + Send + 'static,
+    Resp: protosocket_rpc::Message + prost::Message + Default + Send + 'static,
+{
     let config = RpcClientConfig::default();
     let stream = protosocket::Endpoint::from(address)
         .connect(config.get_socket_options())
         .await
         .expect("connect");
-    // What `RpcClient::connect` does, with the connection's polls counted.
     let (client, connection) = RpcClient::over_stream(stream, protosocket_prost::codec(), &config);
     let polls = Arc::default();
     spawn_counted(connection, &polls);
+    (client, polls)
+}
+
+async fn protosocket_callers(address: SocketAddr, tasks: usize) -> Callers<ProtosocketCaller> {
+    let (client, polls) = counted_client(address).await;
     Callers {
         callers: (0..tasks)
             .map(|_| ProtosocketCaller(client.clone()))
+            .collect(),
+        connection_polls: Some(polls),
+    }
+}
+
+// ---------------------------------------------------------------- generated
+
+fn generated_server() -> Server {
+    let server = RpcServer::bind(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        echo::BenchServer::new(shared::Generated),
+        RpcServerConfig::default(),
+    )
+    .expect("bind");
+    let address = server
+        .local_endpoint()
+        .ok()
+        .and_then(|endpoint| endpoint.tcp_address())
+        .expect("a TCP address");
+    let handle = server.shutdown_handle();
+    tokio::spawn(server);
+    Server {
+        address,
+        stop: Box::new(move || Box::pin(async move { handle.shutdown_and_wait().await })),
+    }
+}
+
+struct GeneratedCaller(echo::BenchClient);
+
+impl Caller for GeneratedCaller {
+    async fn call(&mut self, sequence: u64) {
+        let request = echo::EchoRequest {
+            message: "x".repeat(MESSAGE_LEN),
+            nanotime: sequence,
+        };
+        let response = self.0.echo(request).await.expect("generated call");
+        assert_eq!(response.nanotime, sequence, "answer to another call");
+        assert_eq!(response.message.len(), MESSAGE_LEN, "message not echoed");
+    }
+}
+
+async fn generated_callers(address: SocketAddr, tasks: usize) -> Callers<GeneratedCaller> {
+    let (client, polls) = counted_client(address).await;
+    let client = echo::BenchClient::from_client(client);
+    Callers {
+        callers: (0..tasks)
+            .map(|_| GeneratedCaller(client.clone()))
             .collect(),
         connection_polls: Some(polls),
     }
@@ -465,16 +531,18 @@ async fn bare_callers(address: SocketAddr, tasks: usize) -> Callers<BareCaller> 
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
     Protosocket,
+    Generated,
     Tonic,
     Bare,
 }
 
 impl Kind {
-    const ALL: [Kind; 3] = [Kind::Protosocket, Kind::Tonic, Kind::Bare];
+    const ALL: [Kind; 4] = [Kind::Protosocket, Kind::Generated, Kind::Tonic, Kind::Bare];
 
     fn name(self) -> &'static str {
         match self {
             Kind::Protosocket => "protosocket",
+            Kind::Generated => "generated",
             Kind::Tonic => "tonic",
             Kind::Bare => "bare",
         }
@@ -743,6 +811,7 @@ async fn load<C: Caller>(client: Callers<C>, span: Span, probe: &impl Fn() -> Re
 async fn serve(kind: Kind) -> Server {
     match kind {
         Kind::Protosocket => protosocket_server(),
+        Kind::Generated => generated_server(),
         Kind::Tonic => tonic_server().await,
         Kind::Bare => bare_server().await,
     }
@@ -760,6 +829,7 @@ async fn drive(
         Kind::Protosocket => {
             load(protosocket_callers(address, concurrency).await, span, probe).await
         }
+        Kind::Generated => load(generated_callers(address, concurrency).await, span, probe).await,
         Kind::Tonic => load(tonic_callers(address, concurrency).await, span, probe).await,
         Kind::Bare => load(bare_callers(address, concurrency).await, span, probe).await,
     }
