@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use example_kv::kv::{DeleteRequest, GetRequest, KvClient, ScanRequest, SetRequest};
-use example_kv::KvStore;
+use example_kv::KvService;
 use futures::StreamExt;
 use protosocket_rpc::client::RpcClientConfig;
 use protosocket_rpc::CallOptions;
@@ -38,7 +38,7 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
-    let server = example_kv::start_server(cli.host, KvStore::default())?;
+    let server = example_kv::start_server(cli.host, KvService::default())?;
     println!("kv server on {} in this process", server.local_endpoint());
     let client = KvClient::connect(server.local_endpoint(), &RpcClientConfig::default()).await?;
 

@@ -1,25 +1,53 @@
-//! The store behind the service: one ordered map shared by every connection.
+//! The domain store: an ordered map of values that may expire, shared by every
+//! connection, and a feed of its changes. Plain Rust: no rpc types, so any
+//! server (this crate's, or the tonic twin's) can put it behind its service.
 
 use std::collections::BTreeMap;
-use std::io;
+use std::ops::Bound;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use futures::Stream;
-use protosocket::Endpoint;
-use protosocket_rpc::server::{CallContext, RpcServer, RpcServerConfig, ShutdownHandle};
-use protosocket_rpc::Status;
+use tokio::sync::broadcast;
 
-use crate::kv::{
-    DeleteRequest, DeleteResponse, Entry, GetRequest, GetResponse, Kv, KvServer, ScanRequest,
-    SetRequest, SetResponse,
-};
+/// How many changes a watcher may fall behind before it misses some.
+pub const CHANGE_BUFFER: usize = 1024;
 
-/// The key-value store: values with an optional expiry, kept in key order.
-/// Expired values are never read; they are dropped when a call meets them.
-#[derive(Debug, Default)]
-pub struct KvStore {
+/// Values with an optional time to live, kept in key order, and a feed of every
+/// set and delete ([`subscribe`](Self::subscribe)). Expired values are never
+/// read; they are dropped when an operation meets them, and their expiry is not
+/// a change.
+///
+/// Shared by every connection (`Send + Sync`); each operation takes one lock.
+///
+/// ```
+/// use std::time::Duration;
+/// use example_kv::{Change, Store};
+///
+/// let store = Store::default();
+/// let mut changes = store.subscribe();
+/// assert!(!store.set("a".into(), b"1".to_vec(), None));
+/// assert!(store.set("a".into(), b"2".to_vec(), Some(Duration::from_secs(60))));
+/// let (value, ttl) = store.get("a").expect("a value");
+/// assert_eq!(value, b"2");
+/// assert!(ttl.is_some_and(|ttl| ttl <= Duration::from_secs(60)));
+/// assert!(store.delete("a"));
+/// assert_eq!(changes.try_recv().ok(), Some(Change { key: "a".into(), value: Some(b"1".to_vec()) }));
+/// # assert_eq!(changes.try_recv().ok().and_then(|c| c.value), Some(b"2".to_vec()));
+/// # assert_eq!(changes.try_recv().ok(), Some(Change { key: "a".into(), value: None }));
+/// ```
+#[derive(Debug)]
+pub struct Store {
     entries: Mutex<BTreeMap<String, Stored>>,
+    changes: broadcast::Sender<Change>,
+}
+
+/// A change to a key, as a watcher sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// The key.
+    pub key: String,
+    /// Its new value; `None` when it was deleted.
+    pub value: Option<Vec<u8>>,
 }
 
 #[derive(Debug)]
@@ -34,143 +62,145 @@ impl Stored {
     }
 }
 
-impl KvStore {
+impl Default for Store {
+    fn default() -> Self {
+        Self {
+            entries: Mutex::new(BTreeMap::new()),
+            changes: broadcast::Sender::new(CHANGE_BUFFER),
+        }
+    }
+}
+
+impl Store {
     fn entries(&self) -> MutexGuard<'_, BTreeMap<String, Stored>> {
         // A panic elsewhere never leaves the map half-written: every change is
         // one insert or remove.
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Removes `key`'s value and says whether it was live.
-    fn take(&self, key: &str, now: Instant) -> bool {
-        self.entries()
-            .remove(key)
-            .is_some_and(|stored| stored.live(now))
-    }
-}
-
-fn checked(key: String) -> Result<String, Status> {
-    if key.is_empty() {
-        return Err(Status::invalid_argument("the key is empty"));
-    }
-    Ok(key)
-}
-
-impl Kv for KvStore {
-    async fn get(&self, request: GetRequest, _: CallContext) -> Result<GetResponse, Status> {
-        let key = checked(request.key)?;
-        let now = Instant::now();
-        let mut entries = self.entries();
-        match entries.get(&key) {
-            Some(stored) if stored.live(now) => Ok(GetResponse {
-                value: stored.value.clone(),
-                ttl_left_ms: stored.expires.map_or(0, |at| {
-                    u64::try_from((at - now).as_millis())
-                        .unwrap_or(u64::MAX)
-                        .max(1)
-                }),
-            }),
-            expired => {
-                if expired.is_some() {
-                    entries.remove(&key);
-                }
-                Err(Status::not_found(format!("no value for key {key:?}")))
-            }
+    /// Tells the watchers of `change`, built only when there are some. Called
+    /// under the map's lock, so they see changes in the order the map made
+    /// them.
+    fn publish(&self, change: impl FnOnce() -> Change) {
+        if self.changes.receiver_count() > 0 {
+            // Fails only when the last receiver went away since the count.
+            let _ = self.changes.send(change());
         }
     }
 
-    async fn set(&self, request: SetRequest, _: CallContext) -> Result<SetResponse, Status> {
-        let key = checked(request.key)?;
+    /// `key`'s value and the time it has left to live (`None`: for ever), if it
+    /// has a live one.
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<(Vec<u8>, Option<Duration>)> {
         let now = Instant::now();
-        let expires = (request.ttl_ms > 0).then(|| now + Duration::from_millis(request.ttl_ms));
+        let mut entries = self.entries();
+        match entries.get(key) {
+            Some(stored) if stored.live(now) => Some((
+                stored.value.clone(),
+                stored.expires.map(|at| at.saturating_duration_since(now)),
+            )),
+            Some(_) => {
+                entries.remove(key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Sets `key` to `value`, for `ttl` when given (else for ever); whether it
+    /// replaced a live value.
+    pub fn set(&self, key: String, value: Vec<u8>, ttl: Option<Duration>) -> bool {
+        let now = Instant::now();
         let stored = Stored {
-            value: request.value,
-            expires,
+            expires: ttl.and_then(|ttl| now.checked_add(ttl)),
+            value,
         };
-        let old = self.entries().insert(key, stored);
-        Ok(SetResponse {
-            replaced: old.is_some_and(|old| old.live(now)),
-        })
+        let mut entries = self.entries();
+        self.publish(|| Change {
+            key: key.clone(),
+            value: Some(stored.value.clone()),
+        });
+        entries.insert(key, stored).is_some_and(|old| old.live(now))
     }
 
-    async fn delete(
-        &self,
-        request: DeleteRequest,
-        _: CallContext,
-    ) -> Result<DeleteResponse, Status> {
-        let key = checked(request.key)?;
-        Ok(DeleteResponse {
-            deleted: self.take(&key, Instant::now()),
-        })
-    }
-
-    fn scan(
-        &self,
-        request: ScanRequest,
-        _: CallContext,
-    ) -> impl Stream<Item = Result<Entry, Status>> + Send + 'static {
+    /// Removes `key`'s value; whether it had a live one. Only the removal of a
+    /// live value is a change.
+    pub fn delete(&self, key: &str) -> bool {
         let now = Instant::now();
-        let limit = match request.limit {
-            0 => usize::MAX,
-            limit => limit as usize,
-        };
-        // Copied out under the lock, so a slow reader of the stream never holds
-        // it.
-        let found: Vec<Result<Entry, Status>> = self
-            .entries()
-            .range(request.prefix.clone()..)
-            .take_while(|(key, _)| key.starts_with(&request.prefix))
+        let mut entries = self.entries();
+        let deleted = entries.remove(key).is_some_and(|stored| stored.live(now));
+        if deleted {
+            self.publish(|| Change {
+                key: key.to_owned(),
+                value: None,
+            });
+        }
+        deleted
+    }
+
+    /// The live entries whose keys start with `prefix`, in key order; at most
+    /// `limit` of them (0: all). Copied out under the lock, so a slow reader of
+    /// the result never holds it.
+    #[must_use]
+    pub fn scan(&self, prefix: &str, limit: usize) -> Vec<(String, Vec<u8>)> {
+        let now = Instant::now();
+        let limit = if limit == 0 { usize::MAX } else { limit };
+        self.entries()
+            .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
+            .take_while(|(key, _)| key.starts_with(prefix))
             .filter(|(_, stored)| stored.live(now))
             .take(limit)
-            .map(|(key, stored)| {
-                Ok(Entry {
-                    key: key.clone(),
-                    value: stored.value.clone(),
-                })
-            })
-            .collect();
-        futures::stream::iter(found)
+            .map(|(key, stored)| (key.clone(), stored.value.clone()))
+            .collect()
     }
-}
 
-/// A kv server running on a spawned task, from [`start_server`]; dropping it
-/// leaves the server running.
-#[derive(Debug)]
-pub struct RunningServer {
-    endpoint: Endpoint,
-    shutdown: ShutdownHandle,
-}
-
-impl RunningServer {
-    /// Where the server listens (the real port when bound to port 0).
+    /// A feed of every change made after this call, in the order the store
+    /// made them. It holds up to [`CHANGE_BUFFER`] (1024) changes: a receiver
+    /// further behind gets `RecvError::Lagged` and has missed some.
     #[must_use]
-    pub fn local_endpoint(&self) -> Endpoint {
-        self.endpoint.clone()
-    }
-
-    /// Stops accepting, lets every connection send what it has queued, and waits
-    /// until the server has finished.
-    pub async fn shutdown(self) {
-        self.shutdown.shutdown_and_wait().await;
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        // Under the lock: no change is half-published as the receiver joins.
+        let _entries = self.entries();
+        self.changes.subscribe()
     }
 }
 
-/// Binds a server for `store` to `endpoint` (`ip:port`, port 0 for any) and
-/// spawns it.
-///
-/// # Errors
-///
-/// When binding fails.
-///
-/// # Panics
-///
-/// Outside a tokio runtime.
-pub fn start_server(endpoint: Endpoint, store: impl Kv) -> io::Result<RunningServer> {
-    let server = RpcServer::bind(endpoint, KvServer::new(store), RpcServerConfig::default())?;
-    let running = RunningServer {
-        endpoint: server.local_endpoint()?,
-        shutdown: server.shutdown_handle(),
-    };
-    tokio::spawn(server);
-    Ok(running)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_expired_value_is_gone_and_its_expiry_is_no_change() {
+        let store = Store::default();
+        store.set("a".into(), b"1".to_vec(), Some(Duration::ZERO));
+        let mut changes = store.subscribe();
+        assert_eq!(store.get("a"), None);
+        assert!(!store.delete("a"), "an expired value is not live");
+        assert!(
+            !store.set("a".into(), b"2".to_vec(), None),
+            "nothing live was replaced"
+        );
+        assert_eq!(
+            changes.try_recv().ok(),
+            Some(Change {
+                key: "a".into(),
+                value: Some(b"2".to_vec())
+            })
+        );
+        assert!(changes.try_recv().is_err(), "one change only");
+    }
+
+    #[test]
+    fn scan_keeps_key_order_prefix_and_limit() {
+        let store = Store::default();
+        for key in ["b:2", "a:1", "b:1", "b:3", "c:1"] {
+            store.set(key.into(), key.as_bytes().to_vec(), None);
+        }
+        let keys = |found: Vec<(String, Vec<u8>)>| -> Vec<String> {
+            found.into_iter().map(|(key, _)| key).collect()
+        };
+        assert_eq!(keys(store.scan("b:", 0)), ["b:1", "b:2", "b:3"]);
+        assert_eq!(keys(store.scan("b:", 2)), ["b:1", "b:2"]);
+        assert_eq!(store.scan("", 0).len(), 5);
+    }
 }

@@ -10,7 +10,7 @@ use example_kv::kv::{
     DeleteRequest, DeleteResponse, Entry, GetRequest, GetResponse, Kv, ScanRequest, SetRequest,
     SetResponse,
 };
-use example_kv::KvStore;
+use example_kv::KvService;
 use futures::Stream;
 use protosocket_rpc::server::CallContext;
 use protosocket_rpc::{CallOptions, Status, StatusCode};
@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 /// A store whose handlers report each call's context, and whose `get` of
 /// "stall" never answers.
 struct Watched {
-    store: KvStore,
+    service: KvService,
     contexts: mpsc::UnboundedSender<CallContext>,
 }
 
@@ -30,12 +30,12 @@ impl Kv for Watched {
         if request.key == "stall" {
             return pending().await;
         }
-        self.store.get(request, context).await
+        self.service.get(request, context).await
     }
 
     async fn set(&self, request: SetRequest, context: CallContext) -> Result<SetResponse, Status> {
         let _ = self.contexts.send(context.clone());
-        self.store.set(request, context).await
+        self.service.set(request, context).await
     }
 
     async fn delete(
@@ -43,7 +43,7 @@ impl Kv for Watched {
         request: DeleteRequest,
         context: CallContext,
     ) -> Result<DeleteResponse, Status> {
-        self.store.delete(request, context).await
+        self.service.delete(request, context).await
     }
 
     fn scan(
@@ -51,7 +51,7 @@ impl Kv for Watched {
         request: ScanRequest,
         context: CallContext,
     ) -> impl Stream<Item = Result<Entry, Status>> + Send + 'static {
-        self.store.scan(request, context)
+        self.service.scan(request, context)
     }
 }
 
@@ -59,7 +59,7 @@ fn watched() -> (Watched, mpsc::UnboundedReceiver<CallContext>) {
     let (contexts, seen) = mpsc::unbounded_channel();
     (
         Watched {
-            store: KvStore::default(),
+            service: KvService::default(),
             contexts,
         },
         seen,

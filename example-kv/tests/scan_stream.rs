@@ -3,7 +3,7 @@
 mod support;
 
 use example_kv::kv::{KvClient, ScanRequest, SetRequest};
-use example_kv::KvStore;
+use example_kv::KvService;
 use futures::StreamExt;
 use support::{serve, within};
 
@@ -22,7 +22,7 @@ async fn keys(client: &KvClient, prefix: &str, limit: u32) -> Vec<String> {
 
 #[tokio::test]
 async fn scan_streams_the_prefix_in_key_order_and_honours_the_limit() {
-    let (server, client) = serve(KvStore::default()).await;
+    let (server, client) = serve(KvService::default()).await;
     for key in ["user:3", "team:1", "user:1", "user:2", "users"] {
         let request = SetRequest {
             key: key.into(),

@@ -5,7 +5,7 @@
 mod support;
 
 use example_kv::kv::{kv_request, GetRequest, KvRequest, SetRequest};
-use example_kv::KvStore;
+use example_kv::KvService;
 use protosocket_rpc::{ControlCode, Message as _, Status, StatusCode};
 use support::{raw_call, serve, within};
 
@@ -18,7 +18,7 @@ fn get(key: &str) -> KvRequest {
 
 #[tokio::test]
 async fn get_of_a_missing_key_is_not_found() {
-    let (server, client) = serve(KvStore::default()).await;
+    let (server, client) = serve(KvService::default()).await;
     let mut response = raw_call(&server, get("nope")).await;
     assert_eq!(response.id, 1);
     assert_eq!(response.control_code(), ControlCode::Status);
@@ -38,7 +38,7 @@ async fn get_of_a_missing_key_is_not_found() {
 
 #[tokio::test]
 async fn an_empty_key_is_an_invalid_argument() {
-    let (server, client) = serve(KvStore::default()).await;
+    let (server, client) = serve(KvService::default()).await;
     let typed = within("get", client.get(GetRequest { key: String::new() })).await;
     assert_eq!(
         support::status_code(&typed),
@@ -64,7 +64,7 @@ async fn an_empty_key_is_an_invalid_argument() {
 
 #[tokio::test]
 async fn a_request_without_a_method_is_rejected() {
-    let (server, _client) = serve(KvStore::default()).await;
+    let (server, _client) = serve(KvService::default()).await;
     let mut response = raw_call(&server, KvRequest::default()).await;
     assert_eq!(response.id, 1);
     assert_eq!(response.control_code(), ControlCode::Status);

@@ -5,7 +5,7 @@ mod support;
 use std::time::Duration;
 
 use example_kv::kv::{DeleteRequest, GetRequest, SetRequest};
-use example_kv::KvStore;
+use example_kv::KvService;
 use support::{serve, within};
 
 fn set(key: &str, value: &str, ttl_ms: u64) -> SetRequest {
@@ -22,7 +22,7 @@ fn get(key: &str) -> GetRequest {
 
 #[tokio::test]
 async fn get_answers_what_set_stored() {
-    let (server, client) = serve(KvStore::default()).await;
+    let (server, client) = serve(KvService::default()).await;
     let first = within("set", client.set(set("a", "1", 0)))
         .await
         .expect("set");
@@ -39,7 +39,7 @@ async fn get_answers_what_set_stored() {
 
 #[tokio::test]
 async fn a_value_with_a_ttl_expires() {
-    let (server, client) = serve(KvStore::default()).await;
+    let (server, client) = serve(KvService::default()).await;
     within("set", client.set(set("session", "token", 50)))
         .await
         .expect("set");
@@ -70,7 +70,7 @@ async fn a_value_with_a_ttl_expires() {
 
 #[tokio::test]
 async fn delete_removes_a_key_and_says_whether_it_had_one() {
-    let (server, client) = serve(KvStore::default()).await;
+    let (server, client) = serve(KvService::default()).await;
     within("set", client.set(set("a", "1", 0)))
         .await
         .expect("set");
