@@ -84,6 +84,8 @@
 
 #[path = "rpc/apart.rs"]
 mod apart;
+#[path = "shared/cpu.rs"]
+mod cpu;
 #[path = "shared/echo.rs"]
 mod shared;
 
@@ -110,7 +112,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tonic::transport::{Channel, Endpoint};
 
-use apart::Placement;
+use cpu::{allowed_cpus, cpu_time, Placement};
 use shared::echo;
 const CONCURRENCY: [usize; 4] = [1, 16, 64, 256];
 /// Length of the echoed string.
@@ -612,37 +614,10 @@ struct Row {
     connection_polls: Option<u64>,
 }
 
-/// Process CPU time so far, user + system.
-fn cpu_time() -> Duration {
-    // SAFETY: an all-zero `rusage` is a valid value of this plain C struct.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `usage` is a valid, writable `rusage` for the call to fill.
-    let status = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-    assert_eq!(status, 0, "getrusage");
-    let micros = |time: libc::timeval| time.tv_sec as u64 * 1_000_000 + time.tv_usec as u64;
-    Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
-}
-
 /// Whether the runtime's tasks share one CPU: one worker, or one allowed CPU.
 fn one_cpu_or_worker() -> bool {
     tokio::runtime::Handle::current().metrics().num_workers() == 1
         || std::thread::available_parallelism().is_ok_and(|n| n.get() == 1)
-}
-
-/// The CPUs this process may run on, by number.
-fn allowed_cpus() -> Vec<usize> {
-    // SAFETY: an all-zero `cpu_set_t` is an empty set.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `set` is a valid, writable `cpu_set_t` of the size passed.
-    let status = unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) };
-    if status != 0 {
-        return Vec::new();
-    }
-    (0..libc::CPU_SETSIZE as usize)
-        // SAFETY: `set` was filled by `sched_getaffinity`, and `cpu` is below
-        // `CPU_SETSIZE`.
-        .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
-        .collect()
 }
 
 /// How long each run lasts.
