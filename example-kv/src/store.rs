@@ -154,6 +154,12 @@ impl Store {
             .collect()
     }
 
+    /// How many feeds from [`subscribe`](Self::subscribe) are alive.
+    #[must_use]
+    pub fn watchers(&self) -> usize {
+        self.changes.receiver_count()
+    }
+
     /// A feed of every change made after this call, in the order the store
     /// made them. It holds up to [`CHANGE_BUFFER`] (1024) changes: a receiver
     /// further behind gets `RecvError::Lagged` and has missed some.

@@ -1,4 +1,5 @@
-//! What a call carries besides its request: metadata reaches the handler, and a
+//! What a call carries besides its request: metadata reaches the handler (and
+//! the handler's comes back with the response), and a
 //! deadline reaches it as time left and ends a call that is not answered.
 
 mod support;
@@ -7,13 +8,13 @@ use std::future::pending;
 use std::time::Duration;
 
 use example_kv::kv::{
-    DeleteRequest, DeleteResponse, Entry, GetRequest, GetResponse, Kv, ScanRequest, SetRequest,
-    SetResponse,
+    BulkLoadResponse, DeleteRequest, DeleteResponse, Entry, Event, GetRequest, GetResponse, Kv,
+    KvRequest, ScanRequest, SetRequest, SetResponse, WatchRequest,
 };
 use example_kv::KvService;
 use futures::Stream;
 use protosocket_rpc::server::CallContext;
-use protosocket_rpc::{CallOptions, Status, StatusCode};
+use protosocket_rpc::{CallOptions, Requests, Status, StatusCode};
 use support::{serve, within};
 use tokio::sync::mpsc;
 
@@ -25,7 +26,11 @@ struct Watched {
 }
 
 impl Kv for Watched {
-    async fn get(&self, request: GetRequest, context: CallContext) -> Result<GetResponse, Status> {
+    async fn get(
+        &self,
+        request: GetRequest,
+        context: &mut CallContext,
+    ) -> Result<GetResponse, Status> {
         let _ = self.contexts.send(context.clone());
         if request.key == "stall" {
             return pending().await;
@@ -33,7 +38,11 @@ impl Kv for Watched {
         self.service.get(request, context).await
     }
 
-    async fn set(&self, request: SetRequest, context: CallContext) -> Result<SetResponse, Status> {
+    async fn set(
+        &self,
+        request: SetRequest,
+        context: &mut CallContext,
+    ) -> Result<SetResponse, Status> {
         let _ = self.contexts.send(context.clone());
         self.service.set(request, context).await
     }
@@ -41,7 +50,7 @@ impl Kv for Watched {
     async fn delete(
         &self,
         request: DeleteRequest,
-        context: CallContext,
+        context: &mut CallContext,
     ) -> Result<DeleteResponse, Status> {
         self.service.delete(request, context).await
     }
@@ -49,9 +58,25 @@ impl Kv for Watched {
     fn scan(
         &self,
         request: ScanRequest,
-        context: CallContext,
+        context: &mut CallContext,
     ) -> impl Stream<Item = Result<Entry, Status>> + Send + 'static {
         self.service.scan(request, context)
+    }
+
+    async fn bulk_load(
+        &self,
+        entries: Requests<Entry, KvRequest>,
+        context: &mut CallContext,
+    ) -> Result<BulkLoadResponse, Status> {
+        self.service.bulk_load(entries, context).await
+    }
+
+    fn watch(
+        &self,
+        requests: Requests<WatchRequest, KvRequest>,
+        context: &mut CallContext,
+    ) -> impl Stream<Item = Result<Event, Status>> + Send + 'static {
+        self.service.watch(requests, context)
     }
 }
 
@@ -148,5 +173,42 @@ async fn a_deadline_reaches_the_handler_and_ends_an_unanswered_call() {
     within("set", client.set(set))
         .await
         .expect("a call after the deadline");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn get_answers_with_the_servers_name_in_its_metadata() {
+    let service = KvService::default().served_by("kv-7");
+    let (server, client) = serve(service).await;
+    let set = SetRequest {
+        key: "a".into(),
+        value: b"1".to_vec(),
+        ttl_ms: 0,
+    };
+    within("set", client.set(set)).await.expect("set");
+    let reply = within(
+        "get",
+        client.get_with(GetRequest { key: "a".into() }, CallOptions::new()),
+    )
+    .await
+    .expect("get");
+    assert_eq!(reply.get_ref().value, b"1");
+    assert_eq!(reply.metadata().text("served-by"), Some("kv-7"));
+
+    let (unnamed, plain) = serve(KvService::default()).await;
+    let set = SetRequest {
+        key: "a".into(),
+        value: b"1".to_vec(),
+        ttl_ms: 0,
+    };
+    within("set", plain.set(set)).await.expect("set");
+    let reply = within(
+        "get",
+        plain.get_with(GetRequest { key: "a".into() }, CallOptions::new()),
+    )
+    .await
+    .expect("get");
+    assert!(reply.metadata().is_empty(), "an unnamed server sends none");
+    unnamed.shutdown().await;
     server.shutdown().await;
 }

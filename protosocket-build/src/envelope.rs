@@ -115,8 +115,7 @@ fn qualified(package: &str, name: &str) -> String {
 ///
 /// # Errors
 ///
-/// `InvalidInput` naming the service or method: a client-streaming or
-/// bidirectional rpc, a service without methods, or a message name the
+/// `InvalidInput` naming the service: a service without methods, or a message name the
 /// envelopes need already taken in the package.
 pub(crate) fn add_envelopes(files: &mut FileDescriptorSet) -> io::Result<Vec<Added>> {
     let mut taken: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -265,18 +264,6 @@ fn check_service(package: &str, service: &ServiceDescriptorProto) -> io::Result<
     if service.method.is_empty() {
         return Err(invalid(format!(
             "protosocket-build: service {name} has no methods; an envelope needs at least one"
-        )));
-    }
-    for method in &service.method {
-        let kind = match (method.client_streaming(), method.server_streaming()) {
-            (true, true) => "bidirectional streaming",
-            (true, false) => "client streaming",
-            _ => continue,
-        };
-        return Err(invalid(format!(
-            "protosocket-build: {name}.{} is a {kind} rpc, which protosocket-rpc does not support yet; \
-             only unary and server-streaming rpcs can be generated",
-            method.name()
         )));
     }
     Ok(())
@@ -487,20 +474,22 @@ mod tests {
     }
 
     #[test]
-    fn client_and_bidirectional_streaming_are_refused_by_name() {
-        let client = error(files(
-            vec![method("Get", false, false), method("Load", true, false)],
-            &[],
-        ));
-        assert!(
-            client.contains("kv.Kv.Load is a client streaming rpc"),
-            "{client}"
+    fn every_kind_of_rpc_gets_its_variant() {
+        let mut files = files(
+            vec![
+                method("Get", false, false),
+                method("Load", true, false),
+                method("Watch", true, true),
+            ],
+            &["In", "Out"],
         );
-        let bidi = error(files(vec![method("Watch", true, true)], &[]));
-        assert!(
-            bidi.contains("kv.Kv.Watch is a bidirectional streaming rpc"),
-            "{bidi}"
-        );
+        add_envelopes(&mut files).expect("envelopes");
+        let request = &files.file[0].message_type[3];
+        let tags: Vec<(&str, i32)> = request.field[4..]
+            .iter()
+            .map(|field| (field.name(), field.number()))
+            .collect();
+        assert_eq!(tags, [("get", 8), ("load", 9), ("watch", 10)]);
     }
 
     #[test]

@@ -88,7 +88,10 @@ struct MethodNames {
     variant: Ident,
     input: Type,
     output: Type,
-    streaming: bool,
+    /// The client sends a stream of requests (client streaming, bidi).
+    takes_stream: bool,
+    /// The server answers with a stream (server streaming, bidi).
+    returns_stream: bool,
 }
 
 /// One service: its names in the generated code.
@@ -139,7 +142,8 @@ impl ServiceNames {
                     ),
                     input: rust_type(&method.input_type),
                     output: rust_type(&method.output_type),
-                    streaming: method.server_streaming,
+                    takes_stream: method.client_streaming,
+                    returns_stream: method.server_streaming,
                 }
             })
             .collect();
@@ -170,6 +174,7 @@ impl ServiceNames {
         } = self;
         let summary =
             format!(" The `{full_name}` service: implement it and serve it with [`{server}`].");
+        let request = &self.request;
         let methods = self.methods.iter().map(|m| {
             let MethodNames {
                 docs,
@@ -178,7 +183,7 @@ impl ServiceNames {
                 output,
                 ..
             } = m;
-            let returns = if m.streaming {
+            let returns = if m.returns_stream {
                 quote! {
                     impl ::protosocket_rpc::derive_support::Stream<
                         Item = ::core::result::Result<#output, ::protosocket_rpc::Status>
@@ -190,12 +195,17 @@ impl ServiceNames {
                         + ::core::marker::Send
                 }
             };
+            let input = if m.takes_stream {
+                quote!(requests: ::protosocket_rpc::Requests<#input, #request>)
+            } else {
+                quote!(request: #input)
+            };
             quote! {
                 #docs
                 fn #method(
                     &self,
-                    request: #input,
-                    context: ::protosocket_rpc::server::CallContext,
+                    #input,
+                    context: &mut ::protosocket_rpc::server::CallContext,
                 ) -> #returns;
             }
         });
@@ -231,33 +241,105 @@ impl ServiceNames {
         let unknown = format!(
             "the request names no method of {full_name} this server knows (a newer client's method, or no body)"
         );
-        let arms = self.methods.iter().map(|m| {
+        // Starts method `m` with `input` (the request, or its `Requests`) and
+        // the call's `context`, which a unary future owns and lends the
+        // handler; the handler's response metadata goes on the response.
+        let call = |m: &MethodNames, input: TokenStream| {
             let MethodNames {
                 method, variant, ..
             } = m;
-            if m.streaming {
+            let wrap = quote!(|reply| #response::reply(#response_module::Body::#variant(reply)));
+            if m.returns_stream {
+                quote! {{
+                    let mut context = context;
+                    let items = self.service.#method(#input, &mut context);
+                    ::protosocket_rpc::server::Rpc::Streaming(::std::boxed::Box::pin(
+                        ::protosocket_rpc::derive_support::ServerStream::new(
+                            items,
+                            context.take_response_metadata(),
+                            #wrap,
+                        ),
+                    ))
+                }}
+            } else {
+                quote! {{
+                    let service = ::std::sync::Arc::clone(&self.service);
+                    ::protosocket_rpc::server::Rpc::Unary(::std::boxed::Box::pin(async move {
+                        let mut context = context;
+                        let outcome = service.#method(#input, &mut context).await;
+                        ::protosocket_rpc::derive_support::unary_reply(
+                            outcome,
+                            context.take_response_metadata(),
+                            #wrap,
+                        )
+                    }))
+                }}
+            }
+        };
+        let arms = self.methods.iter().map(|m| {
+            let variant = &m.variant;
+            if m.takes_stream {
+                let without = format!(
+                    "{} takes a stream of requests; the connection started it without one",
+                    m.full_name
+                );
                 quote! {
-                    #request_module::Body::#variant(request) => ::protosocket_rpc::server::Rpc::Streaming(
-                        ::std::boxed::Box::pin(::protosocket_rpc::derive_support::ServerStream::new(
-                            self.service.#method(request, context),
-                            |item| #response::reply(#response_module::Body::#variant(item)),
-                        )),
+                    #request_module::Body::#variant(_) => ::protosocket_rpc::derive_support::reject(
+                        context.id(),
+                        ::protosocket_rpc::Status::internal(#without),
                     ),
                 }
             } else {
-                quote! {
-                    #request_module::Body::#variant(request) => ::protosocket_rpc::server::Rpc::Unary({
-                        let service = ::std::sync::Arc::clone(&self.service);
-                        ::std::boxed::Box::pin(async move {
-                            ::protosocket_rpc::derive_support::unary_reply(
-                                service.#method(request, context).await,
-                                |reply| #response::reply(#response_module::Body::#variant(reply)),
-                            )
-                        })
-                    }),
-                }
+                let started = call(m, quote!(request));
+                quote!(#request_module::Body::#variant(request) => #started,)
             }
         });
+        let streamed: Vec<&MethodNames> = self.methods.iter().filter(|m| m.takes_stream).collect();
+        let request_stream = if streamed.is_empty() {
+            TokenStream::new()
+        } else {
+            let variants = streamed.iter().map(|m| &m.variant);
+            let arms = streamed.iter().map(|m| {
+                let variant = &m.variant;
+                let mismatch = format!(
+                    "a request of the {} stream carries another method's body, or none",
+                    m.full_name
+                );
+                let requests = quote! {
+                    ::protosocket_rpc::Requests::new(requests, |request: #request| match request.body {
+                        ::core::option::Option::Some(#request_module::Body::#variant(item)) => ::core::result::Result::Ok(item),
+                        _ => ::core::result::Result::Err(::protosocket_rpc::Status::invalid_argument(#mismatch)),
+                    })
+                };
+                let started = call(m, requests);
+                quote!(::core::option::Option::Some(#request_module::Body::#variant(_)) => #started,)
+            });
+            quote! {
+                fn takes_request_stream(&self, request: &#request) -> bool {
+                    ::core::matches!(
+                        request.body,
+                        #(::core::option::Option::Some(#request_module::Body::#variants(_)))|*
+                    )
+                }
+
+                fn new_rpc_with_requests(
+                    &mut self,
+                    mut request: #request,
+                    context: ::protosocket_rpc::server::CallContext,
+                    requests: ::protosocket_rpc::server::RequestStream<#request>,
+                ) -> ::protosocket_rpc::server::Rpc<Self::Unary, Self::Streaming> {
+                    // The opening request names the method; its body is no item.
+                    match request.body.take() {
+                        #(#arms)*
+                        body => {
+                            drop(requests);
+                            request.body = body;
+                            self.start(request, context)
+                        }
+                    }
+                }
+            }
+        };
         quote! {
             impl #response {
                 /// A response carrying `body`.
@@ -352,6 +434,8 @@ impl ServiceNames {
                 ) -> ::protosocket_rpc::server::Rpc<Self::Unary, Self::Streaming> {
                     self.start(request, context)
                 }
+
+                #request_stream
             }
 
             impl<T: #trait_name> #connection<T> {
@@ -417,7 +501,76 @@ impl ServiceNames {
                     ..::core::default::Default::default()
                 }
             };
-            if m.streaming {
+            if m.takes_stream {
+                let opening = quote! {
+                    #request {
+                        body: ::core::option::Option::Some(#request_module::Body::#variant(::core::default::Default::default())),
+                        ..::core::default::Default::default()
+                    }
+                };
+                let wrap = quote!(|request: #input| #envelope);
+                let items = quote!(::protosocket_rpc::derive_support::Stream<Item = #input> + ::core::marker::Send + 'static);
+                if m.returns_stream {
+                    quote! {
+                        #docs
+                        #[doc = ""]
+                        #[doc = " Sends each of `requests` as the returned stream is polled, then ends the input; the stream yields the responses, and ends after the last one or with one error. Dropping it cancels the call (and stops the sending)."]
+                        pub fn #method<S: #items>(
+                            &self,
+                            requests: S,
+                        ) -> impl ::protosocket_rpc::derive_support::Stream<
+                            Item = ::core::result::Result<#output, ::protosocket_rpc::Error>,
+                        > + ::core::marker::Send + 'static + use<S> {
+                            self.#method_with(requests, ::protosocket_rpc::CallOptions::new())
+                        }
+
+                        #[doc = #with_doc]
+                        pub fn #method_with<S: #items>(
+                            &self,
+                            requests: S,
+                            options: ::protosocket_rpc::CallOptions,
+                        ) -> impl ::protosocket_rpc::derive_support::Stream<
+                            Item = ::core::result::Result<#output, ::protosocket_rpc::Error>,
+                        > + ::core::marker::Send + 'static + use<S> {
+                            self.transport.bidi(#opening, options, requests, #wrap, #extract)
+                        }
+                    }
+                } else {
+                    quote! {
+                        #docs
+                        #[doc = ""]
+                        #[doc = " Sends each of `requests`, then ends the input, and resolves to the response; it stops sending once the call ended. Dropping it cancels the call."]
+                        #[doc = ""]
+                        #[doc = " # Errors"]
+                        #[doc = ""]
+                        #[doc = " The call's: its status from the server, a deadline, the connection closing."]
+                        pub fn #method<S: #items>(
+                            &self,
+                            requests: S,
+                        ) -> impl ::core::future::Future<
+                            Output = ::core::result::Result<#output, ::protosocket_rpc::Error>,
+                        > + ::core::marker::Send + 'static + use<S> {
+                            let reply = self.#method_with(requests, ::protosocket_rpc::CallOptions::new());
+                            async move { reply.await.map(::protosocket_rpc::Reply::into_inner) }
+                        }
+
+                        #[doc = #with_doc]
+                        #[doc = ""]
+                        #[doc = " # Errors"]
+                        #[doc = ""]
+                        #[doc = " As the method without options."]
+                        pub fn #method_with<S: #items>(
+                            &self,
+                            requests: S,
+                            options: ::protosocket_rpc::CallOptions,
+                        ) -> impl ::core::future::Future<
+                            Output = ::core::result::Result<::protosocket_rpc::Reply<#output>, ::protosocket_rpc::Error>,
+                        > + ::core::marker::Send + 'static + use<S> {
+                            self.transport.client_streaming(#opening, options, requests, #wrap, #extract)
+                        }
+                    }
+                }
+            } else if m.returns_stream {
                 quote! {
                     #docs
                     #[doc = ""]

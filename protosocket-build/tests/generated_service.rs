@@ -3,127 +3,28 @@
 //! on the wire, metadata both ways, deadlines, a pool, and a response of the
 //! wrong method.
 
-use std::future::{pending, Future};
+#[macro_use]
+mod support;
+
+use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use futures::{Stream, StreamExt};
+use futures::StreamExt;
 use protosocket_rpc::client::{PoolConfig, RpcClient, RpcClientConfig};
-use protosocket_rpc::server::{
-    CallContext, ConnectionInfo, ConnectionService, Rpc, RpcServer, RpcServerConfig, SocketService,
-};
+use protosocket_rpc::server::{ConnectionInfo, ConnectionService, Rpc, SocketService};
 use protosocket_rpc::{
     CallOptions, ControlCode, Error, Message as _, Metadata, Status, StatusCode,
 };
-
-// Generated code used by a test crate: not every item is used, and `pub` goes
-// nowhere.
-#[allow(unreachable_pub, dead_code)]
-mod shapes {
-    include!(concat!(env!("OUT_DIR"), "/shapes.rs"));
-}
-
-use shapes::{
-    shapes_request, shapes_response, Corner, Empty, Name, ShapesClient, ShapesConnection,
-    ShapesRequest, ShapesResponse, ShapesServer, Sides,
+use support::shapes::{
+    shapes_request, shapes_response, Empty, Name, ShapesClient, ShapesConnection, ShapesRequest,
+    ShapesResponse, ShapesServer, Sides,
 };
-
-const WAIT: Duration = Duration::from_secs(10);
-
-/// The status code of a call's outcome, if it failed with one.
-fn status_code<T>(outcome: &Result<T, Error>) -> Option<StatusCode> {
-    outcome
-        .as_ref()
-        .err()
-        .and_then(protosocket_rpc::derive_support::error_status)
-        .map(|status| status.code())
-}
-
-async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
-    tokio::time::timeout(WAIT, future)
-        .await
-        .unwrap_or_else(|_| panic!("{what} did not finish within {WAIT:?}"))
-}
-
-/// The tests' implementation of the generated trait.
-struct Polygons;
-
-impl shapes::Shapes for Polygons {
-    async fn name(&self, request: Sides, _context: CallContext) -> Result<Name, Status> {
-        let name = match request.count {
-            0..=2 => return Err(Status::invalid_argument("a polygon has at least 3 sides")),
-            3 => "triangle".to_owned(),
-            4 => "square".to_owned(),
-            sides => format!("{sides}-gon"),
-        };
-        Ok(Name { name })
-    }
-
-    fn corners(
-        &self,
-        request: Sides,
-        _context: CallContext,
-    ) -> impl Stream<Item = Result<Corner, Status>> + Send + 'static {
-        let corners: Vec<Result<Corner, Status>> = if request.count < 3 {
-            vec![Err(Status::invalid_argument(
-                "a polygon has at least 3 sides",
-            ))]
-        } else {
-            (0..request.count)
-                .map(|index| Ok(Corner { index }))
-                .collect()
-        };
-        futures::stream::iter(corners)
-    }
-
-    async fn whoami(&self, _request: Empty, context: CallContext) -> Result<Name, Status> {
-        let user = context.metadata().text("user").unwrap_or("anonymous");
-        let deadline = if context.deadline().is_some() {
-            " deadline"
-        } else {
-            ""
-        };
-        Ok(Name {
-            name: format!("{user}{deadline}"),
-        })
-    }
-
-    async fn stall(&self, _request: Empty, _context: CallContext) -> Result<Empty, Status> {
-        pending().await
-    }
-}
-
-/// Binds a service on an ephemeral loopback port and spawns it; its endpoint.
-/// (A macro: the server's bounds name a connector type of protosocket-rpc's
-/// own.)
-macro_rules! serve {
-    ($service:expr) => {{
-        let server = RpcServer::bind(
-            "127.0.0.1:0"
-                .parse::<protosocket::Endpoint>()
-                .expect("endpoint"),
-            $service,
-            RpcServerConfig::default(),
-        )
-        .expect("bind");
-        let endpoint = server.local_endpoint().expect("local endpoint");
-        tokio::spawn(server);
-        endpoint
-    }};
-}
-
-async fn client_of(endpoint: protosocket::Endpoint) -> ShapesClient {
-    within(
-        "connect",
-        ShapesClient::connect(endpoint, &RpcClientConfig::default()),
-    )
-    .await
-    .expect("connect")
-}
+use support::{client_of, status_code, within, Polygons};
 
 #[tokio::test]
 async fn unary_calls_answer_with_the_handlers_response() {
-    let client = client_of(serve!(ShapesServer::new(Polygons))).await;
+    let client = client_of(serve!(ShapesServer::new(Polygons::default()))).await;
     let square = within("name", client.name(Sides { count: 4 }))
         .await
         .expect("name");
@@ -136,7 +37,7 @@ async fn unary_calls_answer_with_the_handlers_response() {
 
 #[tokio::test]
 async fn a_stream_yields_every_item_in_order_then_ends() {
-    let client = client_of(serve!(ShapesServer::new(Polygons))).await;
+    let client = client_of(serve!(ShapesServer::new(Polygons::default()))).await;
     let corners: Vec<u32> = within(
         "corners",
         client.corners(Sides { count: 5 }).collect::<Vec<_>>(),
@@ -150,7 +51,7 @@ async fn a_stream_yields_every_item_in_order_then_ends() {
 
 #[tokio::test]
 async fn a_failed_call_fails_on_the_client() {
-    let client = client_of(serve!(ShapesServer::new(Polygons))).await;
+    let client = client_of(serve!(ShapesServer::new(Polygons::default()))).await;
     let unary = within("name", client.name(Sides { count: 2 })).await;
     assert_eq!(
         status_code(&unary),
@@ -179,7 +80,7 @@ async fn a_failed_call_fails_on_the_client() {
 
 /// Runs the generated per-connection service by hand, as the server does.
 fn connection() -> ShapesConnection<Polygons> {
-    let server = ShapesServer::new(Polygons);
+    let server = ShapesServer::new(Polygons::default());
     let peer = protosocket::PeerAddress::Tcp("127.0.0.1:1".parse().expect("address"));
     let stats = std::sync::Arc::new(protosocket::ConnectionStats::default());
     server.new_connection_service(&ConnectionInfo::new(&peer, &stats))
@@ -246,8 +147,8 @@ async fn a_request_without_a_method_is_rejected() {
 }
 
 #[tokio::test]
-async fn metadata_and_the_deadline_reach_the_handler() {
-    let client = client_of(serve!(ShapesServer::new(Polygons))).await;
+async fn metadata_goes_both_ways_and_the_deadline_reaches_the_handler() {
+    let client = client_of(serve!(ShapesServer::new(Polygons::default()))).await;
     let anonymous = within("whoami", client.whoami(Empty {}))
         .await
         .expect("whoami");
@@ -259,11 +160,16 @@ async fn metadata_and_the_deadline_reach_the_handler() {
         .await
         .expect("whoami");
     assert_eq!(reply.get_ref().name, "ada deadline");
+    assert_eq!(
+        reply.metadata().text("served-to"),
+        Some("ada"),
+        "the handler's response metadata"
+    );
 }
 
 #[tokio::test]
 async fn an_unanswered_call_ends_at_its_deadline() {
-    let client = client_of(serve!(ShapesServer::new(Polygons))).await;
+    let client = client_of(serve!(ShapesServer::new(Polygons::default()))).await;
     let options = CallOptions::new().timeout(Duration::from_millis(50));
     let outcome = within("stall", client.stall_with(Empty {}, options)).await;
     assert_eq!(
@@ -318,7 +224,7 @@ impl ConnectionService for StampedConnection {
 
 #[tokio::test]
 async fn response_metadata_reaches_the_caller() {
-    let client = client_of(serve!(Stamped(ShapesServer::new(Polygons)))).await;
+    let client = client_of(serve!(Stamped(ShapesServer::new(Polygons::default())))).await;
     let reply = within(
         "name",
         client.name_with(Sides { count: 3 }, CallOptions::new()),
@@ -333,7 +239,7 @@ async fn response_metadata_reaches_the_caller() {
 
 #[tokio::test]
 async fn a_pool_client_makes_both_kinds_of_call() {
-    let endpoint = serve!(ShapesServer::new(Polygons));
+    let endpoint = serve!(ShapesServer::new(Polygons::default()));
     let client = ShapesClient::pool(
         [endpoint],
         RpcClientConfig::default(),

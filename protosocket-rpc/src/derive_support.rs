@@ -5,12 +5,14 @@
 //!
 //! - the derive: [`MetadataField`], [`MetadataEntry`], [`TimeoutField`],
 //!   [`status_message`], [`take_status`];
-//! - the generated server glue: [`unary_reply`], [`ServerStream`], [`reject`];
+//! - the generated server glue: [`unary_reply`], [`ServerStream`], [`reject`],
+//!   [`Requests`] (re-exported at the crate root: handlers of client-streaming
+//!   and bidirectional rpcs take it);
 //! - the generated client: [`Transport`], [`ItemStream`], [`status_error`].
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
+use std::future::{poll_fn, Future, Ready};
+use std::pin::{pin, Pin};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -19,11 +21,11 @@ use pin_project_lite::pin_project;
 pub use protosocket::Endpoint;
 use protosocket::{Decoder, Encoder};
 
-use crate::client::{RpcClient, RpcPool, StreamingCompletion};
+use crate::client::{RequestSender, RpcClient, RpcPool, StreamingCompletion};
 use crate::error::Error;
 use crate::message::{ControlCode, Message};
 use crate::metadata::{Metadata, MetadataValue};
-use crate::server::Rpc;
+use crate::server::{RequestStream, Rpc};
 use crate::status::{Status, StatusCode};
 
 /// A message field that holds metadata: [`Metadata`] itself, or a vector of
@@ -152,31 +154,50 @@ pub fn reject<U, S>(id: u64, status: Status) -> Rpc<U, S> {
 }
 
 /// The response of a unary handler's outcome: `wrap`ped on success, a status
-/// message on failure (the connection sets the id).
+/// message on failure (the connection sets the id); either carries `metadata`,
+/// the handler's response metadata, when there is some.
 #[inline]
-pub fn unary_reply<T, R: Message>(outcome: Result<T, Status>, wrap: impl FnOnce(T) -> R) -> R {
-    match outcome {
+pub fn unary_reply<T, R: Message>(
+    outcome: Result<T, Status>,
+    metadata: Metadata,
+    wrap: impl FnOnce(T) -> R,
+) -> R {
+    let mut response = match outcome {
         Ok(response) => wrap(response),
         Err(status) => R::with_status(0, status),
+    };
+    with_metadata(&mut response, metadata);
+    response
+}
+
+/// Puts `metadata` on `response` unless it is empty.
+#[inline]
+fn with_metadata<R: Message>(response: &mut R, metadata: Metadata) {
+    if !metadata.is_empty() {
+        response.set_metadata(metadata);
     }
 }
 
 pin_project! {
     /// A streaming handler's responses: each item `wrap`ped; an error becomes a
-    /// status message that ends the stream.
+    /// status message that ends the stream. The handler's response metadata
+    /// goes on the first response: the first item, the status, or (for a
+    /// stream with neither) an `End` sent as the stream's last message.
     pub struct ServerStream<S, W> {
         #[pin]
         items: Option<S>,
         wrap: W,
+        metadata: Metadata,
     }
 }
 
 impl<S, W> ServerStream<S, W> {
-    /// The responses of `items`.
-    pub fn new(items: S, wrap: W) -> Self {
+    /// The responses of `items`, the first one carrying `metadata`.
+    pub fn new(items: S, metadata: Metadata, wrap: W) -> Self {
         Self {
             items: Some(items),
             wrap,
+            metadata,
         }
     }
 }
@@ -194,20 +215,103 @@ where
         let Some(items) = this.items.as_mut().as_pin_mut() else {
             return Poll::Ready(None);
         };
-        match items.poll_next(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Some(Ok(item))) => Poll::Ready(Some((this.wrap)(item))),
+        let mut response = match items.poll_next(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Some(Ok(item))) => (this.wrap)(item),
             Poll::Ready(Some(Err(status))) => {
                 // Over: the handler's stream is dropped now, not when the
                 // connection drops the rpc.
                 this.items.set(None);
-                Poll::Ready(Some(R::with_status(0, status)))
+                R::with_status(0, status)
             }
             Poll::Ready(None) => {
                 this.items.set(None);
-                Poll::Ready(None)
+                if this.metadata.is_empty() {
+                    return Poll::Ready(None);
+                }
+                // The connection sends a stream's non-`Normal` item as it is
+                // and ends the rpc: this `End` carries the metadata.
+                R::ended(0)
             }
+        };
+        if !this.metadata.is_empty() {
+            with_metadata(&mut response, std::mem::take(this.metadata));
         }
+        Poll::Ready(Some(response))
+    }
+}
+
+/// The requests of a generated client-streaming or bidirectional rpc, as its
+/// handler reads them: each request's body, in the order the client sent them,
+/// until the client ends its input (or cancels the call, or the connection
+/// ends).
+///
+/// `T` is the method's input message, `Req` the service's request envelope. A
+/// request whose body is not the method's (another method's, or none) is an
+/// `Err(INVALID_ARGUMENT)` item, and the last one: the handler may return that
+/// status as its outcome with `?`.
+///
+/// It reads from the connection's bounded request stream: while the handler
+/// does not read, the client is held back (see
+/// [`RequestStream`](crate::server::RequestStream)). Dropping it discards the
+/// requests that still come.
+pub struct Requests<T, Req> {
+    requests: Option<RequestStream<Req>>,
+    extract: fn(Req) -> Result<T, Status>,
+}
+
+impl<T, Req> Requests<T, Req> {
+    /// The bodies of `requests`, taken out of each envelope by `extract`.
+    pub fn new(requests: RequestStream<Req>, extract: fn(Req) -> Result<T, Status>) -> Self {
+        Self {
+            requests: Some(requests),
+            extract,
+        }
+    }
+
+    /// Requests received and not yet read.
+    #[must_use]
+    pub fn unread(&self) -> usize {
+        self.requests.as_ref().map_or(0, RequestStream::unread)
+    }
+
+    /// The next request: `None` once the input ended.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a request is taken only when the future completes.
+    pub async fn next(&mut self) -> Option<Result<T, Status>> {
+        poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
+    }
+}
+
+impl<T, Req> Stream for Requests<T, Req> {
+    type Item = Result<T, Status>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        let Some(requests) = this.requests.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let item = match std::task::ready!(Pin::new(requests).poll_next(cx)) {
+            Some(request) => (this.extract)(request),
+            None => {
+                this.requests = None;
+                return Poll::Ready(None);
+            }
+        };
+        if item.is_err() {
+            this.requests = None;
+        }
+        Poll::Ready(Some(item))
+    }
+}
+
+impl<T, Req> fmt::Debug for Requests<T, Req> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Requests")
+            .field("requests", &self.requests)
+            .finish()
     }
 }
 
@@ -345,6 +449,30 @@ impl<Req, Resp, C> fmt::Debug for Transport<Req, Resp, C> {
     }
 }
 
+/// Opens a call on `$transport`: with the client's (or pool's) default
+/// deadline through `$default`, or within `$timeout` (a pool's wait for a
+/// connection counting toward it) through `$within`.
+macro_rules! open {
+    ($transport:ident, $request:ident, $timeout:ident, $default:ident, $within:ident) => {
+        match ($transport, $timeout) {
+            (Transport::Client(client), None) => Ok(client.$default($request)),
+            (Transport::Client(client), timeout) => Ok(client.$within($request, timeout)),
+            (Transport::Pool(pool), None) => pool.$default($request).await,
+            (Transport::Pool(pool), Some(timeout)) => {
+                let started = Instant::now();
+                match tokio::time::timeout(timeout, pool.client()).await {
+                    Ok(Ok(client)) => {
+                        let left = timeout.saturating_sub(started.elapsed());
+                        Ok(client.$within($request, Some(left)))
+                    }
+                    Ok(Err(error)) => Err(error),
+                    Err(_) => Err(Error::deadline_exceeded()),
+                }
+            }
+        }
+    };
+}
+
 impl<Req, Resp, C> Transport<Req, Resp, C>
 where
     Req: Message + Send + 'static,
@@ -388,62 +516,174 @@ where
         mut request: Req,
         options: CallOptions,
         extract: fn(Resp) -> Result<T, Status>,
-    ) -> ItemStream<
-        Req,
-        Resp,
-        T,
-        impl Future<Output = Result<StreamingCompletion<Req, Resp>, Error>> + Send + 'static,
-    > {
+    ) -> ItemStream<Req, Resp, T, impl Future<Output = Opened<Req, Resp>> + Send + 'static> {
         let timeout = options.apply(&mut request);
         let transport = self.clone();
         let start = async move {
-            match (transport, timeout) {
-                (Transport::Client(client), None) => Ok(client.send_streaming(request)),
-                (Transport::Client(client), timeout) => {
-                    Ok(client.send_streaming_with_deadline(request, timeout))
-                }
-                (Transport::Pool(pool), None) => pool.send_streaming(request).await,
-                (Transport::Pool(pool), Some(timeout)) => {
-                    let started = Instant::now();
-                    let client = tokio::time::timeout(timeout, pool.client())
-                        .await
-                        .unwrap_or_else(|_| Err(Error::deadline_exceeded()))?;
-                    let left = timeout.saturating_sub(started.elapsed());
-                    Ok(client.send_streaming_with_deadline(request, Some(left)))
-                }
-            }
+            let items = open!(
+                transport,
+                request,
+                timeout,
+                send_streaming,
+                send_streaming_with_deadline
+            )?;
+            Ok((None, items))
         };
-        ItemStream {
+        ItemStream::new(start, extract)
+    }
+
+    /// Sends a client-streaming call: `opening` names the method, each of
+    /// `items` follows it `wrap`ped in an envelope, then `End`; the response
+    /// is taken out of its envelope with `extract`. The future sends the items
+    /// as the call's budget and credit allow while it waits for the response,
+    /// and stops sending once the call has ended.
+    ///
+    /// # Errors
+    ///
+    /// As [`unary`](Self::unary).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future cancels the call.
+    pub fn client_streaming<I, T>(
+        &self,
+        mut opening: Req,
+        options: CallOptions,
+        items: impl Stream<Item = I> + Send + 'static,
+        wrap: fn(I) -> Req,
+        extract: fn(Resp) -> Result<T, Status>,
+    ) -> impl Future<Output = Result<Reply<T>, Error>> + Send + 'static
+    where
+        I: Send + 'static,
+        T: Send + 'static,
+    {
+        let timeout = options.apply(&mut opening);
+        let transport = self.clone();
+        async move {
+            let (sender, completion) = open!(
+                transport,
+                opening,
+                timeout,
+                send_client_streaming,
+                send_client_streaming_with_deadline
+            )?;
+            let mut completion = pin!(completion);
+            let mut feed = pin!(Some(feed(sender, items, wrap)));
+            let mut response = poll_fn(|cx| {
+                if let Poll::Ready(outcome) = completion.as_mut().poll(cx) {
+                    return Poll::Ready(outcome);
+                }
+                poll_feed(feed.as_mut(), cx);
+                Poll::Pending
+            })
+            .await?;
+            let metadata = response.take_metadata();
+            let message = extract(response).map_err(status_error)?;
+            Ok(Reply { message, metadata })
+        }
+    }
+
+    /// Sends a bidirectional call: `opening` names the method, each of `items`
+    /// follows it `wrap`ped in an envelope, then `End`; each response's item is
+    /// taken out of its envelope with `extract`. The stream sends the items as
+    /// it is polled, while it waits for responses.
+    pub fn bidi<I, T>(
+        &self,
+        mut opening: Req,
+        options: CallOptions,
+        items: impl Stream<Item = I> + Send + 'static,
+        wrap: fn(I) -> Req,
+        extract: fn(Resp) -> Result<T, Status>,
+    ) -> impl Stream<Item = Result<T, Error>> + Send + 'static
+    where
+        I: Send + 'static,
+        T: Send + 'static,
+    {
+        let timeout = options.apply(&mut opening);
+        let transport = self.clone();
+        let start = async move {
+            let (sender, responses) = open!(
+                transport,
+                opening,
+                timeout,
+                send_bidi,
+                send_bidi_with_deadline
+            )?;
+            Ok((Some(feed(sender, items, wrap)), responses))
+        };
+        ItemStream::new(start, extract)
+    }
+}
+
+/// Sends each of `items`, `wrap`ped, on `sender`, then ends the input; stops
+/// early when the call's input side is over.
+async fn feed<I, Req, Resp>(
+    mut sender: RequestSender<Req, Resp>,
+    items: impl Stream<Item = I>,
+    wrap: fn(I) -> Req,
+) {
+    let mut items = pin!(items);
+    while let Some(item) = poll_fn(|cx| items.as_mut().poll_next(cx)).await {
+        if sender.send(wrap(item)).await.is_err() {
+            return;
+        }
+    }
+    sender.finish().await;
+}
+
+/// Polls a call's feed of requests, dropping it once it is done.
+fn poll_feed<G: Future<Output = ()>>(mut feed: Pin<&mut Option<G>>, cx: &mut Context<'_>) {
+    if let Some(running) = feed.as_mut().as_pin_mut() {
+        if running.poll(cx).is_ready() {
+            feed.set(None);
+        }
+    }
+}
+
+/// A streaming call once open: the feed of its requests, if it takes any, and
+/// its responses.
+pub type Opened<Req, Resp, G = Ready<()>> =
+    Result<(Option<G>, StreamingCompletion<Req, Resp>), Error>;
+
+pin_project! {
+    /// A typed client's stream: the call's start (a pool may wait for a
+    /// connection), then each response's item, while the feed of its requests
+    /// (a bidirectional call's) is polled beside them.
+    pub struct ItemStream<Req, Resp, T, F, G = Ready<()>> {
+        #[pin]
+        start: Option<F>,
+        #[pin]
+        feed: Option<G>,
+        items: Option<StreamingCompletion<Req, Resp>>,
+        extract: fn(Resp) -> Result<T, Status>,
+    }
+}
+
+impl<Req, Resp, T, F, G> ItemStream<Req, Resp, T, F, G> {
+    fn new(start: F, extract: fn(Resp) -> Result<T, Status>) -> Self {
+        Self {
             start: Some(start),
+            feed: None,
             items: None,
             extract,
         }
     }
 }
 
-pin_project! {
-    /// A typed client's stream: the call's start (a pool may wait for a
-    /// connection), then each response's item.
-    pub struct ItemStream<Req, Resp, T, F> {
-        #[pin]
-        start: Option<F>,
-        items: Option<StreamingCompletion<Req, Resp>>,
-        extract: fn(Resp) -> Result<T, Status>,
-    }
-}
-
-impl<Req, Resp, T, F> fmt::Debug for ItemStream<Req, Resp, T, F> {
+impl<Req, Resp, T, F, G> fmt::Debug for ItemStream<Req, Resp, T, F, G> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ItemStream")
             .field("started", &self.start.is_none())
+            .field("feeding", &self.feed.is_some())
             .field("items", &self.items)
             .finish()
     }
 }
 
-impl<Req, Resp, T, F> Stream for ItemStream<Req, Resp, T, F>
+impl<Req, Resp, T, F, G> Stream for ItemStream<Req, Resp, T, F, G>
 where
-    F: Future<Output = Result<StreamingCompletion<Req, Resp>, Error>>,
+    F: Future<Output = Opened<Req, Resp, G>>,
+    G: Future<Output = ()>,
 {
     type Item = Result<T, Error>;
 
@@ -456,10 +696,14 @@ where
             };
             this.start.set(None);
             match started {
-                Ok(items) => *this.items = Some(items),
+                Ok((feed, items)) => {
+                    this.feed.set(feed);
+                    *this.items = Some(items);
+                }
                 Err(error) => return Poll::Ready(Some(Err(error))),
             }
         }
+        poll_feed(this.feed.as_mut(), cx);
         let Some(items) = this.items.as_mut() else {
             return Poll::Ready(None);
         };
@@ -473,8 +717,10 @@ where
             Poll::Ready(Some(Err(error))) => Some(Err(error)),
         };
         // Over: dropping the completion of a stream that failed on our side
-        // (a response of another method) cancels it on the server.
+        // (a response of another method) cancels it on the server, and the
+        // feed stops sending.
         *this.items = None;
+        this.feed.set(None);
         Poll::Ready(item)
     }
 }

@@ -1,12 +1,20 @@
 //! What a handler knows of its call besides the request: its id, its deadline and
-//! the metadata the client sent.
+//! the metadata the client sent; and the metadata it answers with.
 
 use std::time::{Duration, Instant};
 
 use crate::message::Message;
 use crate::metadata::Metadata;
 
-/// One call's id, deadline and request metadata.
+/// One call's id, deadline and request metadata, and the metadata of its
+/// response.
+///
+/// A handler of a generated service is lent the context for its call
+/// (`&mut CallContext`) and may put metadata on its response with
+/// [`set_response_metadata`](Self::set_response_metadata) or
+/// [`response_metadata_mut`](Self::response_metadata_mut): the generated glue
+/// moves it into the response (the first one of a stream). Empty response
+/// metadata costs nothing: no allocation, nothing on the wire.
 ///
 /// [`from_request`](Self::from_request) takes them from a request as it arrives:
 /// the deadline is the time the client gave the call
@@ -17,6 +25,7 @@ pub struct CallContext {
     id: u64,
     deadline: Option<Instant>,
     metadata: Metadata,
+    response_metadata: Metadata,
 }
 
 impl CallContext {
@@ -27,6 +36,7 @@ impl CallContext {
             id,
             deadline,
             metadata,
+            response_metadata: Metadata::new(),
         }
     }
 
@@ -72,6 +82,27 @@ impl CallContext {
     #[must_use]
     pub fn into_metadata(self) -> Metadata {
         self.metadata
+    }
+
+    /// The metadata the response will carry, so far.
+    #[must_use]
+    pub fn response_metadata(&self) -> &Metadata {
+        &self.response_metadata
+    }
+
+    /// The metadata the response will carry, to add to.
+    pub fn response_metadata_mut(&mut self) -> &mut Metadata {
+        &mut self.response_metadata
+    }
+
+    /// Sends `metadata` with the response (replacing what was set before).
+    pub fn set_response_metadata(&mut self, metadata: Metadata) {
+        self.response_metadata = metadata;
+    }
+
+    /// The response metadata, taken out (what the glue puts on the response).
+    pub fn take_response_metadata(&mut self) -> Metadata {
+        std::mem::take(&mut self.response_metadata)
     }
 }
 
