@@ -86,6 +86,8 @@
 mod apart;
 #[path = "shared/cpu.rs"]
 mod cpu;
+#[path = "shared/report.rs"]
+mod report;
 #[path = "shared/echo.rs"]
 mod shared;
 
@@ -104,16 +106,16 @@ use hdrhistogram::Histogram;
 use http::uri::PathAndQuery;
 use prost::Message as _;
 use protosocket_rpc::client::{RpcClient, RpcClientConfig};
-use protosocket_rpc::server::{RpcServer, RpcServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tonic::transport::{Channel, Endpoint};
 
 use cpu::{allowed_cpus, cpu_time, Placement};
-use shared::echo;
+use report::{median, option};
+use shared::{echo, Server};
 const CONCURRENCY: [usize; 4] = [1, 16, 64, 256];
 /// Length of the echoed string.
 const MESSAGE_LEN: usize = 32;
@@ -147,12 +149,6 @@ fn check(sequence: u64, response: &EchoResponse) {
 /// One task's handle on a client: makes one call and checks its answer.
 trait Caller: Send + 'static {
     fn call(&mut self, sequence: u64) -> impl Future<Output = ()> + Send;
-}
-
-/// A server running on the runtime, and how to stop it.
-struct Server {
-    address: SocketAddr,
-    stop: Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>,
 }
 
 // ---------------------------------------------------------------- protosocket
@@ -212,26 +208,6 @@ async fn protosocket_callers(address: SocketAddr, tasks: usize) -> Callers<Proto
 }
 
 // ---------------------------------------------------------------- generated
-
-fn generated_server() -> Server {
-    let server = RpcServer::bind(
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-        echo::BenchServer::new(shared::Generated),
-        RpcServerConfig::default(),
-    )
-    .expect("bind");
-    let address = server
-        .local_endpoint()
-        .ok()
-        .and_then(|endpoint| endpoint.tcp_address())
-        .expect("a TCP address");
-    let handle = server.shutdown_handle();
-    tokio::spawn(server);
-    Server {
-        address,
-        stop: Box::new(move || Box::pin(async move { handle.shutdown_and_wait().await })),
-    }
-}
 
 struct GeneratedCaller(echo::BenchClient);
 
@@ -311,27 +287,7 @@ impl tower::Service<http::Request<tonic::body::Body>> for TonicEchoServer {
 }
 
 async fn tonic_server() -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("local address");
-    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-    let (stop_tx, mut stop_rx) = watch::channel(false);
-    let task = tokio::spawn(async move {
-        tonic::transport::Server::builder()
-            .serve_with_incoming_shutdown(TonicEchoServer, incoming, async move {
-                let _ = stop_rx.wait_for(|stop| *stop).await;
-            })
-            .await
-            .expect("tonic server");
-    });
-    Server {
-        address,
-        stop: Box::new(move || {
-            Box::pin(async move {
-                let _ = stop_tx.send(true);
-                let _ = task.await;
-            })
-        }),
-    }
+    shared::tonic_server(TonicEchoServer).await
 }
 
 struct TonicCaller(tonic::client::Grpc<Channel>);
@@ -786,7 +742,7 @@ async fn load<C: Caller>(client: Callers<C>, span: Span, probe: &impl Fn() -> Re
 async fn serve(kind: Kind) -> Server {
     match kind {
         Kind::Protosocket => protosocket_server(),
-        Kind::Generated => generated_server(),
+        Kind::Generated => shared::generated_server(),
         Kind::Tonic => tonic_server().await,
         Kind::Bare => bare_server().await,
     }
@@ -895,16 +851,7 @@ impl Figures {
 
     /// The median of each column on its own.
     fn median(runs: &[Figures]) -> Figures {
-        let median = |column: fn(&Figures) -> f64| {
-            let mut values: Vec<f64> = runs.iter().map(column).collect();
-            values.sort_by(f64::total_cmp);
-            let middle = values.len() / 2;
-            if values.len() % 2 == 1 {
-                values[middle]
-            } else {
-                (values[middle - 1] + values[middle]) / 2.0
-            }
-        };
+        let median = |column: fn(&Figures) -> f64| median(runs, column);
         Figures {
             rate: median(|f| f.rate),
             p50: median(|f| f.p50),
@@ -969,13 +916,6 @@ fn print_row(kind: Kind, concurrency: usize, figures: &Figures, apart: bool) {
         format!("{:.3}", figures.connection_polls)
     };
     println!(" {:>9.3} {connection_polls:>9}", figures.caller_polls);
-}
-
-/// The value after `flag` on the command line, parsed.
-fn option<T: std::str::FromStr>(args: &[String], flag: &str, what: &str) -> Option<T> {
-    let at = args.iter().position(|arg| arg == flag)?;
-    let value = args.get(at + 1).and_then(|value| value.parse().ok());
-    Some(value.unwrap_or_else(|| panic!("{flag} takes {what}")))
 }
 
 /// A few calls through every server in every mode, checking that each side's
