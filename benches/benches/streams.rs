@@ -227,11 +227,11 @@ impl Client {
                 .await
             }
             (Client::Protosocket(client), Direction::Upload) => {
-                let sent = futures::stream::iter(items(count, size, generated_item));
+                let sent = futures::stream::iter(items(count, size, shared::item));
                 client.upload(sent).await.expect("upload").items
             }
             (Client::Protosocket(client), Direction::Exchange) => {
-                let sent = futures::stream::iter(items(count, size, generated_item));
+                let sent = futures::stream::iter(items(count, size, shared::item));
                 in_order(
                     client
                         .exchange(sent)
@@ -273,10 +273,6 @@ impl Client {
             }
         }
     }
-}
-
-fn generated_item(sequence: u64, payload: Vec<u8>) -> echo::Item {
-    echo::Item { sequence, payload }
 }
 
 /// Reads a stream of sequence numbers to its end, checking they count from 0;

@@ -47,7 +47,8 @@ pub(crate) fn items<T: 'static>(
     (0..count).map(move |sequence| item(sequence, vec![b'x'; size]))
 }
 
-fn item(sequence: u64, payload: Vec<u8>) -> Item {
+/// A protosocket-side `Item`, for [`items`].
+pub(crate) fn item(sequence: u64, payload: Vec<u8>) -> Item {
     Item { sequence, payload }
 }
 
