@@ -7,6 +7,10 @@
 //!
 //! - `protosocket`: example-proto's echo server and an `RpcClient` (the request
 //!   travels in example-proto's `Request` envelope, which adds the rpc id).
+//! - `generated`: the same over the service protosocket-build generates from
+//!   `proto/echo.proto` (messages with example-proto's echo fields): the
+//!   generated `Bench` trait served by `BenchServer`, called through
+//!   `BenchClient` (its envelope adds the id and code, as example-proto's does).
 //! - `tonic`: tonic 0.14 over one HTTP/2 connection (a `Channel`), with the unary
 //!   service written by hand as a `tower::Service` around `tonic::server::Grpc`
 //!   and the client calling `tonic::client::Grpc::unary`, as generated code does.
@@ -20,7 +24,8 @@
 //!   `WriteCoalescing::Auto` (without it this loop writes one frame per call and
 //!   is 4-7x slower pinned).
 //!
-//! Each concurrency level runs every server in turn (protosocket, tonic, bare);
+//! Each concurrency level runs every server in turn (protosocket, generated,
+//! tonic, bare);
 //! with `--runs N` it does so N times, each round starting one server later, and
 //! prints the median of each column. The load is closed-loop: `concurrency` tasks
 //! over one connection, each sending one call, awaiting its answer and sending the
@@ -54,7 +59,7 @@
 //! polled per call (one to send, then one per wake-up until its answer is in, so
 //! 2.0 is one wake per answer); `conn poll` is how many times the client's
 //! connection task was polled per call (protosocket's `ClientConnection`, spawned
-//! here as `RpcClient::connect` would; the bare client's writer and reader tasks
+//! here as `RpcClient::connect` would, for both protosocket rows; the bare client's writer and reader tasks
 //! together; not counted for tonic, whose tasks are its own). Below 1.0 means the
 //! connection task serves several calls per wake-up. Each poll is counted with a
 //! relaxed atomic add on a counter only that task writes. Latencies are appended
@@ -79,6 +84,12 @@
 
 #[path = "rpc/apart.rs"]
 mod apart;
+#[path = "shared/cpu.rs"]
+mod cpu;
+#[path = "shared/report.rs"]
+mod report;
+#[path = "shared/echo.rs"]
+mod shared;
 
 use std::convert::Infallible;
 use std::future::{ready, Future, Ready};
@@ -98,11 +109,13 @@ use protosocket_rpc::client::{RpcClient, RpcClientConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Runtime;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tonic::transport::{Channel, Endpoint};
 
-use apart::Placement;
+use cpu::{allowed_cpus, cpu_time, Placement};
+use report::{median, option};
+use shared::{echo, Server};
 const CONCURRENCY: [usize; 4] = [1, 16, 64, 256];
 /// Length of the echoed string.
 const MESSAGE_LEN: usize = 32;
@@ -138,12 +151,6 @@ trait Caller: Send + 'static {
     fn call(&mut self, sequence: u64) -> impl Future<Output = ()> + Send;
 }
 
-/// A server running on the runtime, and how to stop it.
-struct Server {
-    address: SocketAddr,
-    stop: Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>,
-}
-
 // ---------------------------------------------------------------- protosocket
 
 fn protosocket_server() -> Server {
@@ -172,19 +179,56 @@ impl Caller for ProtosocketCaller {
     }
 }
 
-async fn protosocket_callers(address: SocketAddr, tasks: usize) -> Callers<ProtosocketCaller> {
+/// An `RpcClient` connected to `address` as `RpcClient::connect` does it, with
+/// its connection task's polls counted.
+async fn counted_client<Req, Resp>(address: SocketAddr) -> (RpcClient<Req, Resp>, Arc<AtomicU64>)
+where
+    Req: protosocket_rpc::Message + prost::Message + Default + Send + 'static,
+    Resp: protosocket_rpc::Message + prost::Message + Default + Send + 'static,
+{
     let config = RpcClientConfig::default();
     let stream = protosocket::Endpoint::from(address)
         .connect(config.get_socket_options())
         .await
         .expect("connect");
-    // What `RpcClient::connect` does, with the connection's polls counted.
     let (client, connection) = RpcClient::over_stream(stream, protosocket_prost::codec(), &config);
     let polls = Arc::default();
     spawn_counted(connection, &polls);
+    (client, polls)
+}
+
+async fn protosocket_callers(address: SocketAddr, tasks: usize) -> Callers<ProtosocketCaller> {
+    let (client, polls) = counted_client(address).await;
     Callers {
         callers: (0..tasks)
             .map(|_| ProtosocketCaller(client.clone()))
+            .collect(),
+        connection_polls: Some(polls),
+    }
+}
+
+// ---------------------------------------------------------------- generated
+
+struct GeneratedCaller(echo::BenchClient);
+
+impl Caller for GeneratedCaller {
+    async fn call(&mut self, sequence: u64) {
+        let request = echo::EchoRequest {
+            message: "x".repeat(MESSAGE_LEN),
+            nanotime: sequence,
+        };
+        let response = self.0.echo(request).await.expect("generated call");
+        assert_eq!(response.nanotime, sequence, "answer to another call");
+        assert_eq!(response.message.len(), MESSAGE_LEN, "message not echoed");
+    }
+}
+
+async fn generated_callers(address: SocketAddr, tasks: usize) -> Callers<GeneratedCaller> {
+    let (client, polls) = counted_client(address).await;
+    let client = echo::BenchClient::from_client(client);
+    Callers {
+        callers: (0..tasks)
+            .map(|_| GeneratedCaller(client.clone()))
             .collect(),
         connection_polls: Some(polls),
     }
@@ -243,27 +287,7 @@ impl tower::Service<http::Request<tonic::body::Body>> for TonicEchoServer {
 }
 
 async fn tonic_server() -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("local address");
-    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-    let (stop_tx, mut stop_rx) = watch::channel(false);
-    let task = tokio::spawn(async move {
-        tonic::transport::Server::builder()
-            .serve_with_incoming_shutdown(TonicEchoServer, incoming, async move {
-                let _ = stop_rx.wait_for(|stop| *stop).await;
-            })
-            .await
-            .expect("tonic server");
-    });
-    Server {
-        address,
-        stop: Box::new(move || {
-            Box::pin(async move {
-                let _ = stop_tx.send(true);
-                let _ = task.await;
-            })
-        }),
-    }
+    shared::tonic_server(TonicEchoServer).await
 }
 
 struct TonicCaller(tonic::client::Grpc<Channel>);
@@ -465,16 +489,18 @@ async fn bare_callers(address: SocketAddr, tasks: usize) -> Callers<BareCaller> 
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
     Protosocket,
+    Generated,
     Tonic,
     Bare,
 }
 
 impl Kind {
-    const ALL: [Kind; 3] = [Kind::Protosocket, Kind::Tonic, Kind::Bare];
+    const ALL: [Kind; 4] = [Kind::Protosocket, Kind::Generated, Kind::Tonic, Kind::Bare];
 
     fn name(self) -> &'static str {
         match self {
             Kind::Protosocket => "protosocket",
+            Kind::Generated => "generated",
             Kind::Tonic => "tonic",
             Kind::Bare => "bare",
         }
@@ -544,37 +570,10 @@ struct Row {
     connection_polls: Option<u64>,
 }
 
-/// Process CPU time so far, user + system.
-fn cpu_time() -> Duration {
-    // SAFETY: an all-zero `rusage` is a valid value of this plain C struct.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `usage` is a valid, writable `rusage` for the call to fill.
-    let status = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-    assert_eq!(status, 0, "getrusage");
-    let micros = |time: libc::timeval| time.tv_sec as u64 * 1_000_000 + time.tv_usec as u64;
-    Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
-}
-
 /// Whether the runtime's tasks share one CPU: one worker, or one allowed CPU.
 fn one_cpu_or_worker() -> bool {
     tokio::runtime::Handle::current().metrics().num_workers() == 1
         || std::thread::available_parallelism().is_ok_and(|n| n.get() == 1)
-}
-
-/// The CPUs this process may run on, by number.
-fn allowed_cpus() -> Vec<usize> {
-    // SAFETY: an all-zero `cpu_set_t` is an empty set.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `set` is a valid, writable `cpu_set_t` of the size passed.
-    let status = unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) };
-    if status != 0 {
-        return Vec::new();
-    }
-    (0..libc::CPU_SETSIZE as usize)
-        // SAFETY: `set` was filled by `sched_getaffinity`, and `cpu` is below
-        // `CPU_SETSIZE`.
-        .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
-        .collect()
 }
 
 /// How long each run lasts.
@@ -743,6 +742,7 @@ async fn load<C: Caller>(client: Callers<C>, span: Span, probe: &impl Fn() -> Re
 async fn serve(kind: Kind) -> Server {
     match kind {
         Kind::Protosocket => protosocket_server(),
+        Kind::Generated => shared::generated_server(),
         Kind::Tonic => tonic_server().await,
         Kind::Bare => bare_server().await,
     }
@@ -760,6 +760,7 @@ async fn drive(
         Kind::Protosocket => {
             load(protosocket_callers(address, concurrency).await, span, probe).await
         }
+        Kind::Generated => load(generated_callers(address, concurrency).await, span, probe).await,
         Kind::Tonic => load(tonic_callers(address, concurrency).await, span, probe).await,
         Kind::Bare => load(bare_callers(address, concurrency).await, span, probe).await,
     }
@@ -850,16 +851,7 @@ impl Figures {
 
     /// The median of each column on its own.
     fn median(runs: &[Figures]) -> Figures {
-        let median = |column: fn(&Figures) -> f64| {
-            let mut values: Vec<f64> = runs.iter().map(column).collect();
-            values.sort_by(f64::total_cmp);
-            let middle = values.len() / 2;
-            if values.len() % 2 == 1 {
-                values[middle]
-            } else {
-                (values[middle - 1] + values[middle]) / 2.0
-            }
-        };
+        let median = |column: fn(&Figures) -> f64| median(runs, column);
         Figures {
             rate: median(|f| f.rate),
             p50: median(|f| f.p50),
@@ -924,13 +916,6 @@ fn print_row(kind: Kind, concurrency: usize, figures: &Figures, apart: bool) {
         format!("{:.3}", figures.connection_polls)
     };
     println!(" {:>9.3} {connection_polls:>9}", figures.caller_polls);
-}
-
-/// The value after `flag` on the command line, parsed.
-fn option<T: std::str::FromStr>(args: &[String], flag: &str, what: &str) -> Option<T> {
-    let at = args.iter().position(|arg| arg == flag)?;
-    let value = args.get(at + 1).and_then(|value| value.parse().ok());
-    Some(value.unwrap_or_else(|| panic!("{flag} takes {what}")))
 }
 
 /// A few calls through every server in every mode, checking that each side's

@@ -3,99 +3,16 @@
 //! side's counters are read from the client's thread.
 
 use std::cell::RefCell;
-use std::fmt;
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::process::{ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::mpsc as std_mpsc;
-use std::time::Duration;
 
-use tokio::runtime::{Handle, Runtime};
+use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
-use crate::{allowed_cpus, cpu_time, drive, serve, Kind, Reading, Row, Span, Usage};
-
-/// Where each side's runtime thread runs: the CPU it is pinned to, if any.
-#[derive(Clone, Copy)]
-pub(crate) struct Placement {
-    name: &'static str,
-    server: Option<usize>,
-    client: Option<usize>,
-}
-
-impl Placement {
-    /// `pinned`: both sides on the first CPU this process may use; `two-cores`:
-    /// the server on the first, the client on the second; `free`: no affinity.
-    ///
-    /// # Panics
-    ///
-    /// Another name, or `two-cores` with fewer than two CPUs to use.
-    pub(crate) fn parse(name: &str) -> Placement {
-        let cpus = allowed_cpus();
-        let (name, server, client) = match name {
-            "pinned" => ("pinned", cpus.first(), cpus.first()),
-            "two-cores" => {
-                assert!(
-                    cpus.len() >= 2,
-                    "two-cores needs two CPUs, this process has {cpus:?}"
-                );
-                ("two-cores", cpus.first(), cpus.get(1))
-            }
-            "free" => ("free", None, None),
-            other => panic!("--placement takes pinned, two-cores or free, not {other}"),
-        };
-        Placement {
-            name,
-            server: server.copied(),
-            client: client.copied(),
-        }
-    }
-}
-
-impl fmt::Display for Placement {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let cpu = |cpu: Option<usize>| cpu.map_or("any CPU".to_owned(), |cpu| format!("CPU {cpu}"));
-        write!(
-            f,
-            "{}: server on {}, client on {}",
-            self.name,
-            cpu(self.server),
-            cpu(self.client)
-        )
-    }
-}
-
-/// Pins the calling thread to `cpu`, if given. Threads it spawns afterwards
-/// inherit the mask; called first thing in the child, that is the whole process.
-fn pin(cpu: Option<usize>) {
-    let Some(cpu) = cpu else { return };
-    // SAFETY: an all-zero `cpu_set_t` is an empty set.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `set` is a valid `cpu_set_t`; `CPU_SET` checks `cpu` against its size.
-    unsafe { libc::CPU_SET(cpu, &mut set) };
-    // SAFETY: `set` is a valid `cpu_set_t` of the size passed; pid 0 is this thread.
-    let status = unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) };
-    assert_eq!(status, 0, "sched_setaffinity to CPU {cpu}");
-}
-
-fn current_thread_runtime() -> Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
-
-/// The time on a CPU-time clock.
-fn clock_time(clock: libc::clockid_t) -> Duration {
-    let mut time = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `time` is a valid, writable `timespec` for the call to fill.
-    let status = unsafe { libc::clock_gettime(clock, &mut time) };
-    assert_eq!(status, 0, "clock_gettime");
-    Duration::new(time.tv_sec as u64, time.tv_nsec as u32)
-}
+use crate::cpu::{clock_time, cpu_time, current_thread_runtime, pin, this_thread_clock, Placement};
+use crate::{drive, serve, Kind, Reading, Row, Span, Usage};
 
 /// A thread's voluntary context switches, from its `/proc/.../status`.
 fn sleeps(status: &str) -> u64 {
@@ -126,11 +43,7 @@ struct Gauge {
 impl Gauge {
     /// The calling thread, which runs a runtime's `block_on`.
     fn this_thread() -> Gauge {
-        let mut clock = 0;
-        // SAFETY: `pthread_self` names the calling thread, which is alive, and
-        // `clock` is writable.
-        let status = unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) };
-        assert_eq!(status, 0, "pthread_getcpuclockid");
+        let clock = this_thread_clock();
         // SAFETY: `gettid` has no preconditions.
         let tid = unsafe { libc::gettid() };
         Gauge {
