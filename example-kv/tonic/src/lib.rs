@@ -31,6 +31,7 @@ use example_kv::{Change, Store};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::{wrappers::ReceiverStream, Stream};
+use tonic::metadata::{Ascii, MetadataValue};
 use tonic::{Request, Response, Status, Streaming};
 
 use kv::kv_server::{Kv, KvServer};
@@ -49,16 +50,31 @@ type Reply<T> = Result<Response<T>, Status>;
 type Items<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
 /// The `Kv` implementation: a [`Store`], shared with whoever else holds it.
+///
+/// Get answers with the response metadata `served-by` when the service has a
+/// [name](Self::served_by).
 #[derive(Debug, Default, Clone)]
 pub struct KvService {
     store: Arc<Store>,
+    name: Option<MetadataValue<Ascii>>,
 }
 
 impl KvService {
     /// Serves `store`.
     #[must_use]
     pub fn new(store: Arc<Store>) -> Self {
-        Self { store }
+        Self { store, name: None }
+    }
+
+    /// Names the server in Get's response metadata (`served-by`).
+    ///
+    /// # Panics
+    ///
+    /// When `name` is not visible ASCII, which gRPC metadata requires.
+    #[must_use]
+    pub fn served_by(mut self, name: &str) -> Self {
+        self.name = Some(name.parse().expect("an ASCII name"));
+        self
     }
 }
 
@@ -78,7 +94,11 @@ impl Kv for KvService {
             .get(&key)
             .ok_or_else(|| Status::not_found(format!("no value for key {key:?}")))?;
         let ttl_left_ms = ttl.map_or(0, |ttl| (ttl.as_millis() as u64).max(1));
-        Ok(Response::new(GetResponse { value, ttl_left_ms }))
+        let mut response = Response::new(GetResponse { value, ttl_left_ms });
+        if let Some(name) = &self.name {
+            response.metadata_mut().insert("served-by", name.clone());
+        }
+        Ok(response)
     }
 
     async fn set(&self, request: Request<SetRequest>) -> Reply<SetResponse> {

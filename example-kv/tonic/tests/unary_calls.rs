@@ -7,7 +7,8 @@ mod support;
 use std::time::Duration;
 
 use example_kv_tonic::kv::{DeleteRequest, GetRequest, SetRequest};
-use support::{serve, within};
+use example_kv_tonic::KvService;
+use support::{serve, serve_service, within};
 use tonic::Code;
 
 fn set(key: &str, value: &[u8], ttl_ms: u64) -> SetRequest {
@@ -103,5 +104,20 @@ async fn an_empty_key_is_an_invalid_argument() {
     let delete = client.delete(DeleteRequest { key: String::new() });
     let deleted = within("delete", delete).await.expect_err("empty key");
     assert_eq!(deleted.code(), Code::InvalidArgument);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn get_answers_served_by_metadata_when_the_service_is_named() {
+    let (server, mut client) = serve_service(KvService::default().served_by("kv-1")).await;
+    within("set", client.set(set("a", b"1", 0)))
+        .await
+        .expect("set");
+    let got = within("get", client.get(get("a"))).await.expect("get");
+    let served_by = got
+        .metadata()
+        .get("served-by")
+        .and_then(|name| name.to_str().ok());
+    assert_eq!(served_by, Some("kv-1"));
     server.shutdown().await;
 }

@@ -24,8 +24,13 @@ pub async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
 
 /// A server for `store` on an ephemeral loopback port, and a client of it.
 pub async fn serve(store: Arc<Store>) -> (RunningServer, KvClient<Channel>) {
+    serve_service(KvService::new(store)).await
+}
+
+/// A server for `service` on an ephemeral loopback port, and a client of it.
+pub async fn serve_service(service: KvService) -> (RunningServer, KvClient<Channel>) {
     let address = "127.0.0.1:0".parse().expect("address");
-    let server = example_kv_tonic::start_server(address, KvService::new(store))
+    let server = example_kv_tonic::start_server(address, service)
         .await
         .expect("bind the kv server");
     let endpoint = format!("http://{}", server.local_addr());
