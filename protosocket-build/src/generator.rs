@@ -488,7 +488,11 @@ impl ServiceNames {
                 ..
             } = m;
             let mismatch = format!("the response to {full_name} carries another method's body");
-            let with_doc = format!(" [`{method}`](Self::{method}) with metadata and a deadline; the response comes with its metadata.");
+            let with_doc = if m.returns_stream {
+                format!(" [`{method}`](Self::{method}) with metadata and a deadline; the metadata of the stream's first item is read with `protosocket_rpc::StreamMetadata::metadata`.")
+            } else {
+                format!(" [`{method}`](Self::{method}) with metadata and a deadline; the response comes with its metadata.")
+            };
             let extract = quote! {
                 |response: #response| match response.body {
                     ::core::option::Option::Some(#response_module::Body::#variant(message)) => ::core::result::Result::Ok(message),
@@ -531,7 +535,7 @@ impl ServiceNames {
                             options: ::protosocket_rpc::CallOptions,
                         ) -> impl ::protosocket_rpc::derive_support::Stream<
                             Item = ::core::result::Result<#output, ::protosocket_rpc::Error>,
-                        > + ::core::marker::Send + 'static + use<S> {
+                        > + ::protosocket_rpc::StreamMetadata + ::core::marker::Send + 'static + use<S> {
                             self.transport.bidi(#opening, options, requests, #wrap, #extract)
                         }
                     }
@@ -591,7 +595,7 @@ impl ServiceNames {
                         options: ::protosocket_rpc::CallOptions,
                     ) -> impl ::protosocket_rpc::derive_support::Stream<
                         Item = ::core::result::Result<#output, ::protosocket_rpc::Error>,
-                    > + ::core::marker::Send + 'static + use<> {
+                    > + ::protosocket_rpc::StreamMetadata + ::core::marker::Send + 'static + use<> {
                         self.transport.streaming(#envelope, options, #extract)
                     }
                 }

@@ -9,7 +9,9 @@ mod support;
 use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
-use protosocket_rpc::{CallOptions, ControlCode, Error, Message as _, Status, StatusCode};
+use protosocket_rpc::{
+    CallOptions, ControlCode, Error, Message as _, Status, StatusCode, StreamMetadata as _,
+};
 use support::shapes::{
     shapes_request, shapes_response, Corner, ShapesRequest, ShapesResponse, ShapesServer, Sides,
 };
@@ -60,6 +62,26 @@ async fn each_response_comes_while_the_input_is_open() {
     assert!(
         within("the end", mirrored.next()).await.is_none(),
         "the stream ends after the input"
+    );
+}
+
+#[tokio::test]
+async fn the_typed_client_reads_the_streams_metadata_after_its_first_item() {
+    let client = client_of(serve!(ShapesServer::new(Polygons::default()))).await;
+    let mut mirrored = Box::pin(client.mirror_with(corners(&[4, 5]), CallOptions::new()));
+    assert!(mirrored.metadata().is_empty(), "nothing arrived yet");
+    let first = within("a response", mirrored.next()).await;
+    assert_eq!(first.map(|corner| corner.expect("a corner").index), Some(4));
+    assert_eq!(mirrored.metadata().text("mirror"), Some("yes"));
+    let second = within("a response", mirrored.next()).await;
+    assert_eq!(
+        second.map(|corner| corner.expect("a corner").index),
+        Some(5)
+    );
+    assert_eq!(
+        mirrored.metadata().text("mirror"),
+        Some("yes"),
+        "kept from the first item"
     );
 }
 

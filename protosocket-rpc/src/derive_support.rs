@@ -594,7 +594,7 @@ where
         items: impl Stream<Item = I> + Send + 'static,
         wrap: fn(I) -> Req,
         extract: fn(Resp) -> Result<T, Status>,
-    ) -> impl Stream<Item = Result<T, Error>> + Send + 'static
+    ) -> impl Stream<Item = Result<T, Error>> + StreamMetadata + Send + 'static
     where
         I: Send + 'static,
         T: Send + 'static,
@@ -656,6 +656,7 @@ pin_project! {
         feed: Option<G>,
         items: Option<StreamingCompletion<Req, Resp>>,
         extract: fn(Resp) -> Result<T, Status>,
+        metadata: Metadata,
     }
 }
 
@@ -666,7 +667,31 @@ impl<Req, Resp, T, F, G> ItemStream<Req, Resp, T, F, G> {
             feed: None,
             items: None,
             extract,
+            metadata: Metadata::new(),
         }
+    }
+}
+
+/// The response metadata of a streaming call made with a generated client:
+/// what the server put on the stream's first item. It is empty until that item
+/// has arrived, and when the server sent none; metadata the server put on an
+/// `End` or a status (a stream with no items) is not kept.
+///
+/// ```ignore
+/// use protosocket_rpc::StreamMetadata;
+///
+/// let mut entries = Box::pin(client.scan_with(request, CallOptions::new()));
+/// let first = entries.next().await;
+/// let served_by = entries.metadata().text("served-by");
+/// ```
+pub trait StreamMetadata {
+    /// The metadata of the stream's first item; empty before it arrived.
+    fn metadata(&self) -> &Metadata;
+}
+
+impl<Req, Resp, T, F, G> StreamMetadata for ItemStream<Req, Resp, T, F, G> {
+    fn metadata(&self) -> &Metadata {
+        &self.metadata
     }
 }
 
@@ -680,7 +705,7 @@ impl<Req, Resp, T, F, G> fmt::Debug for ItemStream<Req, Resp, T, F, G> {
     }
 }
 
-impl<Req, Resp, T, F, G> Stream for ItemStream<Req, Resp, T, F, G>
+impl<Req, Resp: Message, T, F, G> Stream for ItemStream<Req, Resp, T, F, G>
 where
     F: Future<Output = Opened<Req, Resp, G>>,
     G: Future<Output = ()>,
@@ -710,10 +735,15 @@ where
         let item = match Pin::new(items).poll_next(cx) {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(None) => None,
-            Poll::Ready(Some(Ok(response))) => match (this.extract)(response) {
-                Ok(item) => return Poll::Ready(Some(Ok(item))),
-                Err(status) => Some(Err(status_error(status))),
-            },
+            Poll::Ready(Some(Ok(mut response))) => {
+                if this.metadata.is_empty() {
+                    *this.metadata = response.take_metadata();
+                }
+                match (this.extract)(response) {
+                    Ok(item) => return Poll::Ready(Some(Ok(item))),
+                    Err(status) => Some(Err(status_error(status))),
+                }
+            }
             Poll::Ready(Some(Err(error))) => Some(Err(error)),
         };
         // Over: dropping the completion of a stream that failed on our side

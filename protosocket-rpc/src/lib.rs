@@ -173,7 +173,7 @@ mod status;
 mod stream_buffer;
 mod woken;
 
-pub use derive_support::{CallOptions, Reply, Requests};
+pub use derive_support::{CallOptions, Reply, Requests, StreamMetadata};
 pub use error::Error;
 pub use hook::Hook;
 pub use message::{ControlCode, Message};
