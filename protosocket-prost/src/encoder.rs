@@ -62,10 +62,11 @@ impl<M: prost::Message> SerializeInto for ProstSerializer<M> {
 
     #[inline]
     fn serialize_into(&mut self, message: M, buffer: &mut Vec<u8>) {
-        let len = message.encoded_len();
-        buffer.reserve(prost::length_delimiter_len(len) + len);
-        // prost's only error is a buffer without room, and a `Vec` grows: it reports
-        // room up to `isize::MAX`, more than any message can take.
+        // No `reserve` first: it would size the message a second time (prost
+        // sizes it once for the length prefix), and send buffers are pooled, so
+        // a warm one already has room. prost's only error is a buffer without
+        // room, and a `Vec` grows: it reports room up to `isize::MAX`, more than
+        // any message can take.
         let written = message.encode_length_delimited(buffer);
         debug_assert!(
             written.is_ok(),
