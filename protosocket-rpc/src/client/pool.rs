@@ -439,6 +439,11 @@ where
         }
     }
 
+    /// The deadline of calls made without one.
+    pub(crate) fn default_deadline(&self) -> Option<Duration> {
+        self.shared.config.default_deadline
+    }
+
     /// Sends a unary request on a connection picked as [`client`](Self::client)
     /// does, with the configured default deadline.
     ///
