@@ -183,6 +183,10 @@ pub use metadata::{Metadata, MetadataValue};
 #[cfg(feature = "derive")]
 pub use protosocket_derive::Message;
 pub use status::{Status, StatusCode};
+/// TLS with rustls (feature `tls`): `protosocket`'s TLS listener, connector and
+/// config builders.
+#[cfg(feature = "tls")]
+pub use protosocket::tls;
 
 /// `docs/first-service.md`, whose code blocks run as doctests so the guide stays
 /// true to the API.
