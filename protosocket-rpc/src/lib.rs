@@ -178,15 +178,15 @@ pub use error::Error;
 pub use hook::Hook;
 pub use message::{ControlCode, Message};
 pub use metadata::{Metadata, MetadataValue};
+/// TLS with rustls (feature `tls`): `protosocket`'s TLS listener, connector and
+/// config builders.
+#[cfg(feature = "tls")]
+pub use protosocket::tls;
 /// `#[derive(Message)]`: the `Message` impl of a struct whose fields are marked
 /// `#[rpc(id)]`, `#[rpc(code)]` and so on (the `derive` feature, on by default).
 #[cfg(feature = "derive")]
 pub use protosocket_derive::Message;
 pub use status::{Status, StatusCode};
-/// TLS with rustls (feature `tls`): `protosocket`'s TLS listener, connector and
-/// config builders.
-#[cfg(feature = "tls")]
-pub use protosocket::tls;
 
 /// `docs/first-service.md`, whose code blocks run as doctests so the guide stays
 /// true to the API.

@@ -85,8 +85,14 @@ async fn a_client_without_a_certificate_is_refused() {
     let ca = Ca::new("test ca");
     let (service, address, shutdown) = serve(&ca, &ca);
     let outcome = call_with(&ca, None, address).await;
-    assert!(outcome.is_err(), "served without a certificate: {outcome:?}");
-    assert!(service.seen().is_empty(), "the service never saw the client");
+    assert!(
+        outcome.is_err(),
+        "served without a certificate: {outcome:?}"
+    );
+    assert!(
+        service.seen().is_empty(),
+        "the service never saw the client"
+    );
     timed(shutdown.shutdown_and_wait()).await;
 }
 
@@ -97,7 +103,10 @@ async fn a_client_certificate_from_another_ca_is_refused() {
     let stranger = Ca::new("another ca").issue(&["client.internal"], true, Validity::Current);
     let outcome = call_with(&ca, Some(stranger), address).await;
     assert!(outcome.is_err(), "served a stranger: {outcome:?}");
-    assert!(service.seen().is_empty(), "the service never saw the client");
+    assert!(
+        service.seen().is_empty(),
+        "the service never saw the client"
+    );
     timed(shutdown.shutdown_and_wait()).await;
 }
 
@@ -107,8 +116,14 @@ async fn an_expired_client_certificate_is_refused() {
     let (service, address, shutdown) = serve(&ca, &ca);
     let expired = ca.issue(&["client.internal"], true, Validity::Expired);
     let outcome = call_with(&ca, Some(expired), address).await;
-    assert!(outcome.is_err(), "served an expired certificate: {outcome:?}");
-    assert!(service.seen().is_empty(), "the service never saw the client");
+    assert!(
+        outcome.is_err(),
+        "served an expired certificate: {outcome:?}"
+    );
+    assert!(
+        service.seen().is_empty(),
+        "the service never saw the client"
+    );
     timed(shutdown.shutdown_and_wait()).await;
 }
 
@@ -144,8 +159,11 @@ async fn tls_without_client_certificates_and_plain_tcp_have_no_identity() {
     let response = call_with(&ca, None, tls_address).await;
     assert_eq!(response.expect("served").text, "who am i");
 
-    let (tcp_address, tcp_shutdown, _) =
-        support::serve_on(support::any_port(), service.clone(), RpcServerConfig::default());
+    let (tcp_address, tcp_shutdown, _) = support::serve_on(
+        support::any_port(),
+        service.clone(),
+        RpcServerConfig::default(),
+    );
     let client = support::client(tcp_address, &RpcClientConfig::default()).await;
     let response = timed(client.send_unary(Text::new("echo:plain"))).await;
     assert_eq!(response.expect("served").text, "plain");

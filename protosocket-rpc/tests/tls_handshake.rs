@@ -31,18 +31,26 @@ async fn a_call_over_tls_by_address_by_host_name_and_through_a_pool() {
     let connector = connector(&ca, None);
     let config = RpcClientConfig::default();
 
-    let by_address: RpcClient<Text, Text> =
-        timed(RpcClient::connect_with(&connector, address, codec(), &config))
-            .await
-            .expect("tls connect by address");
+    let by_address: RpcClient<Text, Text> = timed(RpcClient::connect_with(
+        &connector,
+        address,
+        codec(),
+        &config,
+    ))
+    .await
+    .expect("tls connect by address");
     let response = timed(by_address.send_unary(Text::new("echo:by address"))).await;
     assert_eq!(response.expect("answered").text, "by address");
 
     let named: Endpoint = format!("localhost:{}", address.port()).parse().unwrap();
-    let by_name: RpcClient<Text, Text> =
-        timed(RpcClient::connect_with(&connector, named.clone(), codec(), &config))
-            .await
-            .expect("tls connect by host name");
+    let by_name: RpcClient<Text, Text> = timed(RpcClient::connect_with(
+        &connector,
+        named.clone(),
+        codec(),
+        &config,
+    ))
+    .await
+    .expect("tls connect by host name");
     let response = timed(by_name.send_unary(Text::new("echo:by name"))).await;
     assert_eq!(response.expect("answered").text, "by name");
 
@@ -61,7 +69,10 @@ async fn a_call_over_tls_by_address_by_host_name_and_through_a_pool() {
 }
 
 /// What connecting with `connector` to `address` does: the handshake's error.
-async fn refused(connector: &protosocket::tls::TlsConnector, address: impl Into<Endpoint>) -> String {
+async fn refused(
+    connector: &protosocket::tls::TlsConnector,
+    address: impl Into<Endpoint>,
+) -> String {
     let outcome: Result<RpcClient<Text, Text>, Error> = timed(RpcClient::connect_with(
         connector,
         address,

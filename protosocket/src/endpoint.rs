@@ -199,7 +199,10 @@ pub(crate) async fn connect_in_order(
 
 #[cold]
 fn unresolved(name: &str, error: &io::Error) -> io::Error {
-    io::Error::new(error.kind(), format!("could not resolve host {name}: {error}"))
+    io::Error::new(
+        error.kind(),
+        format!("could not resolve host {name}: {error}"),
+    )
 }
 
 #[cold]
@@ -432,10 +435,22 @@ mod tests {
             "[::1]:80".parse::<Endpoint>(),
             Ok(Endpoint::Tcp("[::1]:80".parse().unwrap()))
         );
-        for bad in ["localhost", ":80", "host:", "host:port", "a..b:1", "a b:1", "::1:80", "host:70000"] {
+        for bad in [
+            "localhost",
+            ":80",
+            "host:",
+            "host:port",
+            "a..b:1",
+            "a b:1",
+            "::1:80",
+            "host:70000",
+        ] {
             assert!(bad.parse::<Endpoint>().is_err(), "{bad} parsed");
         }
-        assert_eq!(Endpoint::host("db.internal", 7).to_string(), "db.internal:7");
+        assert_eq!(
+            Endpoint::host("db.internal", 7).to_string(),
+            "db.internal:7"
+        );
     }
 
     fn runtime() -> tokio::runtime::Runtime {
@@ -478,11 +493,15 @@ mod tests {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let port = listener.local_addr().unwrap().port();
             let endpoint: Endpoint = format!("localhost:{port}").parse().unwrap();
-            let (connected, accepted) = tokio::time::timeout(std::time::Duration::from_secs(5), async {
-                tokio::join!(endpoint.connect(&SocketOptions::default()), listener.accept())
-            })
-            .await
-            .unwrap();
+            let (connected, accepted) =
+                tokio::time::timeout(std::time::Duration::from_secs(5), async {
+                    tokio::join!(
+                        endpoint.connect(&SocketOptions::default()),
+                        listener.accept()
+                    )
+                })
+                .await
+                .unwrap();
             let EndpointStream::Tcp(stream) = connected.unwrap() else {
                 panic!("a host endpoint connects over TCP");
             };
@@ -501,9 +520,15 @@ mod tests {
             .await
             .unwrap()
             .unwrap_err();
-            assert!(error.to_string().contains("no-such-host.invalid"), "{error}");
+            assert!(
+                error.to_string().contains("no-such-host.invalid"),
+                "{error}"
+            );
             let error = endpoint.listen(&SocketOptions::default()).unwrap_err();
-            assert!(error.to_string().contains("no-such-host.invalid"), "{error}");
+            assert!(
+                error.to_string().contains("no-such-host.invalid"),
+                "{error}"
+            );
         });
     }
 }

@@ -41,11 +41,11 @@ use crate::endpoint::Endpoint;
 use crate::identity::PeerIdentity;
 use crate::listener::{Accepted, Listener, PeerAddress};
 
+/// The stream of a TLS connection a client made.
+pub use tokio_rustls::client::TlsStream as ClientTlsStream;
 /// The rustls crate this module builds on, so users need no second dependency
 /// to name its configs and certificate types (`rustls::pki_types`).
 pub use tokio_rustls::rustls;
-/// The stream of a TLS connection a client made.
-pub use tokio_rustls::client::TlsStream as ClientTlsStream;
 /// The stream of a TLS connection a server accepted.
 pub use tokio_rustls::server::TlsStream as ServerTlsStream;
 

@@ -190,8 +190,8 @@ impl<Svc, S, Sp> RpcConnector<Svc, S, Sp> {
     where
         Svc: SocketService,
     {
-        let connection =
-            ConnectionInfo::new(&accepted.peer, stats).with_peer_identity(accepted.identity.as_ref());
+        let connection = ConnectionInfo::new(&accepted.peer, stats)
+            .with_peer_identity(accepted.identity.as_ref());
         let service = self.service.new_connection_service(&connection);
         RpcServerReactor::new(service, outbound, self.max_rpcs_in_flight)
             .call_hook(self.call_hook.clone())

@@ -63,7 +63,9 @@ impl Ca {
     pub fn issue(&self, names: &[&str], client: bool, validity: Validity) -> Identity {
         let names: Vec<String> = names.iter().map(|name| name.to_string()).collect();
         let mut params = CertificateParams::new(names.clone()).expect("params");
-        params.distinguished_name.push(DnType::CommonName, &names[0]);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, &names[0]);
         params.extended_key_usages = vec![if client {
             ExtendedKeyUsagePurpose::ClientAuth
         } else {
@@ -124,7 +126,9 @@ where
         S,
         tls::ServerTlsStream<protosocket::EndpointStream>,
         protosocket_rpc::server::TokioSpawn,
-    >: protosocket_server::ServerConnector<Stream = tls::ServerTlsStream<protosocket::EndpointStream>>,
+    >: protosocket_server::ServerConnector<
+        Stream = tls::ServerTlsStream<protosocket::EndpointStream>,
+    >,
     protosocket_rpc::server::RpcServer<
         tls::TlsListener<protosocket::EndpointListener>,
         S,
