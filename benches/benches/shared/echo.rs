@@ -139,12 +139,34 @@ where
         + 'static,
     S::Future: Send,
 {
+    tonic_server_with(service, None).await
+}
+
+/// [`tonic_server`], over TLS when `tls` is given.
+pub(crate) async fn tonic_server_with<S>(
+    service: S,
+    tls: Option<tonic::transport::ServerTlsConfig>,
+) -> Server
+where
+    S: tower::Service<
+            http::Request<tonic::body::Body>,
+            Response = http::Response<tonic::body::Body>,
+            Error = Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send,
+{
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("local address");
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     let (stop_tx, mut stop_rx) = watch::channel(false);
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls).expect("tonic tls config");
+    }
     let task = tokio::spawn(async move {
-        tonic::transport::Server::builder()
+        builder
             .serve_with_incoming_shutdown(service, incoming, async move {
                 let _ = stop_rx.wait_for(|stop| *stop).await;
             })
