@@ -493,12 +493,10 @@ mod tests {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let port = listener.local_addr().unwrap().port();
             let endpoint: Endpoint = format!("localhost:{port}").parse().unwrap();
+            let options = SocketOptions::default();
             let (connected, accepted) =
                 tokio::time::timeout(std::time::Duration::from_secs(5), async {
-                    tokio::join!(
-                        endpoint.connect(&SocketOptions::default()),
-                        listener.accept()
-                    )
+                    tokio::join!(endpoint.connect(&options), listener.accept())
                 })
                 .await
                 .unwrap();
