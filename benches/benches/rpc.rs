@@ -348,7 +348,7 @@ impl tower::Service<http::Request<tonic::body::Body>> for TonicEchoServer {
 }
 
 async fn tonic_server() -> Server {
-    shared::tonic_server(TonicEchoServer).await
+    shared::tonic_server(TonicEchoServer, None).await
 }
 
 struct TonicCaller(tonic::client::Grpc<Channel>);
@@ -827,7 +827,7 @@ async fn serve(kind: Kind) -> Server {
         Kind::Bare => bare_server().await,
         Kind::ProtosocketTls => protosocket_tls_server(),
         Kind::TonicTls => {
-            shared::tonic_server_with(TonicEchoServer, Some(tls::tonic_server_config())).await
+            shared::tonic_server(TonicEchoServer, Some(tls::tonic_server_config())).await
         }
     }
 }

@@ -94,7 +94,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Server: its certificate for `localhost`; clients must present one from `ca`.
     let (chain, key) = issue(&ca, "localhost");
-    let server_tls = tls::server_config_with_client_auth(chain, key, &[ca_root.clone()])?;
+    let server_tls =
+        tls::server_config_with_client_auth(chain, key, std::slice::from_ref(&ca_root))?;
     let listener = "127.0.0.1:0"
         .parse::<Endpoint>()?
         .listen(&SocketOptions::with_dead_peer_detection())?;

@@ -80,51 +80,38 @@ async fn call_with(
     timed(client.send_unary(Text::new("echo:who am i"))).await
 }
 
-#[tokio::test]
-async fn a_client_without_a_certificate_is_refused() {
+/// A server requiring certificates from its CA refuses the client that
+/// `client` makes from that CA: no call is served, and the service never sees
+/// the connection.
+async fn assert_refused(client: impl FnOnce(&Ca) -> Option<Identity>) {
     let ca = Ca::new("test ca");
     let (service, address, shutdown) = serve(&ca, &ca);
-    let outcome = call_with(&ca, None, address).await;
-    assert!(
-        outcome.is_err(),
-        "served without a certificate: {outcome:?}"
-    );
+    let outcome = call_with(&ca, client(&ca), address).await;
+    assert!(outcome.is_err(), "served: {outcome:?}");
     assert!(
         service.seen().is_empty(),
         "the service never saw the client"
     );
     timed(shutdown.shutdown_and_wait()).await;
+}
+
+#[tokio::test]
+async fn a_client_without_a_certificate_is_refused() {
+    assert_refused(|_| None).await;
 }
 
 #[tokio::test]
 async fn a_client_certificate_from_another_ca_is_refused() {
-    let ca = Ca::new("test ca");
-    let (service, address, shutdown) = serve(&ca, &ca);
-    let stranger = Ca::new("another ca").issue(&["client.internal"], true, Validity::Current);
-    let outcome = call_with(&ca, Some(stranger), address).await;
-    assert!(outcome.is_err(), "served a stranger: {outcome:?}");
-    assert!(
-        service.seen().is_empty(),
-        "the service never saw the client"
-    );
-    timed(shutdown.shutdown_and_wait()).await;
+    assert_refused(|_| {
+        let stranger = Ca::new("another ca");
+        Some(stranger.issue(&["client.internal"], true, Validity::Current))
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn an_expired_client_certificate_is_refused() {
-    let ca = Ca::new("test ca");
-    let (service, address, shutdown) = serve(&ca, &ca);
-    let expired = ca.issue(&["client.internal"], true, Validity::Expired);
-    let outcome = call_with(&ca, Some(expired), address).await;
-    assert!(
-        outcome.is_err(),
-        "served an expired certificate: {outcome:?}"
-    );
-    assert!(
-        service.seen().is_empty(),
-        "the service never saw the client"
-    );
-    timed(shutdown.shutdown_and_wait()).await;
+    assert_refused(|ca| Some(ca.issue(&["client.internal"], true, Validity::Expired))).await;
 }
 
 #[tokio::test]

@@ -48,12 +48,39 @@ fn frames(count: usize) -> Vec<u8> {
     bytes
 }
 
+/// A TLS listener on 127.0.0.1:0 with a certificate from `ca`, and its address.
+fn tls_listener(ca: &Ca) -> (TlsListener<TcpListener>, std::net::SocketAddr) {
+    let tcp = TcpListener::bind(support::any_port(), SocketOptions::default()).expect("bind");
+    let address = tcp.local_addr().expect("address");
+    (
+        TlsListener::new(tcp, server_config(ca.server(), None)),
+        address,
+    )
+}
+
+/// Accepts one TLS connection and runs an echo connection on it to its end.
+async fn echo_one(
+    mut listener: TlsListener<TcpListener>,
+    config: ConnectionConfig,
+) -> Option<CloseReason> {
+    let accepted = timed(std::future::poll_fn(|cx| listener.poll_accept(cx)))
+        .await
+        .expect("accept");
+    let mut connection = Connection::new(
+        accepted.stream,
+        LengthDelimitedCodec::new(),
+        Echo,
+        None,
+        config,
+    );
+    timed(&mut connection).await;
+    connection.close_reason().cloned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_that_closes_gets_every_answer_then_the_connection_ends_peer_closed() {
     let ca = Ca::new("test ca");
-    let tcp = TcpListener::bind(support::any_port(), SocketOptions::default()).expect("bind");
-    let address = tcp.local_addr().expect("address");
-    let mut listener = TlsListener::new(tcp, server_config(ca.server(), None));
+    let (listener, address) = tls_listener(&ca);
 
     let requests = frames(2_000);
     let client = {
@@ -75,22 +102,12 @@ async fn a_peer_that_closes_gets_every_answer_then_the_connection_ends_peer_clos
         })
     };
 
-    let accepted = timed(std::future::poll_fn(|cx| listener.poll_accept(cx)))
-        .await
-        .expect("accept");
-    let mut connection = Connection::new(
-        accepted.stream,
-        LengthDelimitedCodec::new(),
-        Echo,
-        None,
-        // Little room, so answers wait for room while the EOF is already read.
-        ConnectionConfig::default().max_queued_outbound_messages(4),
-    );
-    timed(&mut connection).await;
+    // Little room, so answers wait for room while the EOF is already read.
+    let config = ConnectionConfig::default().max_queued_outbound_messages(4);
+    let reason = echo_one(listener, config).await;
     assert!(
-        matches!(connection.close_reason(), Some(CloseReason::PeerClosed)),
-        "closed by {:?}",
-        connection.close_reason()
+        matches!(reason, Some(CloseReason::PeerClosed)),
+        "closed by {reason:?}"
     );
     let answers = timed(client).await.expect("client task");
     assert_eq!(answers.len(), requests.len(), "every answer delivered");
@@ -103,9 +120,7 @@ async fn a_peer_that_closes_gets_every_answer_then_the_connection_ends_peer_clos
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_that_vanishes_without_close_notify_ends_the_connection_quietly() {
     let ca = Ca::new("test ca");
-    let tcp = TcpListener::bind(support::any_port(), SocketOptions::default()).expect("bind");
-    let address = tcp.local_addr().expect("address");
-    let mut listener = TlsListener::new(tcp, server_config(ca.server(), None));
+    let (listener, address) = tls_listener(&ca);
 
     let client = tokio::spawn(async move {
         let mut stream = connector(&ca, None)
@@ -122,19 +137,9 @@ async fn a_peer_that_vanishes_without_close_notify_ends_the_connection_quietly()
         answer
     });
 
-    let accepted = timed(std::future::poll_fn(|cx| listener.poll_accept(cx)))
-        .await
-        .expect("accept");
-    let mut connection = Connection::new(
-        accepted.stream,
-        LengthDelimitedCodec::new(),
-        Echo,
-        None,
-        ConnectionConfig::default(),
-    );
-    timed(&mut connection).await;
+    let reason = echo_one(listener, ConnectionConfig::default()).await;
     assert_eq!(timed(client).await.expect("client task"), frames(1));
-    match connection.close_reason() {
+    match &reason {
         Some(reason @ CloseReason::Io(error)) => {
             assert_eq!(error.kind(), std::io::ErrorKind::UnexpectedEof);
             assert!(!reason.is_error(), "{reason}");

@@ -31,28 +31,19 @@ async fn a_call_over_tls_by_address_by_host_name_and_through_a_pool() {
     let connector = connector(&ca, None);
     let config = RpcClientConfig::default();
 
-    let by_address: RpcClient<Text, Text> = timed(RpcClient::connect_with(
-        &connector,
-        address,
-        codec(),
-        &config,
-    ))
-    .await
-    .expect("tls connect by address");
-    let response = timed(by_address.send_unary(Text::new("echo:by address"))).await;
-    assert_eq!(response.expect("answered").text, "by address");
-
     let named: Endpoint = format!("localhost:{}", address.port()).parse().unwrap();
-    let by_name: RpcClient<Text, Text> = timed(RpcClient::connect_with(
-        &connector,
-        named.clone(),
-        codec(),
-        &config,
-    ))
-    .await
-    .expect("tls connect by host name");
-    let response = timed(by_name.send_unary(Text::new("echo:by name"))).await;
-    assert_eq!(response.expect("answered").text, "by name");
+    for endpoint in [Endpoint::Tcp(address), named.clone()] {
+        let client: RpcClient<Text, Text> = timed(RpcClient::connect_with(
+            &connector,
+            endpoint.clone(),
+            codec(),
+            &config,
+        ))
+        .await
+        .unwrap_or_else(|error| panic!("tls connect to {endpoint}: {error}"));
+        let response = timed(client.send_unary(Text::new(format!("echo:{endpoint}")))).await;
+        assert_eq!(response.expect("answered").text, endpoint.to_string());
+    }
 
     let pool = RpcPool::with_connector(
         [named],

@@ -181,6 +181,10 @@ pub fn client_config_with_cert(
 /// |---|---|---|
 /// | `handshake_timeout` | 10 s | a handshake not done by then is dropped (a peer that connects and says nothing) |
 /// | `max_handshakes` | 256 | handshakes running at once; past it the listener stops accepting (peers wait in the backlog) until one ends |
+///
+/// Connections still in their handshake are not yet the server's: they do not
+/// count toward its `max_connections`, so a server holds at most
+/// `max_connections + max_handshakes` sockets.
 #[derive(Debug, Clone)]
 pub struct TlsListenerConfig {
     handshake_timeout: Duration,

@@ -127,23 +127,8 @@ pub(crate) fn generated_server() -> Server {
 }
 
 /// A tonic server for `service` on a loopback port, with `TCP_NODELAY` as
-/// protosocket sets it.
-pub(crate) async fn tonic_server<S>(service: S) -> Server
-where
-    S: tower::Service<
-            http::Request<tonic::body::Body>,
-            Response = http::Response<tonic::body::Body>,
-            Error = Infallible,
-        > + Clone
-        + Send
-        + 'static,
-    S::Future: Send,
-{
-    tonic_server_with(service, None).await
-}
-
-/// [`tonic_server`], over TLS when `tls` is given.
-pub(crate) async fn tonic_server_with<S>(
+/// protosocket sets it; over TLS when `tls` is given.
+pub(crate) async fn tonic_server<S>(
     service: S,
     tls: Option<tonic::transport::ServerTlsConfig>,
 ) -> Server
