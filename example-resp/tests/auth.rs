@@ -84,7 +84,9 @@ async fn the_redis_crate_authenticates_with_resp2_and_resp3() {
         .expect("connect with HELLO 3 AUTH");
     assert_eq!(query::<String>(&mut c, &["GET", "k"]).await.unwrap(), "v");
     let wrong = server.url("default:nope@", "");
-    let error = server.client_at(&wrong).await.err().expect("refused");
+    let Err(error) = server.client_at(&wrong).await else {
+        panic!("a wrong password connected");
+    };
     assert_eq!(
         error.kind(),
         redis::ErrorKind::AuthenticationFailed,
