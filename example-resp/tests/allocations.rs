@@ -8,9 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use example_resp::{
-    write_reply, Limits, Request, RespDecoder, Session, ShardedStore, Shared,
-};
+use example_resp::{write_reply, Limits, Request, RespDecoder, Session, ShardedStore, Shared};
 use protosocket::{DecodeError, Decoder};
 
 struct Counting;
