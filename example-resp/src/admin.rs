@@ -10,7 +10,7 @@ use bytes::Bytes;
 
 use crate::codec::parse_integer;
 use crate::reply::{Protocol, Reply};
-use crate::session::Session;
+use crate::session::{Session, Shared};
 use crate::store::Store;
 use crate::table::{lookup, Spec, COMMANDS};
 
@@ -278,6 +278,22 @@ pub(crate) fn command(args: &[Bytes]) -> Reply {
     }
 }
 
+/// What writes the lines of one `INFO` section.
+type SectionBody<S> = fn(&Shared<S>) -> String;
+
+/// `INFO`'s `# Server` section.
+fn server_section<S>(shared: &Shared<S>) -> String {
+    let uptime = shared.started.elapsed().as_secs();
+    format!(
+        "redis_version:{REDIS_VERSION}\r\nredis_mode:standalone\r\nos:{}\r\narch_bits:{}\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nexecutable:example-resp\r\n",
+        std::env::consts::OS,
+        usize::BITS,
+        std::process::id(),
+        shared.port,
+        uptime / 86_400,
+    )
+}
+
 /// `INFO [section...]`: `server`, `clients`, `stats`, `keyspace`; none, `all`,
 /// `default` or `everything` for all of them.
 pub(crate) fn info<S: Store>(session: &Session<S>, args: &[Bytes]) -> Reply {
@@ -292,57 +308,33 @@ pub(crate) fn info<S: Store>(session: &Session<S>, args: &[Bytes]) -> Reply {
             .iter()
             .any(|s| s.eq_ignore_ascii_case(section.as_bytes()))
     };
-    let shared = &session.shared;
+    let sections: [(&str, SectionBody<S>); 4] = [
+        ("Server", server_section),
+        ("Clients", |shared| {
+            let clients = shared.clients.load(Ordering::Relaxed);
+            format!("connected_clients:{clients}\r\n")
+        }),
+        ("Stats", |shared| {
+            let commands = shared.commands.load(Ordering::Relaxed);
+            format!("total_commands_processed:{commands}\r\n")
+        }),
+        ("Keyspace", |shared| match shared.store.dbsize() {
+            0 => String::new(),
+            keys => {
+                let expires = shared.store.expiring();
+                format!("db0:keys={keys},expires={expires},avg_ttl=0\r\n")
+            }
+        }),
+    ];
     let mut text = String::new();
-    let mut section = |title: &str, body: String| {
+    for (title, body) in sections {
+        if !wants(title) {
+            continue;
+        }
         if !text.is_empty() {
             text.push_str("\r\n");
         }
-        let _ = write!(text, "# {title}\r\n{body}");
-    };
-    if wants("server") {
-        let uptime = shared.started.elapsed().as_secs();
-        section(
-            "Server",
-            format!(
-                "redis_version:{REDIS_VERSION}\r\nredis_mode:standalone\r\nos:{}\r\narch_bits:{}\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nexecutable:example-resp\r\n",
-                std::env::consts::OS,
-                usize::BITS,
-                std::process::id(),
-                shared.port,
-                uptime / 86_400,
-            ),
-        );
-    }
-    if wants("clients") {
-        section(
-            "Clients",
-            format!(
-                "connected_clients:{}\r\n",
-                shared.clients.load(Ordering::Relaxed)
-            ),
-        );
-    }
-    if wants("stats") {
-        section(
-            "Stats",
-            format!(
-                "total_commands_processed:{}\r\n",
-                shared.commands.load(Ordering::Relaxed)
-            ),
-        );
-    }
-    if wants("keyspace") {
-        let keys = shared.store.dbsize();
-        let body = if keys == 0 {
-            String::new()
-        } else {
-            format!(
-                "db0:keys={keys},expires={},avg_ttl=0\r\n",
-                shared.store.expiring()
-            )
-        };
-        section("Keyspace", body);
+        let _ = write!(text, "# {title}\r\n{}", body(&session.shared));
     }
     Reply::Verbatim(text)
 }
