@@ -109,8 +109,9 @@ enum Parsed {
 #[derive(Debug, Clone)]
 pub struct RespDecoder {
     limits: Limits,
-    /// Argument ranges found so far in the array request at the buffer's front.
-    ranges: SmallVec<[Range<usize>; 4]>,
+    /// Argument ranges found so far in the array request at the buffer's front
+    /// (a `Vec` that keeps its capacity from request to request).
+    ranges: Vec<Range<usize>>,
     /// How many arguments that request has; 0 when none is in progress.
     expected: usize,
     /// Where parsing of that request resumes.
@@ -122,7 +123,7 @@ impl RespDecoder {
     pub fn new(limits: Limits) -> Self {
         Self {
             limits,
-            ranges: SmallVec::new(),
+            ranges: Vec::new(),
             expected: 0,
             resume: 0,
         }
@@ -130,6 +131,10 @@ impl RespDecoder {
 
     fn reset(&mut self) {
         self.ranges.clear();
+        if self.ranges.capacity() > 1024 {
+            // A command with many arguments passed: do not keep its memory.
+            self.ranges = Vec::new();
+        }
         self.expected = 0;
         self.resume = 0;
     }

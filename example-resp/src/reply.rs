@@ -166,6 +166,11 @@ fn write_line(kind: u8, text: &[u8], out: &mut Vec<u8>) {
 
 #[inline]
 fn write_header(kind: u8, len: usize, out: &mut Vec<u8>) {
+    if len < 10 {
+        // Most headers: short values, small arrays.
+        out.extend_from_slice(&[kind, b'0' + len as u8, b'\r', b'\n']);
+        return;
+    }
     out.push(kind);
     write_decimal(len as i64, out);
     out.extend_from_slice(b"\r\n");
