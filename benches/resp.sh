@@ -4,9 +4,10 @@
 #   bash benches/resp.sh            # N=1000000 requests per workload
 #   N=200000 bash benches/resp.sh
 #
-# Starts redis-server (--save '' --appendonly no) and example-resp on loopback,
-# each on a port of its own, and runs the same redis-benchmark workloads against
-# each: SET, GET, INCR and MGET (10 keys), -c 50 clients, at -P 1 and -P 16,
+# Starts redis-server (--save '' --appendonly no) and example-resp on loopback
+# (one worker on the klock store, then two workers on the sharded store and on
+# the klock store), each on a port of its own, and runs the same redis-benchmark
+# workloads against each: SET, GET, INCR and MGET (10 keys), -c 50 clients, at -P 1 and -P 16,
 # keys drawn from -r $KEYSPACE (default 100000). redis-benchmark 7.0 has no
 # `-t mget` test, so MGET runs as a given command (MGET of 10 random keys).
 #
@@ -129,12 +130,14 @@ pids+=("$redis_pid")
 wait_ready "$redis_port"
 redis_version="$(redis-server --version | grep -oE 'v=[0-9.]+' | cut -d= -f2)"
 
-for workers in 1 2; do
+# One worker on the klock store (its default), two workers on each store.
+for config in "1 klock" "2 sharded" "2 klock"; do
+    read -r workers store <<<"$config"
     cpus="$server_cpu"
     [ "$workers" = 2 ] && cpus="$both_cpus"
     resp_port="$(free_port)"
     taskset -c "$cpus" "$resp_bin" --host "127.0.0.1:$resp_port" --workers "$workers" \
-        >/dev/null 2>&1 &
+        --store "$store" >/dev/null 2>&1 &
     resp_pid=$!
     pids+=("$resp_pid")
     wait_ready "$resp_port"
@@ -142,7 +145,7 @@ for workers in 1 2; do
         if [ "$workers" = 1 ]; then
             bench "redis-server $redis_version (CPU $server_cpu)" "$redis_pid" "$redis_port" "$pipeline"
         fi
-        bench "example-resp --workers $workers (CPU $cpus)" "$resp_pid" "$resp_port" "$pipeline"
+        bench "example-resp --workers $workers --store $store (CPU $cpus)" "$resp_pid" "$resp_port" "$pipeline"
     done
     kill "$resp_pid"
     wait "$resp_pid" 2>/dev/null || true
