@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use crate::codec::parse_integer;
 use crate::reply::Reply;
-use crate::store::{Keyspace, Store, Value};
+use crate::store::{Store, Value};
 
 /// A stored value's bytes, copied out of the receive buffer so the store does
 /// not keep the whole buffer alive.
@@ -140,31 +140,26 @@ fn expiry_time(unit: &[u8], amount: i64) -> Option<Instant> {
     }
 }
 
-/// The integer a key holds, 0 if none; an error reply for any other value.
-fn integer_of(keyspace: &mut Keyspace, key: &[u8]) -> Result<i64, Reply> {
-    match keyspace.get(key).map(|entry| &entry.value) {
-        None => Ok(0),
-        Some(Value::Int(n)) => Ok(*n),
-        Some(Value::Str(bytes)) => parse_integer(bytes).ok_or_else(Reply::not_an_integer),
-        Some(Value::List(_)) => Err(Reply::wrong_type()),
-    }
-}
-
 /// `INCRBY key by` (and `INCR`, `DECR`, `DECRBY` through it). Keeps the key's
-/// time to live.
+/// time to live. One lookup: the counter is changed where it is.
 pub(crate) fn incr_by(store: &impl Store, key: &Bytes, by: i64) -> Reply {
     store.with_key(key, |keyspace| {
-        let current = match integer_of(keyspace, key) {
-            Ok(n) => n,
-            Err(reply) => return reply,
+        let Some(entry) = keyspace.get(key) else {
+            keyspace.set(key, Value::Int(by), None);
+            return Reply::Integer(by);
+        };
+        let current = match &entry.value {
+            Value::Int(n) => *n,
+            Value::Str(bytes) => match parse_integer(bytes) {
+                Some(n) => n,
+                None => return Reply::not_an_integer(),
+            },
+            Value::List(_) => return Reply::wrong_type(),
         };
         let Some(next) = current.checked_add(by) else {
             return Reply::error("ERR increment or decrement would overflow");
         };
-        match keyspace.get(key) {
-            Some(entry) => entry.value = Value::Int(next),
-            None => keyspace.set(key, Value::Int(next), None),
-        }
+        entry.value = Value::Int(next);
         Reply::Integer(next)
     })
 }
