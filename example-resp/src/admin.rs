@@ -295,7 +295,8 @@ fn server_section<S>(shared: &Shared<S>) -> String {
 }
 
 /// `INFO [section...]`: `server`, `clients`, `stats`, `keyspace`; none, `all`,
-/// `default` or `everything` for all of them.
+/// `default` or `everything` for all of them. `total_commands_processed` lags by
+/// up to 63 commands per connection: each connection adds its count in batches.
 pub(crate) fn info<S: Store>(session: &Session<S>, args: &[Bytes]) -> Reply {
     let all = args.len() == 1
         || args[1..].iter().any(|s| {
