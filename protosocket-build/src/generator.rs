@@ -524,7 +524,7 @@ impl ServiceNames {
                             requests: S,
                         ) -> impl ::protosocket_rpc::derive_support::Stream<
                             Item = ::core::result::Result<#output, ::protosocket_rpc::Error>,
-                        > + ::core::marker::Send + 'static + use<S> {
+                        > + ::core::marker::Send + 'static + use<S, K> {
                             self.#method_with(requests, ::protosocket_rpc::CallOptions::new())
                         }
 
@@ -535,7 +535,7 @@ impl ServiceNames {
                             options: ::protosocket_rpc::CallOptions,
                         ) -> impl ::protosocket_rpc::derive_support::Stream<
                             Item = ::core::result::Result<#output, ::protosocket_rpc::Error>,
-                        > + ::protosocket_rpc::StreamMetadata + ::core::marker::Send + 'static + use<S> {
+                        > + ::protosocket_rpc::StreamMetadata + ::core::marker::Send + 'static + use<S, K> {
                             self.transport.bidi(#opening, options, requests, #wrap, #extract)
                         }
                     }
@@ -553,7 +553,7 @@ impl ServiceNames {
                             requests: S,
                         ) -> impl ::core::future::Future<
                             Output = ::core::result::Result<#output, ::protosocket_rpc::Error>,
-                        > + ::core::marker::Send + 'static + use<S> {
+                        > + ::core::marker::Send + 'static + use<S, K> {
                             let reply = self.#method_with(requests, ::protosocket_rpc::CallOptions::new());
                             async move { reply.await.map(::protosocket_rpc::Reply::into_inner) }
                         }
@@ -569,7 +569,7 @@ impl ServiceNames {
                             options: ::protosocket_rpc::CallOptions,
                         ) -> impl ::core::future::Future<
                             Output = ::core::result::Result<::protosocket_rpc::Reply<#output>, ::protosocket_rpc::Error>,
-                        > + ::core::marker::Send + 'static + use<S> {
+                        > + ::core::marker::Send + 'static + use<S, K> {
                             self.transport.client_streaming(#opening, options, requests, #wrap, #extract)
                         }
                     }
@@ -584,7 +584,7 @@ impl ServiceNames {
                         request: #input,
                     ) -> impl ::protosocket_rpc::derive_support::Stream<
                         Item = ::core::result::Result<#output, ::protosocket_rpc::Error>,
-                    > + ::core::marker::Send + 'static + use<> {
+                    > + ::core::marker::Send + 'static + use<K> {
                         self.#method_with(request, ::protosocket_rpc::CallOptions::new())
                     }
 
@@ -595,7 +595,7 @@ impl ServiceNames {
                         options: ::protosocket_rpc::CallOptions,
                     ) -> impl ::protosocket_rpc::derive_support::Stream<
                         Item = ::core::result::Result<#output, ::protosocket_rpc::Error>,
-                    > + ::protosocket_rpc::StreamMetadata + ::core::marker::Send + 'static + use<> {
+                    > + ::protosocket_rpc::StreamMetadata + ::core::marker::Send + 'static + use<K> {
                         self.transport.streaming(#envelope, options, #extract)
                     }
                 }
@@ -635,14 +635,27 @@ impl ServiceNames {
         let codec = quote!(::protosocket_prost::ProstCodec<#request, #response>);
         quote! {
             #[doc = #client_doc]
-            #[derive(Debug, Clone)]
-            pub struct #client {
-                transport: ::protosocket_rpc::derive_support::Transport<#request, #response, #codec>,
+            #[doc = ""]
+            #[doc = " `K` makes a pool's connections ([`from_pool`](Self::from_pool) over `protosocket_rpc::client::RpcPool::with_connector`: TLS, say); plain TCP and Unix by default."]
+            pub struct #client<K = ::protosocket_rpc::derive_support::EndpointConnector> {
+                transport: ::protosocket_rpc::derive_support::Transport<#request, #response, #codec, K>,
+            }
+
+            impl<K> ::core::clone::Clone for #client<K> {
+                fn clone(&self) -> Self {
+                    Self { transport: ::core::clone::Clone::clone(&self.transport) }
+                }
+            }
+
+            impl<K> ::core::fmt::Debug for #client<K> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    f.debug_struct(stringify!(#client)).field("transport", &self.transport).finish()
+                }
             }
 
             impl #client {
-                /// Connects to `endpoint` (`ip:port` or `unix:/path`); the connection runs
-                /// in a task of its own.
+                /// Connects to `endpoint` (`ip:port`, `host:port` or `unix:/path`); the
+                /// connection runs in a task of its own.
                 ///
                 /// # Errors
                 ///
@@ -683,13 +696,19 @@ impl ServiceNames {
                     ))
                 }
 
-                /// A client over an existing connection.
+                /// A client over an existing connection (made by any connector:
+                /// `protosocket_rpc::client::RpcClient::connect_with`).
                 pub fn from_client(client: ::protosocket_rpc::client::RpcClient<#request, #response>) -> Self {
                     Self { transport: ::protosocket_rpc::derive_support::Transport::Client(client) }
                 }
+            }
 
+            impl<K> #client<K>
+            where
+                K: ::protosocket_rpc::derive_support::Connect + ::core::marker::Send + ::core::marker::Sync + 'static,
+            {
                 /// A client over an existing pool.
-                pub fn from_pool(pool: ::protosocket_rpc::client::RpcPool<#request, #response, #codec>) -> Self {
+                pub fn from_pool(pool: ::protosocket_rpc::client::RpcPool<#request, #response, #codec, K>) -> Self {
                     Self { transport: ::protosocket_rpc::derive_support::Transport::Pool(pool) }
                 }
 

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 pub use futures_core::Stream;
 use pin_project_lite::pin_project;
-pub use protosocket::Endpoint;
+pub use protosocket::{Connect, Endpoint, EndpointConnector};
 use protosocket::{Decoder, Encoder};
 
 use crate::client::{RequestSender, RpcClient, RpcPool, StreamingCompletion, UnaryCompletion};
@@ -423,15 +423,16 @@ impl<T> Reply<T> {
     }
 }
 
-/// Where a typed client sends its calls: one connection, or a pool.
-pub enum Transport<Req, Resp, C> {
+/// Where a typed client sends its calls: one connection, or a pool whose
+/// connections `K` makes (plain TCP and Unix by default; TLS, say).
+pub enum Transport<Req, Resp, C, K = EndpointConnector> {
     /// One connection.
     Client(RpcClient<Req, Resp>),
     /// A pool of connections.
-    Pool(RpcPool<Req, Resp, C>),
+    Pool(RpcPool<Req, Resp, C, K>),
 }
 
-impl<Req, Resp, C> Clone for Transport<Req, Resp, C> {
+impl<Req, Resp, C, K> Clone for Transport<Req, Resp, C, K> {
     fn clone(&self) -> Self {
         match self {
             Transport::Client(client) => Transport::Client(client.clone()),
@@ -440,7 +441,7 @@ impl<Req, Resp, C> Clone for Transport<Req, Resp, C> {
     }
 }
 
-impl<Req, Resp, C> fmt::Debug for Transport<Req, Resp, C> {
+impl<Req, Resp, C, K> fmt::Debug for Transport<Req, Resp, C, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Transport::Client(client) => f.debug_tuple("Client").field(client).finish(),
@@ -473,12 +474,13 @@ macro_rules! open {
     };
 }
 
-impl<Req, Resp, C> Transport<Req, Resp, C>
+impl<Req, Resp, C, K> Transport<Req, Resp, C, K>
 where
     Req: Message + Send + 'static,
     Resp: Message + Send + 'static,
     C: Encoder<Message = Req> + Decoder<Message = Resp> + Send + 'static,
     <C as Encoder>::Serialized: Send,
+    K: Connect + Send + Sync + 'static,
 {
     /// Sends a unary call and takes the method's response out of the envelope
     /// with `extract`.
