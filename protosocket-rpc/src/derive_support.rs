@@ -492,7 +492,10 @@ where
         mut request: Req,
         options: CallOptions,
         extract: fn(Resp) -> Result<T, Status>,
-    ) -> Result<Reply<T>, Error> {
+    ) -> Result<Reply<T>, Error>
+    where
+        Req: Clone,
+    {
         let timeout = options.apply(&mut request);
         let mut response = match (self, timeout) {
             (Transport::Client(client), None) => client.send_unary(request).await?,
@@ -516,7 +519,10 @@ where
         mut request: Req,
         options: CallOptions,
         extract: fn(Resp) -> Result<T, Status>,
-    ) -> ItemStream<Req, Resp, T, impl Future<Output = Opened<Req, Resp>> + Send + 'static> {
+    ) -> ItemStream<Req, Resp, T, impl Future<Output = Opened<Req, Resp>> + Send + 'static>
+    where
+        Req: Clone,
+    {
         let timeout = options.apply(&mut request);
         let transport = self.clone();
         let start = async move {

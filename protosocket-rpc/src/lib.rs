@@ -149,6 +149,8 @@
 //!   the [`RpcPool`](client::RpcPool), and the plumbing a connection runs on
 //!   ([`ClientConnection`](client::ClientConnection),
 //!   [`RpcClientReactor`](client::RpcClientReactor)).
+//! - [`health`]: the [`HealthReporter`](health::HealthReporter) a server
+//!   answers health checks from, and [`HealthStatus`](health::HealthStatus).
 //! - [`server`]: what you implement ([`SocketService`](server::SocketService),
 //!   [`ConnectionService`](server::ConnectionService)), the
 //!   [`RpcServer`](server::RpcServer) and its config, and the plumbing
@@ -164,6 +166,7 @@ pub mod client;
 #[doc(hidden)]
 pub mod derive_support;
 mod error;
+pub mod health;
 mod hook;
 mod lock;
 mod message;

@@ -27,11 +27,14 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use protosocket::{
     Accepted, ConnectionStats, Endpoint, EndpointListener, EndpointStream, Listener, MessageReactor,
 };
 use protosocket_server::{Outbound, ProtosocketServer, ServedConnection, ServerConnector};
+
+use crate::health::HealthReporter;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 /// Settings of an [`RpcServer`].
@@ -42,12 +45,16 @@ use tokio::io::{AsyncRead, AsyncWrite};
 /// | `max_rpcs_in_flight` | 1024 | rpcs running at once on one connection; more are answered [`ResourceExhausted`](crate::StatusCode::ResourceExhausted) |
 /// | `call_hook` | none | a [`CallHook`] run on each request before the service sees it |
 /// | `request_stream_buffer` | 64 | requests one rpc's [`RequestStream`] holds before the connection stops reading |
+/// | `health_reporter` | a new [`HealthReporter`], serving | the health the server's connections answer checks with |
+/// | `drain_timeout` | 3 s | on shutdown, how long a connection keeps serving new requests while it waits for its client to close; after it, new requests are answered [`Unavailable`](crate::StatusCode::Unavailable). Keep it below the grace period, which ends every connection |
 #[derive(Debug, Clone)]
 pub struct RpcServerConfig {
     server: ProtosocketServerConfig,
     max_rpcs_in_flight: usize,
     call_hook: Option<CallHook>,
     request_stream_buffer: usize,
+    drain_timeout: Duration,
+    health: HealthReporter,
 }
 
 impl Default for RpcServerConfig {
@@ -57,11 +64,48 @@ impl Default for RpcServerConfig {
             max_rpcs_in_flight: 1024,
             call_hook: None,
             request_stream_buffer: DEFAULT_REQUEST_STREAM_BUFFER,
+            drain_timeout: reactor::DEFAULT_DRAIN_TIMEOUT,
+            health: HealthReporter::new(),
         }
     }
 }
 
 impl RpcServerConfig {
+    /// On a graceful shutdown, how long each connection goes on serving new
+    /// requests while it waits for its client to close (see
+    /// [`ControlCode::Draining`](crate::ControlCode::Draining)); after it, new
+    /// requests are answered [`Unavailable`](crate::StatusCode::Unavailable)
+    /// and the connection closes once its rpcs are done; zero refuses them as
+    /// soon as the shutdown begins. Keep it below the server config's grace
+    /// period, which ends every connection.
+    #[must_use]
+    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
+        self.drain_timeout = timeout;
+        self
+    }
+
+    /// The configured drain timeout.
+    #[must_use]
+    pub fn get_drain_timeout(&self) -> Duration {
+        self.drain_timeout
+    }
+
+    /// Where the server's health comes from: every connection answers health
+    /// checks from it (the service never sees them), and a graceful shutdown
+    /// sets it [`NotServing`](crate::health::HealthStatus::NotServing) first.
+    /// Keep a clone to flip the status.
+    #[must_use]
+    pub fn health_reporter(mut self, health: HealthReporter) -> Self {
+        self.health = health;
+        self
+    }
+
+    /// The server's health reporter.
+    #[must_use]
+    pub fn get_health_reporter(&self) -> &HealthReporter {
+        &self.health
+    }
+
     /// The accept loop's and every connection's settings.
     #[must_use]
     pub fn server_config(mut self, config: ProtosocketServerConfig) -> Self {
@@ -143,6 +187,8 @@ pub struct RpcConnector<Svc, S, Sp> {
     max_rpcs_in_flight: usize,
     call_hook: Option<CallHook>,
     request_stream_buffer: usize,
+    drain_timeout: Duration,
+    health: HealthReporter,
     _stream: PhantomData<fn() -> (S, Sp)>,
 }
 
@@ -154,8 +200,25 @@ impl<Svc, S, Sp> RpcConnector<Svc, S, Sp> {
             max_rpcs_in_flight,
             call_hook: None,
             request_stream_buffer: DEFAULT_REQUEST_STREAM_BUFFER,
+            drain_timeout: reactor::DEFAULT_DRAIN_TIMEOUT,
+            health: HealthReporter::new(),
             _stream: PhantomData,
         }
+    }
+
+    /// Answers health checks on every connection from `health`.
+    #[must_use]
+    pub fn health_reporter(mut self, health: HealthReporter) -> Self {
+        self.health = health;
+        self
+    }
+
+    /// How long a connection drains on shutdown before it refuses new requests
+    /// (default 3 s; see [`RpcServerConfig::drain_timeout`]).
+    #[must_use]
+    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
+        self.drain_timeout = timeout;
+        self
     }
 
     /// Runs `hook` on each request of every connection before the service sees
@@ -179,6 +242,8 @@ impl<Svc, S, Sp> RpcConnector<Svc, S, Sp> {
         Self::new(service, config.max_rpcs_in_flight)
             .call_hook(config.call_hook.clone())
             .request_stream_buffer(config.request_stream_buffer)
+            .drain_timeout(config.drain_timeout)
+            .health_reporter(config.health.clone())
     }
 
     fn reactor(
@@ -195,6 +260,8 @@ impl<Svc, S, Sp> RpcConnector<Svc, S, Sp> {
         RpcServerReactor::new(service, outbound, self.max_rpcs_in_flight)
             .call_hook(self.call_hook.clone())
             .request_stream_buffer(self.request_stream_buffer)
+            .drain_timeout(self.drain_timeout)
+            .health_reporter(self.health.clone())
     }
 }
 
@@ -265,8 +332,13 @@ impl<Svc, S, Sp> fmt::Debug for RpcConnector<Svc, S, Sp> {
 /// [`SocketService`] on each, until shut down through its
 /// [`shutdown_handle`](Self::shutdown_handle).
 ///
-/// Shutting down stops accepting; each connection stops reading and sends what it
-/// has queued within the grace period; rpcs still running are then dropped.
+/// Shutting down stops accepting and drains each connection: it tells its client
+/// ([`ControlCode::Draining`](crate::ControlCode::Draining)), serves the requests
+/// already sent, and closes once the client has closed its side and the rpcs in
+/// flight have answered (after the [drain
+/// timeout](RpcServerConfig::drain_timeout), new requests are refused with
+/// [`Unavailable`](crate::StatusCode::Unavailable)); rpcs still running at the
+/// end of the grace period are dropped.
 ///
 /// # Cancel safety
 ///
