@@ -100,7 +100,8 @@ where
     {
         let (sender, outbound) = config.connection.outbound_channel();
         let connection_shared = Arc::new(ConnectionShared::default());
-        let reactor = RpcClientReactor::new(Arc::clone(&connection_shared));
+        let reactor = RpcClientReactor::new(Arc::clone(&connection_shared))
+            .credentials(config.credentials.clone());
         let connection = Connection::new(
             stream,
             codec,

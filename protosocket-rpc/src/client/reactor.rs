@@ -14,6 +14,7 @@ use crate::client::cell::{CallCell, UnarySender};
 use crate::client::upload::{OpeningInput, Upload};
 use crate::error::Error;
 use crate::message::{credit_message, ControlCode, Message};
+use crate::metadata::Metadata;
 use crate::server::id_map::{id_map, IdMap};
 use crate::status::Status;
 use crate::stream_buffer::{BufferWriter, FullBuffers};
@@ -379,6 +380,8 @@ where
     to_credit: VecDeque<(u64, u32)>,
     /// Where the connection is in a drain the server asked for.
     drain: Drain,
+    /// Credentials to put on the connection's first call.
+    credentials: Option<Metadata>,
     _codec: PhantomData<fn() -> C>,
 }
 
@@ -425,7 +428,28 @@ where
             full: FullBuffers::new(),
             to_credit: VecDeque::new(),
             drain: Drain::No,
+            credentials: None,
             _codec: PhantomData,
+        }
+    }
+
+    /// Puts `credentials` on the connection's first call.
+    pub(crate) fn credentials(mut self, credentials: Option<Metadata>) -> Self {
+        self.credentials = credentials;
+        self
+    }
+
+    /// Puts the credentials, once, on the first call's request (a `Normal`
+    /// one: a health check is answered without them).
+    #[cold]
+    fn attach_credentials(&mut self, request: &mut <C as Encoder>::Message) {
+        if request.control_code() != ControlCode::Normal {
+            return;
+        }
+        if let Some(credentials) = self.credentials.take() {
+            let mut metadata = request.take_metadata();
+            metadata.extend(credentials);
+            request.set_metadata(metadata);
         }
     }
 
@@ -552,6 +576,9 @@ where
                 cell,
                 deadline,
             } => {
+                if self.credentials.is_some() {
+                    self.attach_credentials(&mut request);
+                }
                 let id = self.in_flight.insert(completion);
                 request.set_message_id(id);
                 if let Some(deadline) = deadline {
@@ -581,12 +608,17 @@ where
             }
             OutboundKind::Control(code) => <Self::Outbound as Message>::control(0, code),
             OutboundKind::Upload {
-                request,
+                mut request,
                 completion,
                 cell,
                 upload,
                 deadline,
-            } => self.open_upload(request, completion, &cell, upload.take(), deadline),
+            } => {
+                if self.credentials.is_some() {
+                    self.attach_credentials(&mut request);
+                }
+                self.open_upload(request, completion, &cell, upload.take(), deadline)
+            }
             OutboundKind::Item(request, upload) => self.upload_item(request, &upload),
             OutboundKind::End(upload) => self.end_upload(&upload),
         }

@@ -1,5 +1,6 @@
 //! The server: a [`SocketService`] served through `protosocket-server`.
 
+mod auth;
 mod context;
 pub(crate) mod id_map;
 mod inbox;
@@ -7,6 +8,7 @@ mod reactor;
 mod service;
 mod waker;
 
+pub use auth::{AuthContext, AuthHook, AuthRequest};
 pub use context::CallContext;
 pub use inbox::RequestStream;
 
@@ -45,6 +47,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 /// | `max_rpcs_in_flight` | 1024 | rpcs running at once on one connection; more are answered [`ResourceExhausted`](crate::StatusCode::ResourceExhausted) |
 /// | `call_hook` | none | a [`CallHook`] run on each request before the service sees it |
 /// | `request_stream_buffer` | 64 | requests one rpc's [`RequestStream`] holds before the connection stops reading |
+/// | `auth_hook` | none | an [`AuthHook`] run once per connection, on its first request |
 /// | `health_reporter` | a new [`HealthReporter`], serving | the health the server's connections answer checks with |
 /// | `drain_timeout` | 3 s | on shutdown, how long a connection keeps serving new requests while it waits for its client to close; after it, new requests are answered [`Unavailable`](crate::StatusCode::Unavailable). Keep it below the grace period, which ends every connection |
 #[derive(Debug, Clone)]
@@ -55,6 +58,7 @@ pub struct RpcServerConfig {
     request_stream_buffer: usize,
     drain_timeout: Duration,
     health: HealthReporter,
+    auth_hook: Option<AuthHook>,
 }
 
 impl Default for RpcServerConfig {
@@ -66,6 +70,7 @@ impl Default for RpcServerConfig {
             request_stream_buffer: DEFAULT_REQUEST_STREAM_BUFFER,
             drain_timeout: reactor::DEFAULT_DRAIN_TIMEOUT,
             health: HealthReporter::new(),
+            auth_hook: None,
         }
     }
 }
@@ -104,6 +109,15 @@ impl RpcServerConfig {
     #[must_use]
     pub fn get_health_reporter(&self) -> &HealthReporter {
         &self.health
+    }
+
+    /// Authenticates each connection once, on its first request (see
+    /// [`AuthHook`]); every call then reads the connection's auth context
+    /// from its [`CallContext`]. `None` (the default) authenticates nothing.
+    #[must_use]
+    pub fn auth_hook(mut self, hook: Option<AuthHook>) -> Self {
+        self.auth_hook = hook;
+        self
     }
 
     /// The accept loop's and every connection's settings.
@@ -189,6 +203,7 @@ pub struct RpcConnector<Svc, S, Sp> {
     request_stream_buffer: usize,
     drain_timeout: Duration,
     health: HealthReporter,
+    auth_hook: Option<AuthHook>,
     _stream: PhantomData<fn() -> (S, Sp)>,
 }
 
@@ -202,8 +217,17 @@ impl<Svc, S, Sp> RpcConnector<Svc, S, Sp> {
             request_stream_buffer: DEFAULT_REQUEST_STREAM_BUFFER,
             drain_timeout: reactor::DEFAULT_DRAIN_TIMEOUT,
             health: HealthReporter::new(),
+            auth_hook: None,
             _stream: PhantomData,
         }
+    }
+
+    /// Authenticates every connection with `hook` (see
+    /// [`RpcServerConfig::auth_hook`]).
+    #[must_use]
+    pub fn auth_hook(mut self, hook: Option<AuthHook>) -> Self {
+        self.auth_hook = hook;
+        self
     }
 
     /// Answers health checks on every connection from `health`.
@@ -244,6 +268,7 @@ impl<Svc, S, Sp> RpcConnector<Svc, S, Sp> {
             .request_stream_buffer(config.request_stream_buffer)
             .drain_timeout(config.drain_timeout)
             .health_reporter(config.health.clone())
+            .auth_hook(config.auth_hook.clone())
     }
 
     fn reactor(
@@ -262,6 +287,7 @@ impl<Svc, S, Sp> RpcConnector<Svc, S, Sp> {
             .request_stream_buffer(self.request_stream_buffer)
             .drain_timeout(self.drain_timeout)
             .health_reporter(self.health.clone())
+            .auth_hook(self.auth_hook.clone(), accepted.peer.clone())
     }
 }
 

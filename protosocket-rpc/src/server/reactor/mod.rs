@@ -27,11 +27,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use protosocket::{Decoder, Encoder, MessageReactor, ReactorStatus, Replies};
+use protosocket::{Decoder, Encoder, MessageReactor, PeerAddress, ReactorStatus, Replies};
 use tokio::time::Sleep;
 
 use crate::health::{HealthReporter, HealthStatus};
 use crate::message::{speaks_credit, ControlCode, Message};
+use crate::server::auth::{AuthContext, AuthHook, AuthRequest};
 use crate::server::context::{deadline_after, CallContext};
 use crate::server::id_map::{id_map, IdMap};
 use crate::server::service::{ConnectionService, Rpc};
@@ -64,6 +65,19 @@ enum Phase {
     ReadClosed,
     Draining,
     Refusing,
+}
+
+/// Authentication of the connection's client.
+///
+/// | state | a request |
+/// |---|---|
+/// | `Off` | runs, with no auth context |
+/// | `Pending` | (the first) goes to the hook: runs with its context, or is answered with its status and the connection closes |
+/// | `Done` | runs with the context the hook returned |
+enum Auth {
+    Off,
+    Pending(AuthHook, PeerAddress),
+    Done(AuthContext),
 }
 
 /// How long a draining connection waits for its client to close by default.
@@ -164,6 +178,8 @@ pub struct RpcServerReactor<Svc: ConnectionService, C> {
     notice_due: bool,
     /// What health checks are answered from.
     health: HealthReporter,
+    /// Where the connection is in authenticating its client.
+    auth: Auth,
     _codec: std::marker::PhantomData<fn() -> C>,
 }
 
@@ -202,6 +218,7 @@ where
             drain_timer: None,
             notice_due: false,
             health: HealthReporter::new(),
+            auth: Auth::Off,
             _codec: std::marker::PhantomData,
         }
     }
@@ -236,6 +253,18 @@ where
     #[must_use]
     pub fn health_reporter(mut self, health: HealthReporter) -> Self {
         self.health = health;
+        self
+    }
+
+    /// Authenticates the connection with `hook` on its first request (see
+    /// [`AuthHook`]); `peer` is who the hook is told it is. `None` (the
+    /// default) runs every call unauthenticated.
+    #[must_use]
+    pub fn auth_hook(mut self, hook: Option<AuthHook>, peer: PeerAddress) -> Self {
+        self.auth = match hook {
+            Some(hook) => Auth::Pending(hook, peer),
+            None => Auth::Off,
+        };
         self
     }
 
@@ -283,6 +312,9 @@ where
             Some(timeout) => Some(deadline_after(timeout)),
         };
         let mut context = CallContext::new(id, deadline, request.take_metadata());
+        if let Auth::Done(auth) = &self.auth {
+            context.set_auth_context(Some(Arc::clone(auth)));
+        }
         if self.service.takes_request_stream(&request) {
             return self.start_with_input(request, context, replies);
         }
@@ -327,13 +359,22 @@ where
 
     fn on_inbound_message(
         &mut self,
-        request: Request<Svc>,
+        mut request: Request<Svc>,
         replies: &mut Replies<Response<Svc>>,
     ) -> ReactorStatus {
         let id = request.message_id();
         self.ping_outstanding = false;
         match request.control_code() {
-            ControlCode::Normal => self.on_request(request, replies),
+            ControlCode::Normal => {
+                if let Auth::Pending(..) = self.auth {
+                    if let Err(status) = self.authenticate(&mut request) {
+                        tracing::debug!(id, %status, "authentication failed; closing");
+                        refuse(replies, id, status);
+                        return ReactorStatus::Disconnect;
+                    }
+                }
+                self.on_request(request, replies)
+            }
             ControlCode::Ping => {
                 self.peer_pongs = true;
                 replies.push(Message::control(0, ControlCode::Pong));
@@ -460,6 +501,20 @@ where
     Svc: ConnectionService,
     C: Encoder<Message = Response<Svc>> + Decoder<Message = Request<Svc>>,
 {
+    /// Runs the auth hook on the connection's first request: the connection
+    /// is authenticated from now on, or refused with the hook's status.
+    #[cold]
+    fn authenticate(&mut self, request: &mut Request<Svc>) -> Result<(), Status> {
+        let Auth::Pending(hook, peer) = &self.auth else {
+            return Ok(());
+        };
+        let metadata = request.take_metadata();
+        let checked = hook.check(&AuthRequest::new(peer, &metadata));
+        request.set_metadata(metadata);
+        self.auth = Auth::Done(checked?);
+        Ok(())
+    }
+
     /// The answer to health check `id`: the status of the service it names.
     #[cold]
     fn health_answer(&self, id: u64, mut check: Request<Svc>) -> Response<Svc> {
