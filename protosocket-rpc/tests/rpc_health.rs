@@ -23,34 +23,26 @@ async fn each_status_reaches_the_client_and_an_unknown_name_is_unknown() {
     let (address, shutdown, _server) = serve_rich(service.clone(), reporting(&health));
     let client = rich_client(address, &RpcClientConfig::default()).await;
 
-    assert_eq!(
-        timed(client.check_health("")).await.unwrap(),
-        HealthStatus::Serving
-    );
-    assert_eq!(
-        timed(client.check_health("kv")).await.unwrap(),
-        HealthStatus::Unknown
-    );
-    health.set("kv", HealthStatus::Serving);
-    assert_eq!(
-        timed(client.check_health("kv")).await.unwrap(),
-        HealthStatus::Serving
-    );
-    health.set("kv", HealthStatus::NotServing);
-    assert_eq!(
-        timed(client.check_health("kv")).await.unwrap(),
-        HealthStatus::NotServing
-    );
-    health.set("kv", HealthStatus::Unknown);
-    assert_eq!(
-        timed(client.check_health("kv")).await.unwrap(),
-        HealthStatus::Unknown
-    );
+    let asked = |service: &'static str| {
+        let client = client.clone();
+        async move {
+            timed(client.check_health(service))
+                .await
+                .expect("an answer")
+        }
+    };
+    assert_eq!(asked("").await, HealthStatus::Serving);
+    assert_eq!(asked("kv").await, HealthStatus::Unknown, "a name never set");
+    for status in [
+        HealthStatus::Serving,
+        HealthStatus::NotServing,
+        HealthStatus::Unknown,
+    ] {
+        health.set("kv", status);
+        assert_eq!(asked("kv").await, status);
+    }
     health.set("", HealthStatus::NotServing);
-    assert_eq!(
-        timed(client.check_health("")).await.unwrap(),
-        HealthStatus::NotServing
-    );
+    assert_eq!(asked("").await, HealthStatus::NotServing);
     assert_eq!(service.started(), 0, "the service never saw a check");
     timed(shutdown.shutdown_and_wait()).await;
 }

@@ -700,7 +700,8 @@ where
     }
 }
 
-/// The server's graceful drain.
+/// Calls with an input side (`client::upload`), and the server's graceful
+/// drain.
 impl<C> RpcClientReactor<C>
 where
     C: Encoder + Decoder,
@@ -742,15 +743,7 @@ where
         }
         <<C as Encoder>::Message as Message>::cancelled(0)
     }
-}
 
-/// Calls with an input side (`client::upload`).
-impl<C> RpcClientReactor<C>
-where
-    C: Encoder + Decoder,
-    <C as Encoder>::Message: Message,
-    <C as Decoder>::Message: Message,
-{
     /// Call `id` is over (`in_flight` no longer has it): its input side closes,
     /// with `End` to the server when `ended_by_server` (the server keeps the id
     /// until then). Costs one check for calls without an input side.

@@ -222,29 +222,6 @@ impl<Svc, S, Sp> RpcConnector<Svc, S, Sp> {
         }
     }
 
-    /// Authenticates every connection with `hook` (see
-    /// [`RpcServerConfig::auth_hook`]).
-    #[must_use]
-    pub fn auth_hook(mut self, hook: Option<AuthHook>) -> Self {
-        self.auth_hook = hook;
-        self
-    }
-
-    /// Answers health checks on every connection from `health`.
-    #[must_use]
-    pub fn health_reporter(mut self, health: HealthReporter) -> Self {
-        self.health = health;
-        self
-    }
-
-    /// How long a connection drains on shutdown before it refuses new requests
-    /// (default 3 s; see [`RpcServerConfig::drain_timeout`]).
-    #[must_use]
-    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
-        self.drain_timeout = timeout;
-        self
-    }
-
     /// Runs `hook` on each request of every connection before the service sees
     /// it.
     #[must_use]
@@ -260,15 +237,18 @@ impl<Svc, S, Sp> RpcConnector<Svc, S, Sp> {
         self
     }
 
-    /// A connector for `service` with `config`'s rpc limit, call hook and
-    /// request stream buffer.
+    /// A connector for `service` with `config`'s settings (a connector made
+    /// with [`new`](Self::new) drains, reports health and authenticates as
+    /// [`RpcServerConfig::default`] does).
     fn configured(service: Svc, config: &RpcServerConfig) -> Self {
-        Self::new(service, config.max_rpcs_in_flight)
-            .call_hook(config.call_hook.clone())
-            .request_stream_buffer(config.request_stream_buffer)
-            .drain_timeout(config.drain_timeout)
-            .health_reporter(config.health.clone())
-            .auth_hook(config.auth_hook.clone())
+        Self {
+            drain_timeout: config.drain_timeout,
+            health: config.health.clone(),
+            auth_hook: config.auth_hook.clone(),
+            ..Self::new(service, config.max_rpcs_in_flight)
+                .call_hook(config.call_hook.clone())
+                .request_stream_buffer(config.request_stream_buffer)
+        }
     }
 
     fn reactor(
