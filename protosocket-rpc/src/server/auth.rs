@@ -56,7 +56,8 @@ type Check = dyn Fn(&AuthRequest<'_>) -> Result<AuthContext, Status> + Send + Sy
 /// one run with `context` in their [`CallContext`](crate::server::CallContext).
 /// `Err(status)` answers the first request with that status (use
 /// [`Status::unauthenticated`]), runs nothing, and closes the connection once
-/// the answer is sent.
+/// the answer is sent. Health checks ([`health`](crate::health)) are answered
+/// without it, so a load balancer needs no credentials.
 ///
 /// ```
 /// use protosocket_rpc::server::{AuthHook, AuthRequest};
