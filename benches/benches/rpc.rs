@@ -14,6 +14,11 @@
 //! - `tonic`: tonic 0.14 over one HTTP/2 connection (a `Channel`), with the unary
 //!   service written by hand as a `tower::Service` around `tonic::server::Grpc`
 //!   and the client calling `tonic::client::Grpc::unary`, as generated code does.
+//! - `protosocket-tls` and `tonic-tls`: the `protosocket` and `tonic` rows over
+//!   TLS (rustls with the ring provider on both sides, TLS 1.3), with a CA and a
+//!   server certificate made by rcgen when the bench starts; protosocket's
+//!   server accepts through `protosocket::tls::TlsListener`, its client connects
+//!   with `TlsConnector`, tonic uses its `tls-ring` transport.
 //! - `bare`: no framework. Frames are a 4-byte big-endian length, an 8-byte call
 //!   id and the prost-encoded message. The server reads what is there, answers
 //!   every complete frame into one buffer and writes it at once; the client has a
@@ -25,7 +30,7 @@
 //!   is 4-7x slower pinned).
 //!
 //! Each concurrency level runs every server in turn (protosocket, generated,
-//! tonic, bare);
+//! tonic, bare, protosocket-tls, tonic-tls);
 //! with `--runs N` it does so N times, each round starting one server later, and
 //! prints the median of each column. The load is closed-loop: `concurrency` tasks
 //! over one connection, each sending one call, awaiting its answer and sending the
@@ -71,6 +76,7 @@
 //! taskset -c 0 cargo bench -p benches --bench rpc     # whole process on one core
 //! cargo bench -p benches --bench rpc -- --quick       # shorter runs
 //! cargo bench -p benches --bench rpc -- tonic bare    # only these servers
+//! cargo bench -p benches --bench rpc -- protosocket tonic protosocket-tls tonic-tls --runs 3
 //! cargo bench -p benches --bench rpc -- --concurrency 64   # only this level
 //! taskset -c 0 cargo bench -p benches --bench rpc -- --workers 2   # 2 workers, 1 core
 //! cargo bench -p benches --bench rpc -- --calls 1000  # each task makes 1000 calls
@@ -90,6 +96,8 @@ mod cpu;
 mod report;
 #[path = "shared/echo.rs"]
 mod shared;
+#[path = "rpc/tls.rs"]
+mod tls;
 
 use std::convert::Infallible;
 use std::future::{ready, Future, Ready};
@@ -105,6 +113,7 @@ use example_proto::{response, EchoRequest, EchoResponse, Request, Response, Resp
 use hdrhistogram::Histogram;
 use http::uri::PathAndQuery;
 use prost::Message as _;
+use protosocket::{Connect, EndpointConnector};
 use protosocket_rpc::client::{RpcClient, RpcClientConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -186,9 +195,23 @@ where
     Req: protosocket_rpc::Message + prost::Message + Default + Send + 'static,
     Resp: protosocket_rpc::Message + prost::Message + Default + Send + 'static,
 {
+    let options = RpcClientConfig::default().get_socket_options().clone();
+    counted_client_with(&EndpointConnector::new(options), address).await
+}
+
+/// [`counted_client`] over the stream `connector` makes (TLS, say), as
+/// `RpcClient::connect_with` does it.
+async fn counted_client_with<Req, Resp>(
+    connector: &impl Connect,
+    address: SocketAddr,
+) -> (RpcClient<Req, Resp>, Arc<AtomicU64>)
+where
+    Req: protosocket_rpc::Message + prost::Message + Default + Send + 'static,
+    Resp: protosocket_rpc::Message + prost::Message + Default + Send + 'static,
+{
     let config = RpcClientConfig::default();
-    let stream = protosocket::Endpoint::from(address)
-        .connect(config.get_socket_options())
+    let stream = connector
+        .connect(&protosocket::Endpoint::from(address))
         .await
         .expect("connect");
     let (client, connection) = RpcClient::over_stream(stream, protosocket_prost::codec(), &config);
@@ -199,12 +222,50 @@ where
 
 async fn protosocket_callers(address: SocketAddr, tasks: usize) -> Callers<ProtosocketCaller> {
     let (client, polls) = counted_client(address).await;
+    protosocket_callers_on(client, polls, tasks)
+}
+
+fn protosocket_callers_on(
+    client: RpcClient<Request, Response>,
+    polls: Arc<AtomicU64>,
+    tasks: usize,
+) -> Callers<ProtosocketCaller> {
     Callers {
         callers: (0..tasks)
             .map(|_| ProtosocketCaller(client.clone()))
             .collect(),
         connection_polls: Some(polls),
     }
+}
+
+// ---------------------------------------------------------------- protosocket over TLS
+
+/// example-proto's echo service behind a `TlsListener`.
+fn protosocket_tls_server() -> Server {
+    use protosocket_rpc::server::{RpcServer, RpcServerConfig, TokioSpawn};
+    let config = RpcServerConfig::default();
+    let listener = protosocket::Endpoint::from(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .listen(config.get_server_config().get_socket_options())
+        .expect("bind");
+    let address = listener
+        .local_endpoint()
+        .ok()
+        .and_then(|endpoint| endpoint.tcp_address())
+        .expect("a TCP address");
+    let listener = protosocket::tls::TlsListener::new(listener, tls::protosocket_server_config());
+    let server = RpcServer::new(listener, example_proto::EchoService, config, TokioSpawn);
+    let handle = server.shutdown_handle();
+    tokio::spawn(server);
+    Server {
+        address,
+        stop: Box::new(move || Box::pin(async move { handle.shutdown_and_wait().await })),
+    }
+}
+
+async fn protosocket_tls_callers(address: SocketAddr, tasks: usize) -> Callers<ProtosocketCaller> {
+    let options = RpcClientConfig::default().get_socket_options().clone();
+    let (client, polls) = counted_client_with(&tls::protosocket_connector(options), address).await;
+    protosocket_callers_on(client, polls, tasks)
 }
 
 // ---------------------------------------------------------------- generated
@@ -287,7 +348,7 @@ impl tower::Service<http::Request<tonic::body::Body>> for TonicEchoServer {
 }
 
 async fn tonic_server() -> Server {
-    shared::tonic_server(TonicEchoServer).await
+    shared::tonic_server(TonicEchoServer, None).await
 }
 
 struct TonicCaller(tonic::client::Grpc<Channel>);
@@ -310,12 +371,20 @@ impl Caller for TonicCaller {
 }
 
 async fn tonic_callers(address: SocketAddr, tasks: usize) -> Callers<TonicCaller> {
-    let channel = Endpoint::from_shared(format!("http://{address}"))
+    let endpoint = Endpoint::from_shared(format!("http://{address}")).expect("endpoint");
+    tonic_callers_on(endpoint, tasks).await
+}
+
+async fn tonic_tls_callers(address: SocketAddr, tasks: usize) -> Callers<TonicCaller> {
+    let endpoint = Endpoint::from_shared(format!("https://{address}"))
         .expect("endpoint")
-        .tcp_nodelay(true)
-        .connect()
-        .await
-        .expect("connect");
+        .tls_config(tls::tonic_client_config())
+        .expect("tonic tls config");
+    tonic_callers_on(endpoint, tasks).await
+}
+
+async fn tonic_callers_on(endpoint: Endpoint, tasks: usize) -> Callers<TonicCaller> {
+    let channel = endpoint.tcp_nodelay(true).connect().await.expect("connect");
     Callers {
         callers: (0..tasks)
             .map(|_| TonicCaller(tonic::client::Grpc::new(channel.clone())))
@@ -492,10 +561,19 @@ enum Kind {
     Generated,
     Tonic,
     Bare,
+    ProtosocketTls,
+    TonicTls,
 }
 
 impl Kind {
-    const ALL: [Kind; 4] = [Kind::Protosocket, Kind::Generated, Kind::Tonic, Kind::Bare];
+    const ALL: [Kind; 6] = [
+        Kind::Protosocket,
+        Kind::Generated,
+        Kind::Tonic,
+        Kind::Bare,
+        Kind::ProtosocketTls,
+        Kind::TonicTls,
+    ];
 
     fn name(self) -> &'static str {
         match self {
@@ -503,6 +581,8 @@ impl Kind {
             Kind::Generated => "generated",
             Kind::Tonic => "tonic",
             Kind::Bare => "bare",
+            Kind::ProtosocketTls => "protosocket-tls",
+            Kind::TonicTls => "tonic-tls",
         }
     }
 
@@ -745,6 +825,10 @@ async fn serve(kind: Kind) -> Server {
         Kind::Generated => shared::generated_server(),
         Kind::Tonic => tonic_server().await,
         Kind::Bare => bare_server().await,
+        Kind::ProtosocketTls => protosocket_tls_server(),
+        Kind::TonicTls => {
+            shared::tonic_server(TonicEchoServer, Some(tls::tonic_server_config())).await
+        }
     }
 }
 
@@ -763,6 +847,15 @@ async fn drive(
         Kind::Generated => load(generated_callers(address, concurrency).await, span, probe).await,
         Kind::Tonic => load(tonic_callers(address, concurrency).await, span, probe).await,
         Kind::Bare => load(bare_callers(address, concurrency).await, span, probe).await,
+        Kind::ProtosocketTls => {
+            load(
+                protosocket_tls_callers(address, concurrency).await,
+                span,
+                probe,
+            )
+            .await
+        }
+        Kind::TonicTls => load(tonic_tls_callers(address, concurrency).await, span, probe).await,
     }
 }
 
@@ -872,7 +965,7 @@ impl Figures {
 
 fn print_header(apart: bool) {
     print!(
-        "{:<12} {:>5} {:>10} {:>9} {:>9} {:>9}",
+        "{:<15} {:>5} {:>10} {:>9} {:>9} {:>9}",
         "server", "conc", "req/s", "p50 us", "p99 us", "p99.9 us"
     );
     if apart {
@@ -888,7 +981,7 @@ fn print_header(apart: bool) {
 
 fn print_row(kind: Kind, concurrency: usize, figures: &Figures, apart: bool) {
     print!(
-        "{:<12} {:>5} {:>10.0} {:>9.1} {:>9.1} {:>9.1}",
+        "{:<15} {:>5} {:>10.0} {:>9.1} {:>9.1} {:>9.1}",
         kind.name(),
         concurrency,
         figures.rate,

@@ -179,7 +179,7 @@ struct Load {
 async fn serve(kind: Kind) -> Server {
     match kind {
         Kind::Protosocket => shared::generated_server(),
-        Kind::Tonic => shared::tonic_server(TonicServer::new(Tonic)).await,
+        Kind::Tonic => shared::tonic_server(TonicServer::new(Tonic), None).await,
     }
 }
 

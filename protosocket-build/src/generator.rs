@@ -603,14 +603,18 @@ impl ServiceNames {
                 quote! {
                     #docs
                     #[doc = ""]
+                    #[doc = " The request is sent when the method is called (on a pool: once the future has a connection); dropping the future cancels the call."]
+                    #[doc = ""]
                     #[doc = " # Errors"]
                     #[doc = ""]
                     #[doc = " The call's: its status from the server, a deadline, the connection closing."]
-                    pub async fn #method(
+                    pub fn #method(
                         &self,
                         request: #input,
-                    ) -> ::core::result::Result<#output, ::protosocket_rpc::Error> {
-                        self.#method_with(request, ::protosocket_rpc::CallOptions::new()).await.map(::protosocket_rpc::Reply::into_inner)
+                    ) -> impl ::core::future::Future<
+                        Output = ::core::result::Result<#output, ::protosocket_rpc::Error>,
+                    > + ::core::marker::Send + '_ {
+                        self.#method_with(request, ::protosocket_rpc::CallOptions::new()).unwrapped()
                     }
 
                     #[doc = #with_doc]
@@ -618,12 +622,12 @@ impl ServiceNames {
                     #[doc = " # Errors"]
                     #[doc = ""]
                     #[doc = " As the method without options."]
-                    pub async fn #method_with(
+                    pub fn #method_with(
                         &self,
                         request: #input,
                         options: ::protosocket_rpc::CallOptions,
-                    ) -> ::core::result::Result<::protosocket_rpc::Reply<#output>, ::protosocket_rpc::Error> {
-                        self.transport.unary(#envelope, options, #extract).await
+                    ) -> ::protosocket_rpc::derive_support::UnaryReply<'_, #request, #response, #output> {
+                        self.transport.unary(#envelope, options, #extract)
                     }
                 }
             }

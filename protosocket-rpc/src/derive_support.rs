@@ -21,7 +21,7 @@ use pin_project_lite::pin_project;
 pub use protosocket::Endpoint;
 use protosocket::{Decoder, Encoder};
 
-use crate::client::{RequestSender, RpcClient, RpcPool, StreamingCompletion};
+use crate::client::{RequestSender, RpcClient, RpcPool, StreamingCompletion, UnaryCompletion};
 use crate::error::Error;
 use crate::message::{ControlCode, Message};
 use crate::metadata::{Metadata, MetadataValue};
@@ -487,29 +487,35 @@ where
     ///
     /// Those of the call; [`status_error`] of `extract`'s status when the
     /// response is not the method's.
-    pub async fn unary<T>(
+    pub fn unary<T>(
         &self,
         mut request: Req,
         options: CallOptions,
         extract: fn(Resp) -> Result<T, Status>,
-    ) -> Result<Reply<T>, Error>
+    ) -> UnaryReply<'_, Req, Resp, T>
     where
         Req: Clone,
     {
         let timeout = options.apply(&mut request);
-        let mut response = match (self, timeout) {
-            (Transport::Client(client), None) => client.send_unary(request).await?,
-            (Transport::Client(client), timeout) => {
-                client.send_unary_with_deadline(request, timeout).await?
-            }
-            (Transport::Pool(pool), None) => pool.send_unary(request).await?,
-            (Transport::Pool(pool), timeout) => {
-                pool.send_unary_with_deadline(request, timeout).await?
-            }
+        // The call is sent now on one connection: only a pool's call is a
+        // future that may wait (for a connect) before it sends.
+        let call = match (self, timeout) {
+            (Transport::Client(client), None) => UnaryCall::Sent {
+                completion: client.send_unary(request),
+            },
+            (Transport::Client(client), timeout) => UnaryCall::Sent {
+                completion: client.send_unary_with_deadline(request, timeout),
+            },
+            // Boxed: the pool's future holds the request and its wait for a
+            // connect, and a typed call's future should stay small to move.
+            (Transport::Pool(pool), timeout) => UnaryCall::Pooled {
+                call: Box::pin(pool.send_unary_with_deadline(
+                    request,
+                    timeout.or_else(|| pool.default_deadline()),
+                )),
+            },
         };
-        let metadata = response.take_metadata();
-        let message = extract(response).map_err(status_error)?;
-        Ok(Reply { message, metadata })
+        UnaryReply { call, extract }
     }
 
     /// Sends a streaming call; each response's item is taken out of its envelope
@@ -618,6 +624,93 @@ where
             Ok((Some(feed(sender, items, wrap)), responses))
         };
         ItemStream::new(start, extract)
+    }
+}
+
+pin_project! {
+    /// A typed client's unary call: the call (sent already on one connection;
+    /// on a pool, sent once it has a connection), then the method's response
+    /// taken out of its envelope, with the envelope's metadata.
+    ///
+    /// Dropping it before it completes cancels the call.
+    #[must_use = "dropping this future cancels the call"]
+    pub struct UnaryReply<'a, Req, Resp, T> {
+        #[pin]
+        call: UnaryCall<'a, Req, Resp>,
+        extract: fn(Resp) -> Result<T, Status>,
+    }
+}
+
+pin_project! {
+    #[project = UnaryCallProjection]
+    enum UnaryCall<'a, Req, Resp> {
+        Sent { #[pin] completion: UnaryCompletion<Req, Resp> },
+        Pooled { call: Pin<Box<dyn Future<Output = Result<Resp, Error>> + Send + 'a>> },
+    }
+}
+
+impl<Req, Resp, T> UnaryReply<'_, Req, Resp, T> {
+    /// The response alone, without its metadata.
+    pub fn unwrapped(self) -> Unwrapped<Self> {
+        Unwrapped { reply: self }
+    }
+}
+
+impl<Req, Resp: Message, T> Future for UnaryReply<'_, Req, Resp, T> {
+    type Output = Result<Reply<T>, Error>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let outcome = match this.call.project() {
+            UnaryCallProjection::Sent { completion } => completion.poll(cx),
+            UnaryCallProjection::Pooled { call } => call.as_mut().poll(cx),
+        };
+        let mut response = match outcome {
+            Poll::Ready(Ok(response)) => response,
+            Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+            Poll::Pending => return Poll::Pending,
+        };
+        let metadata = response.take_metadata();
+        Poll::Ready(
+            (this.extract)(response)
+                .map(|message| Reply { message, metadata })
+                .map_err(status_error),
+        )
+    }
+}
+
+impl<Req, Resp, T> fmt::Debug for UnaryReply<'_, Req, Resp, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnaryReply").finish_non_exhaustive()
+    }
+}
+
+pin_project! {
+    /// A typed client's unary call resolving to the response alone (the
+    /// generated method without `_with`).
+    #[must_use = "dropping this future cancels the call"]
+    pub struct Unwrapped<F> {
+        #[pin]
+        reply: F,
+    }
+}
+
+impl<T, F: Future<Output = Result<Reply<T>, Error>>> Future for Unwrapped<F> {
+    type Output = Result<T, Error>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project()
+            .reply
+            .poll(cx)
+            .map(|outcome| outcome.map(Reply::into_inner))
+    }
+}
+
+impl<F> fmt::Debug for Unwrapped<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Unwrapped").finish_non_exhaustive()
     }
 }
 

@@ -161,8 +161,15 @@
 //!   [`ConnectionService`](server::ConnectionService)), the
 //!   [`RpcServer`](server::RpcServer) and its config, and the plumbing
 //!   ([`RpcServerReactor`](server::RpcServerReactor), the connector).
+//! - `tls` (feature `tls`): `protosocket::tls`, re-exported: a `TlsListener` for
+//!   [`RpcServer::new`](server::RpcServer::new), a `TlsConnector` for
+//!   [`RpcClient::connect_with`](client::RpcClient::connect_with) and
+//!   [`RpcPool::with_connector`](client::RpcPool::with_connector); the server's
+//!   service reads a client's verified certificate in
+//!   [`ConnectionInfo::peer_identity`](server::ConnectionInfo::peer_identity).
+//!   `examples/tls.rs` runs mutual TLS end to end.
 //!
-//! Endpoints (`ip:port` or `unix:/path`) are [`protosocket::Endpoint`]s.
+//! Endpoints (`ip:port`, `host:port` or `unix:/path`) are [`protosocket::Endpoint`]s.
 //! - `woken` (private): the queue of ids woken for a connection (the server's
 //!   woken rpcs, the client's cancellations); `lock`: every mutex locked one way;
 //!   `stream_buffer`: the bounded buffer of one stream between a connection and
@@ -187,6 +194,10 @@ pub use error::Error;
 pub use hook::Hook;
 pub use message::{ControlCode, Message};
 pub use metadata::{Metadata, MetadataValue};
+/// TLS with rustls (feature `tls`): `protosocket`'s TLS listener, connector and
+/// config builders.
+#[cfg(feature = "tls")]
+pub use protosocket::tls;
 /// `#[derive(Message)]`: the `Message` impl of a struct whose fields are marked
 /// `#[rpc(id)]`, `#[rpc(code)]` and so on (the `derive` feature, on by default).
 #[cfg(feature = "derive")]

@@ -214,7 +214,7 @@ where
         let stats = Arc::new(ConnectionStats::default());
         let reactor = self.connector.new_reactor(outbound, &accepted, &stats);
         let codec = self.connector.codec();
-        let Accepted { stream, peer } = accepted;
+        let Accepted { stream, peer, .. } = accepted;
         let connection =
             Connection::with_stats(stream, codec, reactor, Some(inbound), config, stats);
         let served = ServedConnection::new(

@@ -54,7 +54,9 @@ pub enum CloseReason {
 
 impl CloseReason {
     /// Whether the close is worth more than a debug line: bad input or a stuck
-    /// peer, but not a peer that simply reset its connection.
+    /// peer, but not a peer that simply reset its connection (or, over TLS,
+    /// closed it without a `close_notify`, as a killed process does:
+    /// `UnexpectedEof`).
     #[must_use]
     pub fn is_error(&self) -> bool {
         match self {
@@ -63,6 +65,7 @@ impl CloseReason {
                 io::ErrorKind::ConnectionReset
                     | io::ErrorKind::BrokenPipe
                     | io::ErrorKind::ConnectionAborted
+                    | io::ErrorKind::UnexpectedEof
             ),
             CloseReason::InvalidFrame(_)
             | CloseReason::FrameTooLarge { .. }

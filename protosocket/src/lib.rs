@@ -69,9 +69,13 @@
 //! - `stats`: [`ConnectionStats`].
 //! - `socket`: [`SocketOptions`], [`Keepalive`].
 //! - `listener`: [`Listener`], [`TcpListener`], [`UnixListener`], [`PeerAddress`].
-//! - `endpoint`: [`Endpoint`] (TCP or Unix, parsed from text), the
-//!   [`EndpointStream`] connecting to it yields and the [`EndpointListener`] binding
-//!   it yields.
+//! - `endpoint`: [`Endpoint`] (TCP by address or host name, or Unix, parsed from
+//!   text), the [`EndpointStream`] connecting to it yields and the
+//!   [`EndpointListener`] binding it yields.
+//! - `connect`: [`Connect`], how a client makes its stream, and
+//!   [`EndpointConnector`], plain TCP or Unix.
+//! - `identity`: [`PeerIdentity`], the verified identity of a peer.
+//! - `tls` (feature `tls`): TLS with rustls, a listener wrapper and a connector.
 //! - `waker`: [`WakerSlot`], the stored waker of a task waiting on something.
 
 mod close;
@@ -79,8 +83,10 @@ mod coalesce;
 mod codec;
 mod codecs;
 mod config;
+mod connect;
 mod connection;
 mod endpoint;
+mod identity;
 mod listener;
 mod liveness;
 mod memory;
@@ -92,6 +98,8 @@ mod send_queue;
 mod socket;
 mod stall;
 mod stats;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod waker;
 
 pub use close::CloseReason;
@@ -99,8 +107,10 @@ pub use coalesce::WriteCoalescing;
 pub use codec::{Codec, DecodeError, Decoder, Encoder, InvalidFrame};
 pub use codecs::{LengthDelimitedCodec, LinesCodec};
 pub use config::ConnectionConfig;
+pub use connect::{Connect, EndpointConnector};
 pub use connection::Connection;
 pub use endpoint::{Endpoint, EndpointListener, EndpointStream, ParseEndpointError};
+pub use identity::PeerIdentity;
 #[cfg(unix)]
 pub use listener::UnixListener;
 pub use listener::{Accepted, Listener, PeerAddress, TcpListener};

@@ -3,10 +3,12 @@
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use crate::identity::PeerIdentity;
 use crate::socket::SocketOptions;
 
 /// The address of the peer of an accepted stream.
@@ -35,21 +37,36 @@ pub struct Accepted<S> {
     pub stream: S,
     /// The peer's address.
     pub peer: PeerAddress,
+    /// The peer's verified identity, when the listener authenticated it (a TLS
+    /// listener that requires client certificates); `None` on plain TCP and Unix.
+    pub identity: Option<Arc<PeerIdentity>>,
 }
 
 impl<S> Accepted<S> {
+    /// A stream from `peer`, without a verified identity.
+    pub fn new(stream: S, peer: PeerAddress) -> Self {
+        Self {
+            stream,
+            peer,
+            identity: None,
+        }
+    }
+
     /// The same peer with its stream wrapped (or replaced) by `wrap`.
     pub fn map_stream<T>(self, wrap: impl FnOnce(S) -> T) -> Accepted<T> {
         Accepted {
             stream: wrap(self.stream),
             peer: self.peer,
+            identity: self.identity,
         }
     }
 }
 
-/// A source of connected streams. Implement it to wrap a listener (for TLS, say:
-/// accept from the inner listener and hand out the wrapped stream; the handshake
-/// itself belongs in the connection's task, not in `poll_accept`).
+/// A source of connected streams. Implement it to wrap a listener: accept from
+/// the inner listener and hand out the wrapped stream. Work that waits on the
+/// peer (a TLS handshake) must not run inside `poll_accept`, which would stall
+/// every other accept: run it concurrently and hand out the streams that finish,
+/// as `tls::TlsListener` (feature `tls`) does.
 ///
 /// ```
 /// use std::task::{Context, Poll};
@@ -129,10 +146,7 @@ impl Listener for TcpListener {
             // The connection still works without its options; say so and go on.
             tracing::warn!(%peer, %error, "could not apply socket options");
         }
-        Poll::Ready(Ok(Accepted {
-            stream,
-            peer: PeerAddress::Tcp(peer),
-        }))
+        Poll::Ready(Ok(Accepted::new(stream, PeerAddress::Tcp(peer))))
     }
 }
 
@@ -181,9 +195,7 @@ impl Listener for UnixListener {
 
     fn poll_accept(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Accepted<Self::Stream>>> {
         let (stream, peer) = std::task::ready!(self.listener.poll_accept(cx))?;
-        Poll::Ready(Ok(Accepted {
-            stream,
-            peer: PeerAddress::Unix(peer.as_pathname().map(|path| path.to_path_buf())),
-        }))
+        let peer = PeerAddress::Unix(peer.as_pathname().map(|path| path.to_path_buf()));
+        Poll::Ready(Ok(Accepted::new(stream, peer)))
     }
 }

@@ -159,6 +159,8 @@ pub(crate) fn threads(kind: Kind, concurrency: usize, span: Span, placement: Pla
 pub(crate) fn processes(kind: Kind, concurrency: usize, span: Span, placement: Placement) -> Row {
     let mut command = Command::new(std::env::current_exe().expect("this executable"));
     command.args(["--serve", kind.name()]);
+    // A TLS server presents the certificate this process's client trusts.
+    crate::tls::export(&mut command);
     if let Some(cpu) = placement.server {
         command.args(["--cpu", &cpu.to_string()]);
     }

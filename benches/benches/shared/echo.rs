@@ -127,8 +127,11 @@ pub(crate) fn generated_server() -> Server {
 }
 
 /// A tonic server for `service` on a loopback port, with `TCP_NODELAY` as
-/// protosocket sets it.
-pub(crate) async fn tonic_server<S>(service: S) -> Server
+/// protosocket sets it; over TLS when `tls` is given.
+pub(crate) async fn tonic_server<S>(
+    service: S,
+    tls: Option<tonic::transport::ServerTlsConfig>,
+) -> Server
 where
     S: tower::Service<
             http::Request<tonic::body::Body>,
@@ -143,8 +146,12 @@ where
     let address = listener.local_addr().expect("local address");
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     let (stop_tx, mut stop_rx) = watch::channel(false);
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls).expect("tonic tls config");
+    }
     let task = tokio::spawn(async move {
-        tonic::transport::Server::builder()
+        builder
             .serve_with_incoming_shutdown(service, incoming, async move {
                 let _ = stop_rx.wait_for(|stop| *stop).await;
             })

@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use protosocket::{CloseReason, Connection, Decoder, Encoder, Endpoint};
+use protosocket::{CloseReason, Connect, Connection, Decoder, Encoder, Endpoint};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::error::Error;
@@ -135,9 +135,11 @@ where
     /// options) and spawns the connection's task with [`tokio::spawn`]; the task
     /// ends when the connection closes.
     ///
-    /// An [`Endpoint`] parses from `ip:port` or `unix:/path`, so a client can take
-    /// its server's address from the command line or the environment as text. To
-    /// run the connection yourself (on a `LocalSet`, or over another stream), use
+    /// An [`Endpoint`] parses from `ip:port`, `host:port` (resolved now) or
+    /// `unix:/path`, so a client can take its server's address from the command
+    /// line or the environment as text. To connect over TLS (or any stream of
+    /// your own), use [`connect_with`](Self::connect_with); to run the connection
+    /// yourself (on a `LocalSet`, or over another stream), use
     /// [`over_stream`](Self::over_stream).
     ///
     /// # Errors
@@ -157,6 +159,34 @@ where
         <C as Encoder>::Serialized: Send,
     {
         let stream = endpoint.into().connect(&config.socket_options).await?;
+        Ok(Self::spawned(stream, codec, config))
+    }
+
+    /// As [`connect`](Self::connect), with the stream `connector` makes: TLS
+    /// with `protosocket::tls::TlsConnector` (feature `tls`), which checks the
+    /// server's certificate against the endpoint's host name (or the name it is
+    /// given) and may present a client certificate. The connector's socket
+    /// options apply, not the configuration's.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when connecting (or the TLS handshake) fails.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    pub async fn connect_with<K, C>(
+        connector: &K,
+        endpoint: impl Into<Endpoint>,
+        codec: C,
+        config: &RpcClientConfig,
+    ) -> Result<Self, Error>
+    where
+        K: Connect,
+        C: Encoder<Message = Req> + Decoder<Message = Resp> + Send + 'static,
+        <C as Encoder>::Serialized: Send,
+    {
+        let stream = connector.connect(&endpoint.into()).await?;
         Ok(Self::spawned(stream, codec, config))
     }
 

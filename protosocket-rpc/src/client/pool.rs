@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
-use protosocket::{Decoder, Encoder, Endpoint};
+use protosocket::{Connect, Decoder, Encoder, Endpoint, EndpointConnector};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -260,13 +260,23 @@ impl PoolConfig {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # }).unwrap();
 /// ```
-pub struct RpcPool<Req, Resp, C> {
-    shared: Arc<Shared<Req, Resp, C>>,
+///
+/// # Connectors
+///
+/// [`new`](Self::new) connects over plain TCP (with the client config's socket
+/// options) or Unix sockets; [`with_connector`](Self::with_connector) takes any
+/// [`Connect`], such as `protosocket::tls::TlsConnector` for TLS. The connector
+/// runs on every connect and reconnect, so a host name endpoint is resolved
+/// afresh each time (the pool follows DNS changes).
+pub struct RpcPool<Req, Resp, C, K = EndpointConnector> {
+    shared: Arc<Shared<Req, Resp, C, K>>,
 }
 
 type CodecFactory<C> = dyn Fn() -> C + Send + Sync;
 
-struct Shared<Req, Resp, C> {
+struct Shared<Req, Resp, C, K> {
+    /// Makes each connection's stream; shared with the attempts in flight.
+    connector: Arc<K>,
     slots: Box<[Slot<Req, Resp>]>,
     /// The round-robin cursor.
     next: AtomicUsize,
@@ -343,7 +353,8 @@ where
     C: Encoder<Message = Req> + Decoder<Message = Resp> + Send + 'static,
     <C as Encoder>::Serialized: Send,
 {
-    /// A pool of `pool_config.connections` slots over `endpoints`; nothing
+    /// A pool of `pool_config.connections` slots over `endpoints`, connecting
+    /// over plain TCP (with `config`'s socket options) or Unix sockets; nothing
     /// connects until the first call. `codec` makes one codec per connection.
     ///
     /// # Panics
@@ -351,6 +362,35 @@ where
     /// When `endpoints` is empty or `connections` is zero.
     pub fn new<E>(
         endpoints: impl IntoIterator<Item = E>,
+        codec: impl Fn() -> C + Send + Sync + 'static,
+        config: RpcClientConfig,
+        pool_config: PoolConfig,
+    ) -> Self
+    where
+        E: Into<Endpoint>,
+    {
+        let connector = EndpointConnector::new(config.socket_options.clone());
+        Self::with_connector(endpoints, connector, codec, config, pool_config)
+    }
+}
+
+impl<Req, Resp, C, K> RpcPool<Req, Resp, C, K>
+where
+    Req: Message + Send + 'static,
+    Resp: Message + Send + 'static,
+    C: Encoder<Message = Req> + Decoder<Message = Resp> + Send + 'static,
+    <C as Encoder>::Serialized: Send,
+    K: Connect + Send + Sync + 'static,
+{
+    /// As [`new`](Self::new), with the streams `connector` makes (TLS, say);
+    /// the connector's socket options apply, not `config`'s.
+    ///
+    /// # Panics
+    ///
+    /// When `endpoints` is empty or `connections` is zero.
+    pub fn with_connector<E>(
+        endpoints: impl IntoIterator<Item = E>,
+        connector: K,
         codec: impl Fn() -> C + Send + Sync + 'static,
         config: RpcClientConfig,
         pool_config: PoolConfig,
@@ -378,6 +418,7 @@ where
             .collect();
         Self {
             shared: Arc::new(Shared {
+                connector: Arc::new(connector),
                 slots,
                 next: AtomicUsize::new(0),
                 codec: Box::new(codec),
@@ -498,6 +539,11 @@ where
                 .unwrap_or_else(|_| Err(Error::deadline_exceeded())),
             None => self.pick(avoid).await,
         }
+    }
+
+    /// The deadline of calls made without one.
+    pub(crate) fn default_deadline(&self) -> Option<Duration> {
+        self.shared.config.default_deadline
     }
 
     /// Sends a unary request on a connection picked as [`client`](Self::client)
@@ -832,8 +878,8 @@ impl<Req, Resp> Slot<Req, Resp> {
 /// then after the backoff another attempt, and so on in the background, for as
 /// long as the pool lives and the slot is still this task's (a newer attempt,
 /// started for a connection the pool gave up on, takes the slot over).
-async fn connect<Req, Resp, C>(
-    shared: Weak<Shared<Req, Resp, C>>,
+async fn connect<Req, Resp, C, K>(
+    shared: Weak<Shared<Req, Resp, C, K>>,
     index: usize,
     mut generation: u64,
     mut publish: Publish<Req, Resp>,
@@ -842,12 +888,14 @@ async fn connect<Req, Resp, C>(
     Resp: Message + Send + 'static,
     C: Encoder<Message = Req> + Decoder<Message = Resp> + Send + 'static,
     <C as Encoder>::Serialized: Send,
+    K: Connect + Send + Sync + 'static,
 {
     loop {
         let Some(pool) = shared.upgrade() else {
             return;
         };
         let endpoint = pool.slots[index].endpoint.clone();
+        let connector = Arc::clone(&pool.connector);
         let codec = (pool.codec)();
         let config = pool.config.clone();
         let timeout = pool.pool_config.connect_timeout;
@@ -855,7 +903,7 @@ async fn connect<Req, Resp, C>(
         // Holding the pool for the whole attempt would keep it alive past its users.
         drop(pool);
         let attempt = tokio::time::timeout(timeout, async {
-            let stream = endpoint.connect(&config.socket_options).await?;
+            let stream = connector.connect(&endpoint).await?;
             let (client, mut connection) = RpcClient::over_stream(stream, codec, &config);
             if let Some(hook) = hook {
                 // The connection runs while the hook makes its calls on it.
@@ -895,8 +943,8 @@ type Timed<T> = Result<Result<T, Error>, tokio::time::error::Elapsed>;
 /// Publishes an attempt's outcome and, when it connected, runs the connection to
 /// its end. Returns the backoff before the next attempt, or `None` when the slot
 /// is no longer this attempt's (or the pool is gone).
-async fn run<Req, Resp, S, C>(
-    shared: &Weak<Shared<Req, Resp, C>>,
+async fn run<Req, Resp, S, C, K>(
+    shared: &Weak<Shared<Req, Resp, C, K>>,
     index: usize,
     generation: u64,
     publish: Publish<Req, Resp>,
@@ -959,8 +1007,8 @@ where
 
 /// Asks the server of slot `index`'s connection (generation `generation`) for
 /// its health every `interval`, from now, for as long as the pool lives.
-async fn watch_health<Req, Resp, C>(
-    shared: &Weak<Shared<Req, Resp, C>>,
+async fn watch_health<Req, Resp, C, K>(
+    shared: &Weak<Shared<Req, Resp, C, K>>,
     index: usize,
     generation: u64,
     client: RpcClient<Req, Resp>,
@@ -980,7 +1028,7 @@ async fn watch_health<Req, Resp, C>(
     }
 }
 
-impl<Req, Resp, C> Clone for RpcPool<Req, Resp, C> {
+impl<Req, Resp, C, K> Clone for RpcPool<Req, Resp, C, K> {
     fn clone(&self) -> Self {
         Self {
             shared: Arc::clone(&self.shared),
@@ -988,7 +1036,7 @@ impl<Req, Resp, C> Clone for RpcPool<Req, Resp, C> {
     }
 }
 
-impl<Req, Resp, C> fmt::Debug for RpcPool<Req, Resp, C> {
+impl<Req, Resp, C, K> fmt::Debug for RpcPool<Req, Resp, C, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let slots: Vec<_> = self
             .shared

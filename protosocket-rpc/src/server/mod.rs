@@ -260,7 +260,8 @@ impl<Svc, S, Sp> RpcConnector<Svc, S, Sp> {
     where
         Svc: SocketService,
     {
-        let connection = ConnectionInfo::new(&accepted.peer, stats);
+        let connection = ConnectionInfo::new(&accepted.peer, stats)
+            .with_peer_identity(accepted.identity.as_ref());
         let service = self.service.new_connection_service(&connection);
         RpcServerReactor::new(service, outbound, self.max_rpcs_in_flight)
             .call_hook(self.call_hook.clone())
@@ -498,6 +499,12 @@ where
     /// A handle that shuts the server down gracefully.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         self.server.shutdown_handle()
+    }
+
+    /// The listener, until the server shuts it down (for its address: a
+    /// `TlsListener`'s `get_ref` is the listener it wraps).
+    pub fn listener(&self) -> Option<&L> {
+        self.server.listener()
     }
 
     /// Connections started and not yet ended.

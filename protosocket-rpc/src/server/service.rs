@@ -4,7 +4,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use futures_core::Stream;
-use protosocket::{ConnectionStats, Decoder, Encoder, PeerAddress};
+use protosocket::{ConnectionStats, Decoder, Encoder, PeerAddress, PeerIdentity};
 
 use crate::message::Message;
 use crate::server::context::CallContext;
@@ -264,6 +264,7 @@ pub trait SocketService {
 pub struct ConnectionInfo<'a> {
     peer: &'a PeerAddress,
     stats: &'a Arc<ConnectionStats>,
+    identity: Option<&'a Arc<PeerIdentity>>,
 }
 
 impl<'a> ConnectionInfo<'a> {
@@ -271,7 +272,28 @@ impl<'a> ConnectionInfo<'a> {
     /// driving a [`SocketService`] by hand, in a test say).
     #[must_use]
     pub fn new(peer: &'a PeerAddress, stats: &'a Arc<ConnectionStats>) -> Self {
-        Self { peer, stats }
+        Self {
+            peer,
+            stats,
+            identity: None,
+        }
+    }
+
+    /// The same information, with the peer's verified identity.
+    #[must_use]
+    pub fn with_peer_identity(mut self, identity: Option<&'a Arc<PeerIdentity>>) -> Self {
+        self.identity = identity;
+        self
+    }
+
+    /// The peer's verified identity: on a mutual-TLS connection, the client
+    /// certificate chain the listener verified and the DNS names it is issued
+    /// for; `None` on plain TCP and Unix connections, and on TLS without
+    /// client certificates. Clone the `Arc` to keep it for the connection's
+    /// calls.
+    #[must_use]
+    pub fn peer_identity(&self) -> Option<&'a Arc<PeerIdentity>> {
+        self.identity
     }
 
     /// The peer's address.

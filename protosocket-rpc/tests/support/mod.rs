@@ -352,6 +352,7 @@ impl SocketService for TestService {
 pub mod flow;
 pub mod raw;
 pub mod streams;
+pub mod tls;
 
 /// Local streams, for !Send services.
 pub type LocalStream = LocalBoxStream<'static, Text>;
