@@ -6,7 +6,7 @@ use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
-use protosocket::PeerAddress;
+use protosocket::{PeerAddress, PeerIdentity};
 
 use crate::metadata::Metadata;
 use crate::status::Status;
@@ -16,21 +16,39 @@ use crate::status::Status;
 /// [`CallContext::auth`](crate::server::CallContext::auth).
 pub type AuthContext = Arc<dyn Any + Send + Sync>;
 
-/// What an [`AuthHook`] is shown: who the peer is, and the metadata of the
+/// What an [`AuthHook`] is shown: who the peer is (its address, and on a
+/// mutual-TLS connection its verified identity), and the metadata of the
 /// connection's first request (where a client puts its
 /// [`credentials`](crate::client::RpcClientConfig::credentials)).
 #[derive(Debug)]
 pub struct AuthRequest<'a> {
     peer: &'a PeerAddress,
+    identity: Option<&'a Arc<PeerIdentity>>,
     metadata: &'a Metadata,
 }
 
 impl<'a> AuthRequest<'a> {
-    /// What a hook sees of a connection from `peer` whose first request
-    /// carries `metadata` (for driving a hook by hand, in a test say).
+    /// What a hook sees of a connection from `peer` (with `identity`, a
+    /// mutual-TLS client's) whose first request carries `metadata` (for
+    /// driving a hook by hand, in a test say).
     #[must_use]
-    pub fn new(peer: &'a PeerAddress, metadata: &'a Metadata) -> Self {
-        Self { peer, metadata }
+    pub fn new(
+        peer: &'a PeerAddress,
+        identity: Option<&'a Arc<PeerIdentity>>,
+        metadata: &'a Metadata,
+    ) -> Self {
+        Self {
+            peer,
+            identity,
+            metadata,
+        }
+    }
+
+    /// The peer's verified identity: on a mutual-TLS connection, the client
+    /// certificate's chain and names; `None` otherwise.
+    #[must_use]
+    pub fn peer_identity(&self) -> Option<&'a Arc<PeerIdentity>> {
+        self.identity
     }
 
     /// The peer's address.
@@ -75,7 +93,7 @@ type Check = dyn Fn(&AuthRequest<'_>) -> Result<AuthContext, Status> + Send + Sy
 /// # let peer = protosocket::PeerAddress::Unix(None);
 /// let mut credentials = Metadata::new();
 /// credentials.insert("token", "secret");
-/// let context = hook.check(&AuthRequest::new(&peer, &credentials)).unwrap();
+/// let context = hook.check(&AuthRequest::new(&peer, None, &credentials)).unwrap();
 /// assert_eq!(context.downcast_ref::<User>().unwrap().0, "alice");
 /// ```
 #[derive(Clone)]

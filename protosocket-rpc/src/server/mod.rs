@@ -268,7 +268,11 @@ impl<Svc, S, Sp> RpcConnector<Svc, S, Sp> {
             .request_stream_buffer(self.request_stream_buffer)
             .drain_timeout(self.drain_timeout)
             .health_reporter(self.health.clone())
-            .auth_hook(self.auth_hook.clone(), accepted.peer.clone())
+            .auth_hook(
+                self.auth_hook.clone(),
+                accepted.peer.clone(),
+                accepted.identity.clone(),
+            )
     }
 }
 

@@ -27,7 +27,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use protosocket::{Decoder, Encoder, MessageReactor, PeerAddress, ReactorStatus, Replies};
+use protosocket::{
+    Decoder, Encoder, MessageReactor, PeerAddress, PeerIdentity, ReactorStatus, Replies,
+};
 use tokio::time::Sleep;
 
 use crate::health::{HealthReporter, HealthStatus};
@@ -76,7 +78,7 @@ enum Phase {
 /// | `Done` | runs with the context the hook returned |
 enum Auth {
     Off,
-    Pending(AuthHook, PeerAddress),
+    Pending(AuthHook, PeerAddress, Option<Arc<PeerIdentity>>),
     Done(AuthContext),
 }
 
@@ -257,12 +259,18 @@ where
     }
 
     /// Authenticates the connection with `hook` on its first request (see
-    /// [`AuthHook`]); `peer` is who the hook is told it is. `None` (the
-    /// default) runs every call unauthenticated.
+    /// [`AuthHook`]); `peer` and `identity` (a mutual-TLS client's) are who the
+    /// hook is told it is. `None` (the default) runs every call
+    /// unauthenticated.
     #[must_use]
-    pub fn auth_hook(mut self, hook: Option<AuthHook>, peer: PeerAddress) -> Self {
+    pub fn auth_hook(
+        mut self,
+        hook: Option<AuthHook>,
+        peer: PeerAddress,
+        identity: Option<Arc<PeerIdentity>>,
+    ) -> Self {
         self.auth = match hook {
-            Some(hook) => Auth::Pending(hook, peer),
+            Some(hook) => Auth::Pending(hook, peer, identity),
             None => Auth::Off,
         };
         self
@@ -505,11 +513,11 @@ where
     /// is authenticated from now on, or refused with the hook's status.
     #[cold]
     fn authenticate(&mut self, request: &mut Request<Svc>) -> Result<(), Status> {
-        let Auth::Pending(hook, peer) = &self.auth else {
+        let Auth::Pending(hook, peer, identity) = &self.auth else {
             return Ok(());
         };
         let metadata = request.take_metadata();
-        let checked = hook.check(&AuthRequest::new(peer, &metadata));
+        let checked = hook.check(&AuthRequest::new(peer, identity.as_ref(), &metadata));
         request.set_metadata(metadata);
         self.auth = Auth::Done(checked?);
         Ok(())
