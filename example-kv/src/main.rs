@@ -1,19 +1,28 @@
 //! The one-command demo: starts the kv server on an ephemeral port in this
 //! process, makes one call of each kind with the generated client, prints each
-//! call and its outcome, and shuts the server down.
+//! call and its outcome, and shuts the server down. With `--token` the server
+//! authenticates each connection once and the client sends the token.
+//!
+//! `example-kv health --endpoint HOST:PORT` asks a running server's health
+//! instead, for a load balancer or a script: exit 0 when it is serving, 1
+//! otherwise.
 
 use std::pin::{pin, Pin};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
+use example_kv::deploy::{self, TokenCheck};
 use example_kv::kv::{
-    DeleteRequest, Entry, Event, GetRequest, KvClient, ScanRequest, SetRequest, WatchRequest,
+    DeleteRequest, Entry, Event, GetRequest, KvClient, KvRequest, KvResponse, ScanRequest,
+    SetRequest, WatchRequest,
 };
 use example_kv::{KvService, Store};
 use futures::{stream, Stream, StreamExt};
-use protosocket_rpc::client::RpcClientConfig;
+use protosocket_rpc::client::{RpcClient, RpcClientConfig};
+use protosocket_rpc::health::HealthStatus;
+use protosocket_rpc::server::RpcServerConfig;
 use protosocket_rpc::CallOptions;
 
 /// How long the demo waits for any one step of the watch before giving up.
@@ -31,11 +40,37 @@ struct Cli {
     /// The lifetime of the demo's expiring key, in milliseconds.
     #[arg(long, default_value_t = 200)]
     ttl_ms: u64,
+    /// A token the demo's server requires of every connection (checked once
+    /// per connection); the demo's client sends it.
+    #[arg(long, env = "KV_TOKEN")]
+    token: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
 }
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Asks a kv server whether it is serving: exit 0 when it is, 1 when it is
+    /// not, cannot say, or cannot be reached.
+    Health {
+        /// The server.
+        #[arg(long, env = "ENDPOINT", default_value = "127.0.0.1:9000")]
+        endpoint: protosocket::Endpoint,
+        /// The service to ask about; empty for the whole server.
+        #[arg(long, default_value = "")]
+        service: String,
+    },
+}
+
+/// How long the health probe waits, to connect and for the answer.
+const HEALTH_WAIT: Duration = Duration::from_secs(2);
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Health { endpoint, service }) = cli.command {
+        return probe(endpoint, &service).await;
+    }
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -45,12 +80,51 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Prints the health of `service` on the server at `endpoint`; success only
+/// when it is serving.
+async fn probe(endpoint: protosocket::Endpoint, service: &str) -> ExitCode {
+    let config = RpcClientConfig::default().default_deadline(Some(HEALTH_WAIT));
+    let status = tokio::time::timeout(HEALTH_WAIT, async {
+        let client: RpcClient<KvRequest, KvResponse> =
+            RpcClient::connect(endpoint, protosocket_prost::codec(), &config).await?;
+        client.check_health(service).await
+    })
+    .await;
+    match status {
+        Ok(Ok(status)) => {
+            println!("{status}");
+            if status == HealthStatus::Serving {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Ok(Err(error)) => {
+            println!("UNREACHABLE: {error}");
+            ExitCode::FAILURE
+        }
+        Err(_) => {
+            println!("UNREACHABLE: no answer within {HEALTH_WAIT:?}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let store = Arc::new(Store::default());
     let service = KvService::new(Arc::clone(&store)).served_by("kv-demo");
-    let server = example_kv::start_server(cli.host, service)?;
+    let mut server_config = RpcServerConfig::default();
+    let mut client_config = RpcClientConfig::default();
+    if let Some(token) = &cli.token {
+        server_config = server_config.auth_hook(Some(TokenCheck::new(token).hook()));
+        client_config = client_config.credentials(Some(deploy::credentials(token)));
+    }
+    let server = deploy::start_server_with(cli.host, service, server_config)?;
     println!("kv server on {} in this process", server.local_endpoint());
-    let client = KvClient::connect(server.local_endpoint(), &RpcClientConfig::default()).await?;
+    if cli.token.is_some() {
+        println!("every connection authenticates with the token, once");
+    }
+    let client = KvClient::connect(server.local_endpoint(), &client_config).await?;
 
     for (key, value) in [
         ("user:1", "ada"),

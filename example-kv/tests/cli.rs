@@ -74,3 +74,59 @@ fn a_bad_flag_is_named() {
         assert!(stderr.contains(flag), "{flag} is not named: {stderr}");
     }
 }
+
+#[test]
+fn the_demo_authenticates_with_a_token() {
+    let output = run(&["--ttl-ms", "50", "--token", "open sesame"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}\n{stdout}");
+    for line in [
+        "every connection authenticates with the token, once",
+        "get user:1 = \"ada\"",
+        "server shut down",
+    ] {
+        assert!(stdout.contains(line), "no {line:?} in:\n{stdout}");
+    }
+}
+
+#[test]
+fn health_exits_zero_only_while_the_server_is_serving() {
+    use protosocket_rpc::health::{HealthReporter, HealthStatus};
+    use protosocket_rpc::server::RpcServerConfig;
+
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let health = HealthReporter::new();
+    let config = RpcServerConfig::default().health_reporter(health.clone());
+    let server = runtime
+        .block_on(async {
+            example_kv::deploy::start_server_with(
+                "127.0.0.1:0".parse().expect("endpoint"),
+                example_kv::KvService::default(),
+                config,
+            )
+        })
+        .expect("bind");
+    let endpoint = server.local_endpoint().to_string();
+    let probe = |extra: &[&str]| {
+        let mut args = vec!["health", "--endpoint", endpoint.as_str()];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+
+    let serving = probe(&[]);
+    assert!(serving.status.success(), "{serving:?}");
+    assert_eq!(String::from_utf8_lossy(&serving.stdout).trim(), "SERVING");
+    let unknown = probe(&["--service", "nothing"]);
+    assert_eq!(unknown.status.code(), Some(1), "{unknown:?}");
+    assert_eq!(String::from_utf8_lossy(&unknown.stdout).trim(), "UNKNOWN");
+
+    health.set("", HealthStatus::NotServing);
+    let down = probe(&[]);
+    assert_eq!(down.status.code(), Some(1), "{down:?}");
+    assert_eq!(String::from_utf8_lossy(&down.stdout).trim(), "NOT_SERVING");
+
+    runtime.block_on(server.shutdown());
+    let gone = probe(&[]);
+    assert_eq!(gone.status.code(), Some(1), "{gone:?}");
+    assert!(String::from_utf8_lossy(&gone.stdout).starts_with("UNREACHABLE"));
+}

@@ -14,7 +14,13 @@
 //! from which the server sets the call's deadline; a type without them still gets
 //! a correct outcome from every path. Per-call [`Hook`]s (interceptors) on either
 //! end see each call's metadata and may refuse it; nothing of this costs a call
-//! that does not use it.
+//! that does not use it. A server may authenticate each connection once
+//! ([`AuthHook`](server::AuthHook), the client's
+//! [`credentials`](client::RpcClientConfig::credentials)) and every call reads
+//! the result from its [`CallContext`](server::CallContext); it answers health
+//! checks ([`health`]) and drains its connections on shutdown
+//! ([`ControlCode::Draining`]), so a pool moves calls elsewhere without failing
+//! any.
 //! A server is a [`SocketService`](server::SocketService) (a codec and a
 //! [`ConnectionService`](server::ConnectionService) per connection) served by an
 //! [`RpcServer`](server::RpcServer); rpc work runs in the connection's task,
@@ -149,6 +155,8 @@
 //!   the [`RpcPool`](client::RpcPool), and the plumbing a connection runs on
 //!   ([`ClientConnection`](client::ClientConnection),
 //!   [`RpcClientReactor`](client::RpcClientReactor)).
+//! - [`health`]: the [`HealthReporter`](health::HealthReporter) a server
+//!   answers health checks from, and [`HealthStatus`](health::HealthStatus).
 //! - [`server`]: what you implement ([`SocketService`](server::SocketService),
 //!   [`ConnectionService`](server::ConnectionService)), the
 //!   [`RpcServer`](server::RpcServer) and its config, and the plumbing
@@ -171,6 +179,7 @@ pub mod client;
 #[doc(hidden)]
 pub mod derive_support;
 mod error;
+pub mod health;
 mod hook;
 mod lock;
 mod message;

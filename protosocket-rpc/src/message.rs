@@ -19,6 +19,8 @@ use crate::status::Status;
 /// | [`Pong`](ControlCode::Pong) | 6 | id 0: the answer to a ping |
 /// | [`Status`](ControlCode::Status) | 7 | the rpc failed with the [`Status`](crate::Status) this message carries; the rpc is over |
 /// | [`Credit`](ControlCode::Credit) | 8 | stream flow control: the peer may send [`Message::credit`] more messages of this rpc's stream |
+/// | [`Draining`](ControlCode::Draining) | 9 | id 0, server to client: the server is shutting down; send no new call on this connection and close it once the calls in flight are done |
+/// | [`Health`](ControlCode::Health) | 10 | a health check (client, the service name in metadata) or its answer (server, the status in metadata), with the check's own id; see [`health`](crate::health) |
 ///
 /// Any other value is read as `Cancel`, so a peer speaking a newer protocol never
 /// leaves a call waiting. An upstream 2.x peer reads `Failed` and `Unavailable` as
@@ -27,6 +29,13 @@ use crate::status::Status;
 /// uses) as a `Cancel` for an rpc it does not know, and ignores them. `Credit` is
 /// sent only to a peer that has shown it speaks credit (a client whose request
 /// carried a window, a server that granted one), so an upstream peer never sees it.
+/// An upstream 2.x client reads `Draining` (always id 0) as a `Cancel` of an rpc
+/// it never has in flight, and ignores it: it goes on sending, and the draining
+/// server goes on answering until its drain timeout, then refuses new calls with
+/// `Unavailable` and closes once the calls in flight are done; every call still
+/// gets an outcome. An upstream 2.x server reads a `Health` check as a `Cancel`
+/// of an rpc it does not have and ignores it (the check ends by its deadline);
+/// an upstream client never sends one, so never sees an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ControlCode {
     /// A request, or one response.
@@ -54,6 +63,15 @@ pub enum ControlCode {
     /// request stream). The server's first `Credit` of an rpc also acknowledges
     /// that it speaks credit. Sent only to a peer that has shown it speaks credit.
     Credit = 8,
+    /// Graceful drain: the server is shutting down. Requests already sent are
+    /// still answered; the client sends no new call on this connection and
+    /// closes it once nothing is in flight. Carries id 0; sent by the server
+    /// only.
+    Draining = 9,
+    /// A health check (from the client, the service name in its metadata) or
+    /// its answer (from the server, the status in its metadata); see
+    /// [`health`](crate::health).
+    Health = 10,
 }
 
 impl ControlCode {
@@ -65,6 +83,7 @@ impl ControlCode {
     /// assert_eq!(ControlCode::from_u32(0), ControlCode::Normal);
     /// assert_eq!(ControlCode::from_u32(2), ControlCode::End);
     /// assert_eq!(ControlCode::from_u32(3), ControlCode::Failed);
+    /// assert_eq!(ControlCode::from_u32(9), ControlCode::Draining);
     /// assert_eq!(ControlCode::from_u32(77), ControlCode::Cancel);
     /// ```
     #[inline]
@@ -79,6 +98,8 @@ impl ControlCode {
             6 => ControlCode::Pong,
             7 => ControlCode::Status,
             8 => ControlCode::Credit,
+            9 => ControlCode::Draining,
+            10 => ControlCode::Health,
             _ => ControlCode::Cancel,
         }
     }
@@ -136,7 +157,7 @@ impl ControlCode {
 ///
 /// assert_eq!(Echo::ended(7).control_code(), ControlCode::End);
 /// assert_eq!(Echo::control(7, ControlCode::Failed).control_code(), ControlCode::Failed);
-/// assert_eq!(Echo { code: 9, ..Default::default() }.control_code(), ControlCode::Cancel);
+/// assert_eq!(Echo { code: 77, ..Default::default() }.control_code(), ControlCode::Cancel);
 /// ```
 pub trait Message: Sized {
     /// The rpc this message belongs to.

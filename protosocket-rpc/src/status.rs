@@ -263,7 +263,8 @@ impl Status {
     /// [`Cancelled`](StatusCode::Cancelled), `Failed` is
     /// [`Internal`](StatusCode::Internal), `Unavailable` is
     /// [`Unavailable`](StatusCode::Unavailable); `None` for the codes that end
-    /// nothing (`Normal`, `End`, `Ping`, `Pong`, `Credit`).
+    /// nothing (`Normal`, `End`, `Ping`, `Pong`, `Credit`, `Draining`,
+    /// `Health`).
     #[must_use]
     pub fn from_control_code(code: ControlCode) -> Option<Self> {
         match code {
@@ -277,7 +278,9 @@ impl Status {
             | ControlCode::End
             | ControlCode::Ping
             | ControlCode::Pong
-            | ControlCode::Credit => None,
+            | ControlCode::Credit
+            | ControlCode::Draining
+            | ControlCode::Health => None,
         }
     }
 

@@ -20,9 +20,10 @@ use bytes::Bytes;
 use protosocket_prost::ProstCodec;
 use protosocket_rpc::client::{RpcClient, RpcClientConfig};
 use protosocket_rpc::server::{
-    ConnectionInfo, ConnectionService, Rpc, RpcServer, RpcServerConfig, SocketService,
+    AuthHook, AuthRequest, ConnectionInfo, ConnectionService, Rpc, RpcServer, RpcServerConfig,
+    SocketService,
 };
-use protosocket_rpc::{ControlCode, Message};
+use protosocket_rpc::{ControlCode, Message, Metadata};
 
 /// Counts allocations made by the client's and the server's thread, on top of
 /// the system allocator.
@@ -148,8 +149,25 @@ const SERVER_CEILING: f64 = 0.0;
 const WARM_UP: u64 = 2_000;
 const MEASURED: u64 = 2_000;
 
-#[test]
-fn a_warm_unary_call_allocates_nothing_on_either_side() {
+/// What the auth hook of the authenticated run knows of a connection.
+struct Peer;
+
+/// Allocations per warm unary call on the client's and the server's thread;
+/// with `auth`, the server authenticates each connection once (an
+/// [`AuthHook`]) and every call carries the connection's auth context, and the
+/// client sends credentials on its first call.
+fn measure(auth: bool) -> (f64, f64) {
+    let (server_config, client_config) = if auth {
+        let hook = AuthHook::new(|_: &AuthRequest<'_>| Ok(Peer));
+        let mut credentials = Metadata::new();
+        credentials.insert("token", "secret");
+        (
+            RpcServerConfig::default().auth_hook(Some(hook)),
+            RpcClientConfig::default().credentials(Some(credentials)),
+        )
+    } else {
+        (RpcServerConfig::default(), RpcClientConfig::default())
+    };
     let (address_tx, address_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = std::thread::spawn(move || {
@@ -162,7 +180,7 @@ fn a_warm_unary_call_allocates_nothing_on_either_side() {
             let server = RpcServer::bind(
                 "127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap(),
                 EchoService,
-                RpcServerConfig::default(),
+                server_config,
             )
             .expect("bind");
             address_tx
@@ -187,11 +205,7 @@ fn a_warm_unary_call_allocates_nothing_on_either_side() {
     let (client_per_call, server_per_call) = runtime.block_on(async move {
         let client: RpcClient<Blob, Blob> = tokio::time::timeout(
             Duration::from_secs(10),
-            RpcClient::connect(
-                endpoint,
-                protosocket_prost::codec(),
-                &RpcClientConfig::default(),
-            ),
+            RpcClient::connect(endpoint, protosocket_prost::codec(), &client_config),
         )
         .await
         .expect("connect in time")
@@ -225,6 +239,12 @@ fn a_warm_unary_call_allocates_nothing_on_either_side() {
     ROLE.with(|role| role.set(NOBODY));
     let _ = stop_tx.send(());
     server.join().expect("server thread");
+    (client_per_call, server_per_call)
+}
+
+#[test]
+fn a_warm_unary_call_allocates_nothing_on_either_side() {
+    let (client_per_call, server_per_call) = measure(false);
     println!(
         "allocations per unary call: client {client_per_call:.2}, server {server_per_call:.2}"
     );
@@ -235,5 +255,17 @@ fn a_warm_unary_call_allocates_nothing_on_either_side() {
     assert!(
         server_per_call <= SERVER_CEILING,
         "server: {server_per_call:.2} allocations per call, over {SERVER_CEILING}"
+    );
+
+    // Authenticated once per connection, a call costs the same: the auth
+    // context is shared, not made per call.
+    let (client_auth, server_auth) = measure(true);
+    println!(
+        "allocations per unary call with auth: client {client_auth:.2}, server {server_auth:.2}"
+    );
+    assert_eq!(
+        (client_auth, server_auth),
+        (client_per_call, server_per_call),
+        "auth on costs a call no allocation"
     );
 }

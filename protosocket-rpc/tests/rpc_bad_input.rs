@@ -5,36 +5,9 @@ mod support;
 use protosocket_rpc::client::RpcClientConfig;
 use protosocket_rpc::server::RpcServerConfig;
 use protosocket_rpc::ControlCode;
+use support::raw::{raw, read_message, send};
 use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-async fn read_message(stream: &mut tokio::net::TcpStream) -> Text {
-    let len = timed(stream.read_u32()).await.unwrap() as usize;
-    let mut frame = vec![0; len];
-    timed(stream.read_exact(&mut frame)).await.unwrap();
-    let mut buffer = (len as u32).to_be_bytes().to_vec();
-    buffer.extend_from_slice(&frame);
-    protosocket::Decoder::decode(&mut TextSerializer, &buffer)
-        .unwrap()
-        .1
-}
-
-/// A raw connection to the server: the test writes frames by hand.
-async fn raw(address: std::net::SocketAddr) -> tokio::net::TcpStream {
-    timed(tokio::net::TcpStream::connect(address))
-        .await
-        .unwrap()
-}
-
-/// Writes one frame with a raw control code.
-async fn send(stream: &mut tokio::net::TcpStream, id: u64, code: u32, text: &str) {
-    let frame = encode(Text {
-        id,
-        code,
-        text: text.into(),
-    });
-    timed(stream.write_all(&frame)).await.unwrap();
-}
 
 #[tokio::test]
 async fn an_unknown_control_code_is_read_as_cancel() {

@@ -1,6 +1,8 @@
-//! A graceful shutdown lets the rpcs already running finish within the grace
-//! period, refuses new ones with `StatusCode::Unavailable` (the caller knows they did
-//! not run), then closes.
+//! A graceful shutdown drains each connection: the server tells the client
+//! (`ControlCode::Draining`), the calls already running finish, the client
+//! refuses new calls unsent with `StatusCode::Unavailable` (the caller knows
+//! they did not run) and closes its side once none is in flight, and the server
+//! closes then, well before the grace period.
 
 mod support;
 
@@ -8,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use protosocket_rpc::client::RpcClientConfig;
 use protosocket_rpc::server::{ProtosocketServerConfig, RpcServerConfig};
-use protosocket_rpc::{Error, StatusCode};
-use support::{client, serve, timed, TestService, Text};
+use protosocket_rpc::StatusCode;
+use support::{client, serve, timed, wait_until, TestService, Text};
 
 #[tokio::test]
 async fn shutdown_finishes_running_calls_and_refuses_new_ones() {
@@ -28,7 +30,8 @@ async fn shutdown_finishes_running_calls_and_refuses_new_ones() {
     let started = Instant::now();
     shutdown.shutdown();
 
-    // The connection still reads: a call made now is refused, not left hanging.
+    wait_until("told of the drain", || client.is_draining()).await;
+    // A call made now is refused at once, unsent.
     let refused = timed(client.send_unary(Text::new("echo:late"))).await;
     assert!(
         matches!(&refused, Err(error) if error.status_code() == StatusCode::Unavailable),
@@ -48,9 +51,11 @@ async fn shutdown_finishes_running_calls_and_refuses_new_ones() {
         "closed once idle ({:?}), not at the end of the grace period",
         started.elapsed()
     );
+    wait_until("closed", || client.is_closed()).await;
     let after = timed(client.send_unary(Text::new("echo:after"))).await;
     assert!(
-        matches!(after, Err(Error::ConnectionClosed(_))),
+        matches!(&after, Err(error) if error.status_code() == StatusCode::Unavailable),
         "{after:?}"
     );
+    assert_eq!(service.started(), RUNNING, "nothing ran after the drain");
 }

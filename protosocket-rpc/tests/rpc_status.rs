@@ -129,14 +129,17 @@ async fn a_panicking_handler_is_internal_and_says_it_panicked() {
 }
 
 #[tokio::test]
-async fn a_server_shutting_down_answers_unavailable() {
+async fn a_server_past_its_drain_timeout_answers_unavailable() {
     let service = RichService::default();
-    let config = RpcServerConfig::default().server_config(
-        ProtosocketServerConfig::default().grace_period(std::time::Duration::from_secs(5)),
-    );
+    let config = RpcServerConfig::default()
+        .drain_timeout(std::time::Duration::ZERO)
+        .server_config(
+            ProtosocketServerConfig::default().grace_period(std::time::Duration::from_secs(5)),
+        );
     let (address, shutdown, server) = serve_rich(service.clone(), config);
-    let client = rich_client(address, &RpcClientConfig::default()).await;
-    let running = client.send_unary(Envelope::new("sleep:300"));
+    // A raw peer: it reads the drain notice and sends on regardless.
+    let mut peer = RawPeer::connect(address).await;
+    peer.send(&Envelope::raw(1, "sleep:300", None)).await;
     timed(async {
         while service.started() < 1 {
             tokio::task::yield_now().await;
@@ -144,14 +147,20 @@ async fn a_server_shutting_down_answers_unavailable() {
     })
     .await;
     shutdown.shutdown();
-    let refused = timed(client.send_unary(Envelope::new("echo:late"))).await;
-    let status = status_of(refused);
+    let notice = peer.recv().await;
+    assert_eq!(
+        (notice.id, notice.control_code()),
+        (0, ControlCode::Draining)
+    );
+    peer.send(&Envelope::raw(2, "echo:late", None)).await;
+    let refused = peer.recv().await;
+    assert_eq!(refused.id, 2);
+    let status = refused.status().expect("a status");
     assert_eq!(status.code(), StatusCode::Unavailable);
     assert!(status.message().contains("shutting down"), "{status}");
-    assert_eq!(
-        timed(running).await.expect("the running call").text,
-        "slept"
-    );
+    let running = peer.recv().await;
+    assert_eq!((running.id, running.text.as_str()), (1, "slept"));
+    assert_eq!(service.started(), 1, "the refused call never ran");
     timed(server).await.expect("the server ends");
 }
 

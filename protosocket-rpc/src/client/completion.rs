@@ -12,7 +12,9 @@ use futures_core::Stream;
 use tokio::time::{Instant, Sleep};
 
 use crate::client::cell::{CallCell, CellPool};
-use crate::client::reactor::{ClientOutbound, ConnectionShared, ABANDONED, UNASSIGNED};
+use crate::client::reactor::{
+    draining_error, ClientOutbound, ConnectionShared, ABANDONED, UNASSIGNED,
+};
 use crate::error::Error;
 use crate::stream_buffer::{BufferReader, Next};
 
@@ -114,8 +116,24 @@ impl<Req, Resp> CallGuard<Req, Resp> {
 }
 
 impl<Req, Resp> CallGuard<Req, Resp> {
+    /// The error of a call its connection let go of: a call never sent (it has
+    /// no id) on a connection that drained was refused, and may go elsewhere.
     fn closed_error(&self) -> Error {
-        self.shared.connection.closed_error()
+        let connection = &self.shared.connection;
+        if connection.is_draining() && self.cell().id.load(Ordering::Acquire) == UNASSIGNED {
+            return draining_error();
+        }
+        connection.closed_error()
+    }
+}
+
+impl<Req, Resp> CallGuard<Req, Resp> {
+    /// Whether `error` refused this call before it was sent (it has no id):
+    /// its connection is draining, and the call never ran.
+    #[cold]
+    fn refused_unsent(&self, error: &Error) -> bool {
+        error.status_code() == crate::StatusCode::Unavailable
+            && self.cell().id.load(Ordering::Acquire) == UNASSIGNED
     }
 }
 
@@ -270,7 +288,14 @@ pub struct StreamingCompletion<Req, Resp> {
     pub(crate) events: BufferReader<Resp, Result<(), Error>>,
     pub(crate) deadline: Deadline,
     pub(crate) guard: CallGuard<Req, Resp>,
+    /// A pool's second try, on another connection, of a call its draining
+    /// connection refused unsent.
+    pub(crate) retry: Option<Retry<Req, Resp>>,
 }
+
+/// Makes the same call again on another connection, if one is up.
+pub(crate) type Retry<Req, Resp> =
+    Box<dyn FnOnce() -> Option<StreamingCompletion<Req, Resp>> + Send>;
 
 impl<Req, Resp> Stream for StreamingCompletion<Req, Resp> {
     type Item = Result<Resp, Error>;
@@ -296,6 +321,12 @@ impl<Req, Resp> Stream for StreamingCompletion<Req, Resp> {
                         None
                     }
                     Next::End(Err(error)) => {
+                        if this.retry.is_some() && this.guard.refused_unsent(&error) {
+                            if let Some(again) = this.retry.take().and_then(|retry| retry()) {
+                                *this = again;
+                                return Pin::new(this).poll_next(cx);
+                            }
+                        }
                         this.guard.finished = true;
                         Some(Err(error))
                     }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use protosocket::{ConnectionConfig, Liveness, SocketOptions};
 
 use crate::client::CallHook;
+use crate::metadata::Metadata;
 
 /// A quiet client connection pings its server after 1 s; a server that sends
 /// nothing for 5 s while calls wait on it is given up (the calls fail with
@@ -21,6 +22,7 @@ const DEFAULT_LIVENESS: Liveness =
 /// | `default_deadline` | none | the deadline of calls made without one |
 /// | `call_hook` | none | a [`CallHook`] run on each request before it is queued (metadata, or refusing the call) |
 /// | `stream_buffer` | 64 | responses a streaming call buffers unread; while one is full the connection reads nothing more |
+/// | `credentials` | none | metadata sent once per connection, on its first call, for the server's [`AuthHook`](crate::server::AuthHook) |
 /// | `send_budget` | 64 | requests a client-streaming or bidi call's sender may have queued, not yet taken by the connection, before `send` waits |
 ///
 /// ```
@@ -43,6 +45,7 @@ pub struct RpcClientConfig {
     pub(crate) call_hook: Option<CallHook>,
     pub(crate) stream_buffer: usize,
     pub(crate) send_budget: usize,
+    pub(crate) credentials: Option<Metadata>,
 }
 
 impl Default for RpcClientConfig {
@@ -54,11 +57,28 @@ impl Default for RpcClientConfig {
             call_hook: None,
             stream_buffer: 64,
             send_budget: 64,
+            credentials: None,
         }
     }
 }
 
 impl RpcClientConfig {
+    /// Metadata sent once per connection, on its first call (with that call's
+    /// own metadata): what a server's
+    /// [`AuthHook`](crate::server::AuthHook) checks. Every new connection
+    /// (each reconnect of a pool too) sends it again; later calls carry
+    /// nothing extra. `None` (the default) sends nothing.
+    #[must_use]
+    pub fn credentials(mut self, credentials: Option<Metadata>) -> Self {
+        self.credentials = credentials;
+        self
+    }
+
+    /// The configured credentials.
+    #[must_use]
+    pub fn get_credentials(&self) -> Option<&Metadata> {
+        self.credentials.as_ref()
+    }
     /// The connection settings a client starts with: [`ConnectionConfig::default`]
     /// with [`Liveness`] pinging after 1 s of quiet and giving up after 5 s. Start
     /// from these to change one setting and keep the others.

@@ -32,6 +32,7 @@ use protosocket::{CloseReason, Connect, Connection, Decoder, Encoder, Endpoint};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::error::Error;
+use crate::health::HealthStatus;
 use crate::hook::{Hook, HookFuture, Hooked};
 use crate::message::speaks_credit;
 use crate::message::Message;
@@ -43,6 +44,10 @@ use completion::{CallGuard, CallShared, Deadline, Submit};
 use hook_gate::HookGate;
 use reactor::{CompletionSender, ConnectionShared};
 use upload::Upload;
+
+/// How long a health check waits for its answer when the client has no
+/// default deadline.
+const HEALTH_CHECK_DEADLINE: Duration = Duration::from_secs(5);
 
 /// The client's per-call hook: it sees each request's [`Metadata`] before the
 /// request is queued, and may add to it or fail the call unsent (see [`Hook`]).
@@ -95,7 +100,8 @@ where
     {
         let (sender, outbound) = config.connection.outbound_channel();
         let connection_shared = Arc::new(ConnectionShared::default());
-        let reactor = RpcClientReactor::new(Arc::clone(&connection_shared));
+        let reactor = RpcClientReactor::new(Arc::clone(&connection_shared))
+            .credentials(config.credentials.clone());
         let connection = Connection::new(
             stream,
             codec,
@@ -255,6 +261,33 @@ where
         }
     }
 
+    /// Asks the server whether `service` (`""` for the whole server) is
+    /// serving: a [`Health`](crate::ControlCode::Health) check, answered by the
+    /// server itself from its
+    /// [`HealthReporter`](crate::health::HealthReporter) (see
+    /// [`health`](crate::health)), within the configured default deadline, or
+    /// 5 s without one. A message type without metadata reads every answer as
+    /// [`Unknown`](HealthStatus::Unknown).
+    ///
+    /// # Errors
+    ///
+    /// Those of a unary call: [`DeadlineExceeded`](crate::StatusCode::DeadlineExceeded)
+    /// from a server that does not answer checks (an upstream 2.x server),
+    /// [`Unavailable`](crate::StatusCode::Unavailable) on a draining
+    /// connection, [`Error::ConnectionClosed`].
+    pub async fn check_health(&self, service: &str) -> Result<HealthStatus, Error> {
+        let mut check = Req::control(0, crate::ControlCode::Health);
+        let mut metadata = Metadata::new();
+        metadata.insert(crate::health::SERVICE_KEY, service.to_string());
+        check.set_metadata(metadata);
+        let deadline = self.default_deadline.or(Some(HEALTH_CHECK_DEADLINE));
+        let mut answer = self.send_unary_with_deadline(check, deadline).await?;
+        let metadata = answer.take_metadata();
+        Ok(metadata
+            .text(crate::health::STATUS_KEY)
+            .map_or(HealthStatus::Unknown, HealthStatus::from_name))
+    }
+
     /// Sends a request whose responses arrive as a stream, with the configured
     /// default deadline covering the whole stream.
     ///
@@ -280,6 +313,7 @@ where
             events,
             deadline: Deadline::at(deadline),
             guard,
+            retry: None,
         }
     }
 
@@ -349,6 +383,7 @@ where
             events,
             deadline: Deadline::at(deadline),
             guard,
+            retry: None,
         };
         (sender, completion)
     }
@@ -378,7 +413,11 @@ where
         let lane = self.sender.clone();
         let mut submit = Submit::Queued;
         let mut gate = None;
-        let hooked = self.open_hooked(&mut request);
+        let hooked = if self.is_draining() {
+            Err(None)
+        } else {
+            self.open_hooked(&mut request).map_err(Some)
+        };
         let opening = ClientOutbound::upload(
             self.with_window(request),
             completion,
@@ -404,9 +443,10 @@ where
                 None
             }
             Err(status) => {
-                // Refused unsent: the call ends with the hook's status, and its
-                // sender finds the input side closed.
-                opening.fail_unsent(Error::Status(status));
+                // Refused unsent: the call ends with the hook's status (or as
+                // refused by a draining connection), and its sender finds the
+                // input side closed.
+                opening.fail_unsent(status.map_or_else(reactor::draining_error, Error::Status));
                 None
             }
         };
@@ -455,6 +495,10 @@ where
             shared: Arc::clone(&self.shared),
             finished: false,
         };
+        if self.is_draining() {
+            completion.fail(reactor::draining_error());
+            return (Submit::Queued, guard);
+        }
         let submit = match &self.call_hook {
             None => self.enqueue(ClientOutbound::call(request, completion, cell, deadline)),
             Some(hook) => self.submit_hooked(hook, request, completion, cell, deadline),
@@ -530,6 +574,21 @@ impl<Req, Resp> RpcClient<Req, Resp> {
     #[must_use]
     pub fn is_closed(&self) -> bool {
         self.sender.is_closed()
+    }
+
+    /// Whether `other` is a handle on the same connection.
+    pub(crate) fn same_connection(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
+    /// Whether the server has told this connection it is draining (shutting
+    /// down gracefully, see [`ControlCode::Draining`](crate::ControlCode::Draining)):
+    /// calls made from now on fail at once with
+    /// [`Unavailable`](crate::StatusCode::Unavailable) without being sent, the
+    /// calls in flight finish, and the connection closes once none is left.
+    #[must_use]
+    pub fn is_draining(&self) -> bool {
+        self.shared.connection.is_draining()
     }
 
     /// Whether the server has sent anything on this connection yet (a pong, a

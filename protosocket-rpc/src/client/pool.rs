@@ -16,6 +16,7 @@ use crate::client::{
     UnaryCompletion,
 };
 use crate::error::Error;
+use crate::health::HealthStatus;
 use crate::lock::lock;
 use crate::message::Message;
 
@@ -27,6 +28,7 @@ use crate::message::Message;
 /// | `connect_timeout` | 5 s | how long one connect attempt may take before it counts as failed |
 /// | `min_backoff` | 10 ms | how long a slot waits before reconnecting after its connection ended, or after its first failed attempt |
 /// | `max_backoff` | 5 s | the cap of the backoff, which doubles with each failed attempt in a row |
+/// | `health_interval` | none | how often each connection asks its server's health ([`RpcClient::check_health`], the whole server); a slot whose server is not serving gets no new call. None: never asked |
 ///
 /// ```
 /// use std::time::Duration;
@@ -44,6 +46,7 @@ pub struct PoolConfig {
     connect_timeout: Duration,
     min_backoff: Duration,
     max_backoff: Duration,
+    health_interval: Option<Duration>,
 }
 
 impl Default for PoolConfig {
@@ -53,6 +56,7 @@ impl Default for PoolConfig {
             connect_timeout: Duration::from_secs(5),
             min_backoff: Duration::from_millis(10),
             max_backoff: Duration::from_secs(5),
+            health_interval: None,
         }
     }
 }
@@ -85,6 +89,22 @@ impl PoolConfig {
     pub fn max_backoff(mut self, backoff: Duration) -> Self {
         self.max_backoff = backoff;
         self
+    }
+
+    /// How often each connection asks its server's health, from when it
+    /// connects; `None` (the default) never asks. A server that answers other
+    /// than [`Serving`](crate::health::HealthStatus::Serving) gets no new call
+    /// on that slot until a later check says it serves again.
+    #[must_use]
+    pub fn health_interval(mut self, interval: Option<Duration>) -> Self {
+        self.health_interval = interval;
+        self
+    }
+
+    /// How often each connection asks its server's health.
+    #[must_use]
+    pub fn get_health_interval(&self) -> Option<Duration> {
+        self.health_interval
     }
 
     /// The number of connections.
@@ -144,6 +164,23 @@ impl PoolConfig {
 /// [`min_backoff`](PoolConfig::min_backoff). Calls already sent on a connection
 /// that ends fail with [`Error::ConnectionClosed`]; the pool does not retry them.
 ///
+/// # Drain and retry
+///
+/// A connection whose server is shutting down gracefully
+/// ([`RpcClient::is_draining`]) is not picked for new calls: its slot starts a
+/// replacement connection at once (a failed attempt backs off as above), and
+/// calls go to the other connected slots meanwhile; the calls in flight on it
+/// finish. A call refused as [`Unavailable`](crate::StatusCode::Unavailable)
+/// with a status (refused unsent by a connection that began draining between
+/// the pick and the send, or answered so by a server that did not run it) is
+/// sent once more on another connection, by
+/// [`send_unary`](Self::send_unary) and [`send_streaming`](Self::send_streaming):
+/// it never ran, so sending it again is safe. For that the pool keeps a clone
+/// of each request until its call is answered (`Req: Clone`). No other error
+/// is retried, and calls with an input side
+/// ([`send_client_streaming`](Self::send_client_streaming),
+/// [`send_bidi`](Self::send_bidi)) are not retried.
+///
 /// # Runtime
 ///
 /// Connect attempts and connections run in tasks spawned with [`tokio::spawn`], so
@@ -156,7 +193,7 @@ impl PoolConfig {
 /// # use std::future::{ready, Ready};
 /// # use protosocket_rpc::{ControlCode, Message};
 /// # use protosocket_rpc::server::{ConnectionService, Rpc, RpcServer, RpcServerConfig, SocketService};
-/// # #[derive(Debug, Default)]
+/// # #[derive(Debug, Default, Clone)]
 /// # struct Text { id: u64, code: u32, text: String }
 /// # impl Message for Text {
 /// #     fn message_id(&self) -> u64 { self.id }
@@ -268,6 +305,9 @@ struct SlotInner<Req, Resp> {
     /// handlers hang but whose connections accept (and pong) would otherwise take
     /// a few calls down with every fresh connection.
     strikes: u32,
+    /// The last health check of the connection found its server serving (or
+    /// none was made yet).
+    serving: bool,
 }
 
 enum State<Req, Resp> {
@@ -372,6 +412,7 @@ where
                     backoff: pool_config.min_backoff,
                     generation: 0,
                     strikes: 0,
+                    serving: true,
                 }),
             })
             .collect();
@@ -421,12 +462,23 @@ where
     /// Dropping it while it waits for a connect attempt leaves the attempt
     /// running; its connection is kept for later calls.
     pub async fn client(&self) -> Result<RpcClient<Req, Resp>, Error> {
+        self.pick(None).await
+    }
+
+    /// A client picked as [`client`](Self::client) describes, never on the
+    /// connection of `avoid` (the one that just refused a call).
+    async fn pick(
+        &self,
+        avoid: Option<&RpcClient<Req, Resp>>,
+    ) -> Result<RpcClient<Req, Resp>, Error> {
         let slots = &self.shared.slots;
         let start = self.shared.next.fetch_add(1, Ordering::Relaxed);
         let mut best: Option<((bool, usize), RpcClient<Req, Resp>)> = None;
         let mut attempt = None;
         for offset in 0..slots.len() {
             match self.check((start + offset) % slots.len()) {
+                Check::Ready(client)
+                    if avoid.is_some_and(|avoid| avoid.same_connection(&client)) => {}
                 Check::Ready(client) => {
                     // Connections known to answer first, then the least loaded;
                     // ties go to the earliest in this call's round-robin order.
@@ -472,11 +524,20 @@ where
         &self,
         deadline: Option<Duration>,
     ) -> Result<RpcClient<Req, Resp>, Error> {
+        self.pick_within(deadline, None).await
+    }
+
+    /// [`pick`](Self::pick) within `deadline`.
+    async fn pick_within(
+        &self,
+        deadline: Option<Duration>,
+        avoid: Option<&RpcClient<Req, Resp>>,
+    ) -> Result<RpcClient<Req, Resp>, Error> {
         match deadline {
-            Some(deadline) => tokio::time::timeout(deadline, self.client())
+            Some(deadline) => tokio::time::timeout(deadline, self.pick(avoid))
                 .await
                 .unwrap_or_else(|_| Err(Error::deadline_exceeded())),
-            None => self.client().await,
+            None => self.pick(avoid).await,
         }
     }
 
@@ -495,7 +556,10 @@ where
     /// # Cancel safety
     ///
     /// Dropping it after the request was sent cancels the call.
-    pub async fn send_unary(&self, request: Req) -> Result<Resp, Error> {
+    pub async fn send_unary(&self, request: Req) -> Result<Resp, Error>
+    where
+        Req: Clone,
+    {
         self.send_unary_with_deadline(request, self.shared.config.default_deadline)
             .await
     }
@@ -510,6 +574,10 @@ where
     /// deadline passes while it waits for a connect, then those of the call
     /// ([`UnaryCompletion`](crate::client::UnaryCompletion)).
     ///
+    /// A call refused as [`Unavailable`](crate::StatusCode::Unavailable)
+    /// (see [`RpcPool`]'s "Drain and retry") is sent once more, on another
+    /// connection, within what is left of `deadline`.
+    ///
     /// # Cancel safety
     ///
     /// Dropping it after the request was sent cancels the call.
@@ -517,16 +585,42 @@ where
         &self,
         request: Req,
         deadline: Option<Duration>,
-    ) -> Result<Resp, Error> {
+    ) -> Result<Resp, Error>
+    where
+        Req: Clone,
+    {
         let started = Instant::now();
+        let left = |deadline: Option<Duration>| {
+            deadline.map(|deadline| deadline.saturating_sub(started.elapsed()))
+        };
         let client = self.client_within(deadline).await?;
-        let left = deadline.map(|deadline| deadline.saturating_sub(started.elapsed()));
-        client.send_unary_with_deadline(request, left).await
+        // Kept for the one retry; a refused call never ran, so sending it again
+        // is safe.
+        let again = request.clone();
+        let refused = match client
+            .send_unary_with_deadline(request, left(deadline))
+            .await
+        {
+            Err(error)
+                if error.status_code() == crate::StatusCode::Unavailable
+                    && error.status().is_some() =>
+            {
+                error
+            }
+            outcome => return outcome,
+        };
+        tracing::debug!(%refused, "call refused unrun; retrying it once on another connection");
+        let Ok(other) = self.pick_within(left(deadline), Some(&client)).await else {
+            return Err(refused);
+        };
+        other.send_unary_with_deadline(again, left(deadline)).await
     }
 
     /// Sends a streaming request on a connection picked as
     /// [`client`](Self::client) does; the configured default deadline covers the
-    /// wait for a connect and the whole stream.
+    /// wait for a connect and the whole stream. A stream refused unsent by a
+    /// draining connection is sent once more on another connection that is up
+    /// (see "Drain and retry" on [`RpcPool`]).
     ///
     /// # Errors
     ///
@@ -536,9 +630,31 @@ where
     pub async fn send_streaming(
         &self,
         request: Req,
-    ) -> Result<StreamingCompletion<Req, Resp>, Error> {
+    ) -> Result<StreamingCompletion<Req, Resp>, Error>
+    where
+        Req: Clone,
+    {
         let (client, left) = self.client_for_call().await?;
-        Ok(client.send_streaming_with_deadline(request, left))
+        let again = request.clone();
+        let mut completion = client.send_streaming_with_deadline(request, left);
+        let pool = self.clone();
+        completion.retry = Some(Box::new(move || {
+            let other = pool.ready_client(&client)?;
+            tracing::debug!("stream refused unsent by a draining connection; retrying it once");
+            Some(other.send_streaming_with_deadline(again, left))
+        }));
+        Ok(completion)
+    }
+
+    /// A connected client, picked as [`client`](Self::client) does, on any
+    /// connection but `avoid`'s; `None` when no other is up now.
+    fn ready_client(&self, avoid: &RpcClient<Req, Resp>) -> Option<RpcClient<Req, Resp>> {
+        let slots = self.shared.slots.len();
+        let start = self.shared.next.fetch_add(1, Ordering::Relaxed);
+        (0..slots).find_map(|offset| match self.check((start + offset) % slots) {
+            Check::Ready(client) if !client.same_connection(avoid) => Some(client),
+            _ => None,
+        })
     }
 
     /// A connection for a call with the configured default deadline, and the
@@ -583,6 +699,30 @@ where
         Ok(client.send_bidi_with_deadline(request, left))
     }
 
+    /// Calls keep missing their deadlines with no answer on the slot's
+    /// connection: route no new call there; connect afresh after a wait that
+    /// doubles with each such connection in a row. Calls in flight keep the old
+    /// connection until they end.
+    #[cold]
+    fn strike(
+        &self,
+        slot: &Slot<Req, Resp>,
+        inner: &mut SlotInner<Req, Resp>,
+        now: Instant,
+    ) -> Check<Req, Resp> {
+        inner.strikes = inner.strikes.saturating_add(1);
+        let wait = self
+            .shared
+            .pool_config
+            .min_backoff
+            .saturating_mul(1 << inner.strikes.min(16))
+            .min(self.shared.pool_config.max_backoff);
+        tracing::info!(endpoint = ?slot.endpoint, ?wait, "pool connection unresponsive; replacing it");
+        inner.generation += 1;
+        inner.state = State::BackingOff(now + wait);
+        Check::BackingOff
+    }
+
     /// Looks at slot `index`, starting a connect attempt when it is due.
     fn check(&self, index: usize) -> Check<Req, Resp> {
         let slot = &self.shared.slots[index];
@@ -593,28 +733,23 @@ where
                 // Its task is about to notice, back off and reconnect.
                 return Check::BackingOff;
             }
-            if !client.is_suspect() {
+            if client.is_draining() {
+                // The server is shutting down: calls in flight finish on the
+                // old connection, which closes by itself; new ones go to other
+                // slots while this one connects afresh (below, at once: the old
+                // connection has not failed).
+                tracing::debug!(endpoint = ?slot.endpoint, "pool connection draining; replacing it");
+            } else if !inner.serving {
+                return Check::BackingOff;
+            } else if !client.is_suspect() {
                 let client = client.clone();
                 if inner.strikes > 0 && client.has_answered() {
                     inner.strikes = 0;
                 }
                 return Check::Ready(client);
+            } else {
+                return self.strike(slot, &mut inner, now);
             }
-            // Calls keep missing their deadlines with no answer: route no new call
-            // here; connect afresh after a wait that doubles with each such
-            // connection in a row. Calls in flight keep the old connection until
-            // they end.
-            inner.strikes = inner.strikes.saturating_add(1);
-            let wait = self
-                .shared
-                .pool_config
-                .min_backoff
-                .saturating_mul(1 << inner.strikes.min(16))
-                .min(self.shared.pool_config.max_backoff);
-            tracing::info!(endpoint = ?slot.endpoint, ?wait, "pool connection unresponsive; replacing it");
-            inner.generation += 1;
-            inner.state = State::BackingOff(now + wait);
-            return Check::BackingOff;
         }
         match &inner.state {
             State::Connecting(attempt) => Check::Connecting(attempt.clone()),
@@ -641,6 +776,20 @@ where
     #[must_use]
     pub fn connect_attempts(&self) -> u64 {
         self.shared.connect_attempts.load(Ordering::Relaxed)
+    }
+
+    /// How many slots would take a new call now: connected, not draining,
+    /// and (with [health checks](PoolConfig::health_interval)) serving.
+    #[must_use]
+    pub fn serving(&self) -> usize {
+        self.shared
+            .slots
+            .iter()
+            .filter(|slot| {
+                let inner = slot.lock();
+                matches!(&inner.state, State::Connected(client) if !client.is_closed() && !client.is_draining() && inner.serving)
+            })
+            .count()
     }
 
     /// How many slots hold a connection that is up.
@@ -671,6 +820,18 @@ impl<Req, Resp> Slot<Req, Resp> {
         if inner.generation == generation {
             inner.state = State::Connected(client);
             inner.backoff = config.min_backoff;
+            inner.serving = true;
+        }
+    }
+
+    /// Records what a health check of generation `generation`'s connection
+    /// found.
+    fn health(&self, generation: u64, status: Result<HealthStatus, Error>) {
+        let serving = matches!(status, Ok(HealthStatus::Serving));
+        let mut inner = self.lock();
+        if inner.generation == generation && inner.serving != serving {
+            tracing::info!(endpoint = ?self.endpoint, ?status, "pool connection's server health changed");
+            inner.serving = serving;
         }
     }
 
@@ -790,8 +951,8 @@ async fn run<Req, Resp, S, C, K>(
     attempt: Timed<Connected<Req, Resp, S, C>>,
 ) -> Option<Duration>
 where
-    Req: Message,
-    Resp: Message,
+    Req: Message + Send + 'static,
+    Resp: Message + Send + 'static,
     S: AsyncRead + AsyncWrite + Unpin,
     C: Encoder<Message = Req> + Decoder<Message = Resp>,
 {
@@ -815,10 +976,24 @@ where
     match attempt {
         Ok((client, connection)) => {
             slot.succeeded(generation, client.clone(), &pool.pool_config);
-            publish.send_replace(Some(Ok(client)));
+            publish.send_replace(Some(Ok(client.clone())));
             drop(publish);
+            let interval = pool.pool_config.health_interval;
             drop(pool);
-            connection.await;
+            match interval {
+                None => {
+                    drop(client);
+                    connection.await;
+                }
+                Some(interval) => {
+                    // The checks run beside the connection, which this task
+                    // polls: they end with it.
+                    tokio::select! {
+                        () = connection => {}
+                        () = watch_health(shared, index, generation, client, interval) => {}
+                    }
+                }
+            }
             shared.upgrade()?.slots[index].ended(generation)
         }
         Err(failure) => {
@@ -827,6 +1002,29 @@ where
             publish.send_replace(Some(Err(failure)));
             wait
         }
+    }
+}
+
+/// Asks the server of slot `index`'s connection (generation `generation`) for
+/// its health every `interval`, from now, for as long as the pool lives.
+async fn watch_health<Req, Resp, C, K>(
+    shared: &Weak<Shared<Req, Resp, C, K>>,
+    index: usize,
+    generation: u64,
+    client: RpcClient<Req, Resp>,
+    interval: Duration,
+) where
+    Req: Message + Send + 'static,
+    Resp: Message + Send + 'static,
+{
+    loop {
+        let status = client.check_health("").await;
+        let Some(pool) = shared.upgrade() else {
+            return;
+        };
+        pool.slots[index].health(generation, status);
+        drop(pool);
+        tokio::time::sleep(interval).await;
     }
 }
 

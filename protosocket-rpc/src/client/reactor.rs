@@ -14,6 +14,7 @@ use crate::client::cell::{CallCell, UnarySender};
 use crate::client::upload::{OpeningInput, Upload};
 use crate::error::Error;
 use crate::message::{credit_message, ControlCode, Message};
+use crate::metadata::Metadata;
 use crate::server::id_map::{id_map, IdMap};
 use crate::status::Status;
 use crate::stream_buffer::{BufferWriter, FullBuffers};
@@ -98,6 +99,9 @@ pub(crate) struct ConnectionShared {
     /// Set when the streak reaches [`SUSPECT_AFTER_DEADLINES`]: the pool routes
     /// no new call here.
     suspect: AtomicBool,
+    /// Set when the server sent [`ControlCode::Draining`]: new calls are
+    /// refused unsent, and the connection closes once none is in flight.
+    draining: AtomicBool,
 }
 
 /// Deadlines in a row, with no answer received, that make a connection suspect.
@@ -175,6 +179,12 @@ impl ConnectionShared {
     /// Whether calls kept missing their deadlines with nothing received.
     pub(crate) fn is_suspect(&self) -> bool {
         self.suspect.load(Ordering::Relaxed)
+    }
+
+    /// Whether the server has told this connection it is draining.
+    #[inline]
+    pub(crate) fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
     }
 
     /// The error of a call that the connection's end left without an outcome.
@@ -368,7 +378,33 @@ where
     full: FullBuffers<<C as Decoder>::Message, Result<(), Error>>,
     /// Credit to send, from `credits`.
     to_credit: VecDeque<(u64, u32)>,
+    /// Where the connection is in a drain the server asked for.
+    drain: Drain,
+    /// Credentials to put on the connection's first call.
+    credentials: Option<Metadata>,
     _codec: PhantomData<fn() -> C>,
+}
+
+/// A client connection's part in the server's graceful drain.
+///
+/// | state | a call taken from the queue | the connection |
+/// |---|---|---|
+/// | `No` | is sent | runs |
+/// | `Asked` | is sent (it was queued before the notice was read; the server still serves it) | closes once no call is in flight |
+/// | `Closing` | fails `Unavailable`, unsent | is closing: nothing more is read |
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Drain {
+    No,
+    Asked,
+    Closing,
+}
+
+/// The error of a call refused unsent because its connection is draining.
+#[cold]
+pub(crate) fn draining_error() -> Error {
+    Error::Status(Status::unavailable(
+        "the server is draining this connection; the call was not sent",
+    ))
 }
 
 impl<C> RpcClientReactor<C>
@@ -391,7 +427,29 @@ where
             ending: VecDeque::new(),
             full: FullBuffers::new(),
             to_credit: VecDeque::new(),
+            drain: Drain::No,
+            credentials: None,
             _codec: PhantomData,
+        }
+    }
+
+    /// Puts `credentials` on the connection's first call.
+    pub(crate) fn credentials(mut self, credentials: Option<Metadata>) -> Self {
+        self.credentials = credentials;
+        self
+    }
+
+    /// Puts the credentials, once, on the first call's request (a `Normal`
+    /// one: a health check is answered without them).
+    #[cold]
+    fn attach_credentials(&mut self, request: &mut <C as Encoder>::Message) {
+        if request.control_code() != ControlCode::Normal {
+            return;
+        }
+        if let Some(credentials) = self.credentials.take() {
+            let mut metadata = request.take_metadata();
+            metadata.extend(credentials);
+            request.set_metadata(metadata);
         }
     }
 
@@ -463,6 +521,10 @@ where
                 self.on_credit(id, response.credit());
                 return ReactorStatus::Continue;
             }
+            ControlCode::Draining => {
+                self.on_draining();
+                return ReactorStatus::Continue;
+            }
             _ => {}
         }
         let Some(completion) = self.in_flight.get(id) else {
@@ -488,6 +550,10 @@ where
                         self.answered += 1;
                         slot.send(Ok(response));
                     }
+                    // The answer to a health check (`RpcClient::check_health`).
+                    (ControlCode::Health, CompletionSender::Unary(slot)) => {
+                        slot.send(Ok(response));
+                    }
                     (ControlCode::End, CompletionSender::Streaming(items)) => {
                         self.answered += 1;
                         items.end(Ok(()));
@@ -500,6 +566,9 @@ where
     }
 
     fn on_outbound_message(&mut self, message: Self::LogicalOutbound) -> Self::Outbound {
+        if self.drain == Drain::Closing {
+            return self.refuse_unsent(message);
+        }
         match message.kind {
             OutboundKind::Call {
                 mut request,
@@ -507,6 +576,9 @@ where
                 cell,
                 deadline,
             } => {
+                if self.credentials.is_some() {
+                    self.attach_credentials(&mut request);
+                }
                 let id = self.in_flight.insert(completion);
                 request.set_message_id(id);
                 if let Some(deadline) = deadline {
@@ -536,12 +608,17 @@ where
             }
             OutboundKind::Control(code) => <Self::Outbound as Message>::control(0, code),
             OutboundKind::Upload {
-                request,
+                mut request,
                 completion,
                 cell,
                 upload,
                 deadline,
-            } => self.open_upload(request, completion, &cell, upload.take(), deadline),
+            } => {
+                if self.credentials.is_some() {
+                    self.attach_credentials(&mut request);
+                }
+                self.open_upload(request, completion, &cell, upload.take(), deadline)
+            }
             OutboundKind::Item(request, upload) => self.upload_item(request, &upload),
             OutboundKind::End(upload) => self.end_upload(&upload),
         }
@@ -568,6 +645,11 @@ where
         if self.shared.credits_queued.load(Ordering::Acquire) {
             self.shared.credits_queued.store(false, Ordering::Release);
             self.shared.credits.take(cx.waker(), &mut self.to_credit);
+        }
+        if self.drain == Drain::Asked && self.in_flight.len() == 0 {
+            tracing::debug!("server draining and no call in flight: closing");
+            self.drain = Drain::Closing;
+            return ReactorStatus::Disconnect;
         }
         ReactorStatus::Continue
     }
@@ -618,13 +700,50 @@ where
     }
 }
 
-/// Calls with an input side (`client::upload`).
+/// Calls with an input side (`client::upload`), and the server's graceful
+/// drain.
 impl<C> RpcClientReactor<C>
 where
     C: Encoder + Decoder,
     <C as Encoder>::Message: Message,
     <C as Decoder>::Message: Message,
 {
+    /// The server is draining: no new call goes out from the handles, and the
+    /// connection closes once the calls in flight are done.
+    #[cold]
+    fn on_draining(&mut self) {
+        if self.drain == Drain::No {
+            tracing::debug!(
+                in_flight = self.in_flight.len(),
+                "server draining this connection"
+            );
+            self.drain = Drain::Asked;
+            self.shared.draining.store(true, Ordering::Release);
+        }
+    }
+
+    /// A message taken from the queue after the connection decided to close:
+    /// a call fails `Unavailable` without being sent (the pool may send it
+    /// elsewhere); anything else is moot. Something must be encoded: an ignored
+    /// `Cancel(0)`.
+    #[cold]
+    fn refuse_unsent(
+        &mut self,
+        message: ClientOutbound<<C as Encoder>::Message, <C as Decoder>::Message>,
+    ) -> <C as Encoder>::Message {
+        match message.kind {
+            OutboundKind::Call { completion, .. } => completion.fail(draining_error()),
+            kind @ OutboundKind::Upload { .. } => {
+                ClientOutbound { kind }.fail_unsent(draining_error());
+            }
+            OutboundKind::Item(_, upload) | OutboundKind::End(upload) => {
+                upload.close();
+            }
+            OutboundKind::Cancel(_) | OutboundKind::Control(_) => {}
+        }
+        <<C as Encoder>::Message as Message>::cancelled(0)
+    }
+
     /// Call `id` is over (`in_flight` no longer has it): its input side closes,
     /// with `End` to the server when `ended_by_server` (the server keeps the id
     /// until then). Costs one check for calls without an input side.

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::message::Message;
 use crate::metadata::Metadata;
+use crate::server::auth::AuthContext;
 
 /// One call's id, deadline and request metadata, and the metadata of its
 /// response.
@@ -26,6 +27,8 @@ pub struct CallContext {
     deadline: Option<Instant>,
     metadata: Metadata,
     response_metadata: Metadata,
+    /// The connection's auth context, when the server authenticates.
+    auth: Option<AuthContext>,
 }
 
 impl CallContext {
@@ -37,7 +40,28 @@ impl CallContext {
             deadline,
             metadata,
             response_metadata: Metadata::new(),
+            auth: None,
         }
+    }
+
+    /// The connection's auth context as a `T`: what the server's
+    /// [`AuthHook`](crate::server::AuthHook) returned for this connection.
+    /// `None` when the server does not authenticate, or the context is not a
+    /// `T`.
+    #[must_use]
+    pub fn auth<T: std::any::Any>(&self) -> Option<&T> {
+        self.auth.as_deref()?.downcast_ref()
+    }
+
+    /// The connection's auth context, untyped.
+    #[must_use]
+    pub fn auth_context(&self) -> Option<&AuthContext> {
+        self.auth.as_ref()
+    }
+
+    /// Sets the auth context (the connection does, for every call).
+    pub fn set_auth_context(&mut self, auth: Option<AuthContext>) {
+        self.auth = auth;
     }
 
     /// The context of `request`, read now: its id, its timeout counted from now,

@@ -1,5 +1,6 @@
 //! The server: a [`SocketService`] served through `protosocket-server`.
 
+mod auth;
 mod context;
 pub(crate) mod id_map;
 mod inbox;
@@ -7,6 +8,7 @@ mod reactor;
 mod service;
 mod waker;
 
+pub use auth::{AuthContext, AuthHook, AuthRequest};
 pub use context::CallContext;
 pub use inbox::RequestStream;
 
@@ -27,11 +29,14 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use protosocket::{
     Accepted, ConnectionStats, Endpoint, EndpointListener, EndpointStream, Listener, MessageReactor,
 };
 use protosocket_server::{Outbound, ProtosocketServer, ServedConnection, ServerConnector};
+
+use crate::health::HealthReporter;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 /// Settings of an [`RpcServer`].
@@ -42,12 +47,18 @@ use tokio::io::{AsyncRead, AsyncWrite};
 /// | `max_rpcs_in_flight` | 1024 | rpcs running at once on one connection; more are answered [`ResourceExhausted`](crate::StatusCode::ResourceExhausted) |
 /// | `call_hook` | none | a [`CallHook`] run on each request before the service sees it |
 /// | `request_stream_buffer` | 64 | requests one rpc's [`RequestStream`] holds before the connection stops reading |
+/// | `auth_hook` | none | an [`AuthHook`] run once per connection, on its first request |
+/// | `health_reporter` | a new [`HealthReporter`], serving | the health the server's connections answer checks with |
+/// | `drain_timeout` | 3 s | on shutdown, how long a connection keeps serving new requests while it waits for its client to close; after it, new requests are answered [`Unavailable`](crate::StatusCode::Unavailable). Keep it below the grace period, which ends every connection |
 #[derive(Debug, Clone)]
 pub struct RpcServerConfig {
     server: ProtosocketServerConfig,
     max_rpcs_in_flight: usize,
     call_hook: Option<CallHook>,
     request_stream_buffer: usize,
+    drain_timeout: Duration,
+    health: HealthReporter,
+    auth_hook: Option<AuthHook>,
 }
 
 impl Default for RpcServerConfig {
@@ -57,11 +68,58 @@ impl Default for RpcServerConfig {
             max_rpcs_in_flight: 1024,
             call_hook: None,
             request_stream_buffer: DEFAULT_REQUEST_STREAM_BUFFER,
+            drain_timeout: reactor::DEFAULT_DRAIN_TIMEOUT,
+            health: HealthReporter::new(),
+            auth_hook: None,
         }
     }
 }
 
 impl RpcServerConfig {
+    /// On a graceful shutdown, how long each connection goes on serving new
+    /// requests while it waits for its client to close (see
+    /// [`ControlCode::Draining`](crate::ControlCode::Draining)); after it, new
+    /// requests are answered [`Unavailable`](crate::StatusCode::Unavailable)
+    /// and the connection closes once its rpcs are done; zero refuses them as
+    /// soon as the shutdown begins. Keep it below the server config's grace
+    /// period, which ends every connection.
+    #[must_use]
+    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
+        self.drain_timeout = timeout;
+        self
+    }
+
+    /// The configured drain timeout.
+    #[must_use]
+    pub fn get_drain_timeout(&self) -> Duration {
+        self.drain_timeout
+    }
+
+    /// Where the server's health comes from: every connection answers health
+    /// checks from it (the service never sees them), and a graceful shutdown
+    /// sets it [`NotServing`](crate::health::HealthStatus::NotServing) first.
+    /// Keep a clone to flip the status.
+    #[must_use]
+    pub fn health_reporter(mut self, health: HealthReporter) -> Self {
+        self.health = health;
+        self
+    }
+
+    /// The server's health reporter.
+    #[must_use]
+    pub fn get_health_reporter(&self) -> &HealthReporter {
+        &self.health
+    }
+
+    /// Authenticates each connection once, on its first request (see
+    /// [`AuthHook`]); every call then reads the connection's auth context
+    /// from its [`CallContext`]. `None` (the default) authenticates nothing.
+    #[must_use]
+    pub fn auth_hook(mut self, hook: Option<AuthHook>) -> Self {
+        self.auth_hook = hook;
+        self
+    }
+
     /// The accept loop's and every connection's settings.
     #[must_use]
     pub fn server_config(mut self, config: ProtosocketServerConfig) -> Self {
@@ -143,6 +201,9 @@ pub struct RpcConnector<Svc, S, Sp> {
     max_rpcs_in_flight: usize,
     call_hook: Option<CallHook>,
     request_stream_buffer: usize,
+    drain_timeout: Duration,
+    health: HealthReporter,
+    auth_hook: Option<AuthHook>,
     _stream: PhantomData<fn() -> (S, Sp)>,
 }
 
@@ -154,6 +215,9 @@ impl<Svc, S, Sp> RpcConnector<Svc, S, Sp> {
             max_rpcs_in_flight,
             call_hook: None,
             request_stream_buffer: DEFAULT_REQUEST_STREAM_BUFFER,
+            drain_timeout: reactor::DEFAULT_DRAIN_TIMEOUT,
+            health: HealthReporter::new(),
+            auth_hook: None,
             _stream: PhantomData,
         }
     }
@@ -173,12 +237,18 @@ impl<Svc, S, Sp> RpcConnector<Svc, S, Sp> {
         self
     }
 
-    /// A connector for `service` with `config`'s rpc limit, call hook and
-    /// request stream buffer.
+    /// A connector for `service` with `config`'s settings (a connector made
+    /// with [`new`](Self::new) drains, reports health and authenticates as
+    /// [`RpcServerConfig::default`] does).
     fn configured(service: Svc, config: &RpcServerConfig) -> Self {
-        Self::new(service, config.max_rpcs_in_flight)
-            .call_hook(config.call_hook.clone())
-            .request_stream_buffer(config.request_stream_buffer)
+        Self {
+            drain_timeout: config.drain_timeout,
+            health: config.health.clone(),
+            auth_hook: config.auth_hook.clone(),
+            ..Self::new(service, config.max_rpcs_in_flight)
+                .call_hook(config.call_hook.clone())
+                .request_stream_buffer(config.request_stream_buffer)
+        }
     }
 
     fn reactor(
@@ -196,6 +266,13 @@ impl<Svc, S, Sp> RpcConnector<Svc, S, Sp> {
         RpcServerReactor::new(service, outbound, self.max_rpcs_in_flight)
             .call_hook(self.call_hook.clone())
             .request_stream_buffer(self.request_stream_buffer)
+            .drain_timeout(self.drain_timeout)
+            .health_reporter(self.health.clone())
+            .auth_hook(
+                self.auth_hook.clone(),
+                accepted.peer.clone(),
+                accepted.identity.clone(),
+            )
     }
 }
 
@@ -266,8 +343,13 @@ impl<Svc, S, Sp> fmt::Debug for RpcConnector<Svc, S, Sp> {
 /// [`SocketService`] on each, until shut down through its
 /// [`shutdown_handle`](Self::shutdown_handle).
 ///
-/// Shutting down stops accepting; each connection stops reading and sends what it
-/// has queued within the grace period; rpcs still running are then dropped.
+/// Shutting down stops accepting and drains each connection: it tells its client
+/// ([`ControlCode::Draining`](crate::ControlCode::Draining)), serves the requests
+/// already sent, and closes once the client has closed its side and the rpcs in
+/// flight have answered (after the [drain
+/// timeout](RpcServerConfig::drain_timeout), new requests are refused with
+/// [`Unavailable`](crate::StatusCode::Unavailable)); rpcs still running at the
+/// end of the grace period are dropped.
 ///
 /// # Cancel safety
 ///

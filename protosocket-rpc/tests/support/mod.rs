@@ -350,6 +350,7 @@ impl SocketService for TestService {
 }
 
 pub mod flow;
+pub mod raw;
 pub mod streams;
 pub mod tls;
 
@@ -430,6 +431,18 @@ pub async fn client(
 
 pub async fn timed<F: Future>(future: F) -> F::Output {
     tokio::time::timeout(WAIT, future).await.expect("in time")
+}
+
+/// Waits (bounded by [`WAIT`]) until `condition` holds, looking every 2 ms;
+/// panics naming `what` when it does not.
+pub async fn wait_until(what: &str, condition: impl Fn() -> bool) {
+    tokio::time::timeout(WAIT, async {
+        while !condition() {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("not {what} after {WAIT:?}"));
 }
 
 /// Waits (bounded by [`WAIT`]) until `value` reads the same three times in a

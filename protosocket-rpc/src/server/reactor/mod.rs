@@ -20,14 +20,21 @@ mod slot;
 use std::collections::hash_map::Entry;
 use std::collections::VecDeque;
 use std::fmt;
+use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use protosocket::{Decoder, Encoder, MessageReactor, ReactorStatus, Replies};
+use protosocket::{
+    Decoder, Encoder, MessageReactor, PeerAddress, PeerIdentity, ReactorStatus, Replies,
+};
+use tokio::time::Sleep;
 
+use crate::health::{HealthReporter, HealthStatus};
 use crate::message::{speaks_credit, ControlCode, Message};
+use crate::server::auth::{AuthContext, AuthHook, AuthRequest};
 use crate::server::context::{deadline_after, CallContext};
 use crate::server::id_map::{id_map, IdMap};
 use crate::server::service::{ConnectionService, Rpc};
@@ -48,15 +55,35 @@ type Response<S> = <S as ConnectionService>::Response;
 /// |---|---|---|
 /// | `Open` | starts an rpc | never by itself |
 /// | `ReadClosed` | (none comes after EOF) | once no rpc is in flight |
-/// | `Draining` | is answered `Unavailable` | once no rpc is in flight |
+/// | `Draining` | starts an rpc (the client sent it before it read the notice) | once the client has closed its side and no rpc is in flight |
+/// | `Refusing` | is answered `Unavailable` | once no rpc is in flight |
 ///
-/// A graceful close while or after the peer closes its side is `Draining`.
+/// A graceful close sends [`ControlCode::Draining`] and enters `Draining`; the
+/// drain timeout moves it on to `Refusing`. A graceful close while or after
+/// the peer closes its side is `Refusing` at once (no request can follow).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Open,
     ReadClosed,
     Draining,
+    Refusing,
 }
+
+/// Authentication of the connection's client.
+///
+/// | state | a request |
+/// |---|---|
+/// | `Off` | runs, with no auth context |
+/// | `Pending` | (the first) goes to the hook: runs with its context, or is answered with its status and the connection closes |
+/// | `Done` | runs with the context the hook returned |
+enum Auth {
+    Off,
+    Pending(AuthHook, PeerAddress, Option<Arc<PeerIdentity>>),
+    Done(AuthContext),
+}
+
+/// How long a draining connection waits for its client to close by default.
+pub(crate) const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The [`MessageReactor`] of a server connection: runs a [`ConnectionService`]'s
 /// rpcs.
@@ -95,10 +122,15 @@ enum Phase {
 /// It answers a client's `Ping` with `Pong`, and pings a quiet client itself when
 /// the connection has [`Liveness`](protosocket::Liveness) configured.
 ///
-/// On a graceful close (a server shutting down) the rpcs in flight run to their
-/// end while new requests are answered
-/// [`Unavailable`](crate::StatusCode::Unavailable); the connection closes once
-/// none is left.
+/// On a graceful close (a server shutting down) it sends the client
+/// [`ControlCode::Draining`] and goes on serving: requests the client sent
+/// before it read the notice run as usual, and the connection closes once the
+/// client, which sends nothing new after the notice, has closed its side and
+/// the rpcs in flight have answered. A client that does not close within the
+/// [drain timeout](Self::drain_timeout) (an upstream 2.x peer, which ignores
+/// the notice) then has its new requests answered
+/// [`Unavailable`](crate::StatusCode::Unavailable) (they did not run, and may
+/// be sent elsewhere), and the connection closes once no rpc is left.
 ///
 /// A unary future is first polled as its request arrives (the connection hands
 /// over a request only when its send queue has room for the answer); after that,
@@ -140,6 +172,16 @@ pub struct RpcServerReactor<Svc: ConnectionService, C> {
     /// The response type can carry credit: streams of clients that speak it
     /// flow by credit.
     credit_ok: bool,
+    /// How long `Draining` lasts before `Refusing`.
+    drain_timeout: Duration,
+    /// The end of `Draining`, set as it begins.
+    drain_timer: Option<Pin<Box<Sleep>>>,
+    /// The `Draining` notice is due to be sent.
+    notice_due: bool,
+    /// What health checks are answered from.
+    health: HealthReporter,
+    /// Where the connection is in authenticating its client.
+    auth: Auth,
     _codec: std::marker::PhantomData<fn() -> C>,
 }
 
@@ -174,6 +216,11 @@ where
             request_stream_buffer: 64,
             full: FullBuffers::new(),
             credit_ok: speaks_credit::<Response<Svc>>(),
+            drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            drain_timer: None,
+            notice_due: false,
+            health: HealthReporter::new(),
+            auth: Auth::Off,
             _codec: std::marker::PhantomData,
         }
     }
@@ -190,6 +237,42 @@ where
     #[must_use]
     pub fn request_stream_buffer(mut self, requests: usize) -> Self {
         self.request_stream_buffer = requests.max(1);
+        self
+    }
+
+    /// How long a draining connection waits for its client to close (default
+    /// 3 s) before it refuses new requests with
+    /// [`Unavailable`](crate::StatusCode::Unavailable); zero refuses them as
+    /// soon as the drain begins.
+    #[must_use]
+    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
+        self.drain_timeout = timeout;
+        self
+    }
+
+    /// Answers health checks from `health` (by default, a reporter of its
+    /// own, serving).
+    #[must_use]
+    pub fn health_reporter(mut self, health: HealthReporter) -> Self {
+        self.health = health;
+        self
+    }
+
+    /// Authenticates the connection with `hook` on its first request (see
+    /// [`AuthHook`]); `peer` and `identity` (a mutual-TLS client's) are who the
+    /// hook is told it is. `None` (the default) runs every call
+    /// unauthenticated.
+    #[must_use]
+    pub fn auth_hook(
+        mut self,
+        hook: Option<AuthHook>,
+        peer: PeerAddress,
+        identity: Option<Arc<PeerIdentity>>,
+    ) -> Self {
+        self.auth = match hook {
+            Some(hook) => Auth::Pending(hook, peer, identity),
+            None => Auth::Off,
+        };
         self
     }
 
@@ -211,7 +294,7 @@ where
     /// Starts the rpc of a `Normal` request, or answers why not.
     fn on_request(&mut self, mut request: Request<Svc>, replies: &mut Replies<Response<Svc>>) {
         let id = request.message_id();
-        if self.phase == Phase::Draining && !self.by_id.contains_key(&id) {
+        if self.phase == Phase::Refusing && !self.by_id.contains_key(&id) {
             tracing::debug!(id, "request while shutting down; refused");
             let status = Status::unavailable("the server is shutting down; the rpc did not run");
             return refuse(replies, id, status);
@@ -237,6 +320,9 @@ where
             Some(timeout) => Some(deadline_after(timeout)),
         };
         let mut context = CallContext::new(id, deadline, request.take_metadata());
+        if let Auth::Done(auth) = &self.auth {
+            context.set_auth_context(Some(Arc::clone(auth)));
+        }
         if self.service.takes_request_stream(&request) {
             return self.start_with_input(request, context, replies);
         }
@@ -281,13 +367,22 @@ where
 
     fn on_inbound_message(
         &mut self,
-        request: Request<Svc>,
+        mut request: Request<Svc>,
         replies: &mut Replies<Response<Svc>>,
     ) -> ReactorStatus {
         let id = request.message_id();
         self.ping_outstanding = false;
         match request.control_code() {
-            ControlCode::Normal => self.on_request(request, replies),
+            ControlCode::Normal => {
+                if let Auth::Pending(..) = self.auth {
+                    if let Err(status) = self.authenticate(&mut request) {
+                        tracing::debug!(id, %status, "authentication failed; closing");
+                        refuse(replies, id, status);
+                        return ReactorStatus::Disconnect;
+                    }
+                }
+                self.on_request(request, replies)
+            }
             ControlCode::Ping => {
                 self.peer_pongs = true;
                 replies.push(Message::control(0, ControlCode::Pong));
@@ -309,6 +404,7 @@ where
             },
             ControlCode::End => self.on_input_end(id),
             ControlCode::Credit => self.on_credit(id, request.credit()),
+            ControlCode::Health => replies.push(self.health_answer(id, request)),
             code => tracing::debug!(id, ?code, "control code from a client; ignored"),
         }
         ReactorStatus::Continue
@@ -327,13 +423,20 @@ where
         if !self.deadlines.heap.is_empty() {
             self.poll_deadlines(cx);
         }
-        if self.phase != Phase::Open && self.idle() {
+        if self.phase == Phase::Draining {
+            self.poll_drain(cx);
+        }
+        if matches!(self.phase, Phase::ReadClosed | Phase::Refusing) && self.idle() {
             return ReactorStatus::Disconnect;
         }
         ReactorStatus::Continue
     }
 
     fn poll_outbound(&mut self, cx: &mut Context<'_>) -> Poll<Option<Response<Svc>>> {
+        if self.notice_due {
+            self.notice_due = false;
+            return Poll::Ready(Some(Message::control(0, ControlCode::Draining)));
+        }
         let mut refill = Some(cx.waker());
         while let Some(index) = self.next_woken(&mut refill) {
             if let Some(message) = self.poll_slot(index) {
@@ -344,8 +447,14 @@ where
     }
 
     fn on_read_closed(&mut self) -> ReactorStatus {
-        if self.phase == Phase::Open {
-            self.phase = Phase::ReadClosed;
+        match self.phase {
+            Phase::Open => self.phase = Phase::ReadClosed,
+            // The client has done what the notice asked.
+            Phase::Draining => {
+                self.phase = Phase::Refusing;
+                self.drain_timer = None;
+            }
+            Phase::ReadClosed | Phase::Refusing => {}
         }
         self.end_inputs();
         if self.idle() {
@@ -368,15 +477,81 @@ where
     }
 
     fn on_close_requested(&mut self) -> ReactorStatus {
-        self.phase = Phase::Draining;
+        match self.phase {
+            Phase::Open => {
+                self.health.set("", HealthStatus::NotServing);
+                tracing::debug!(
+                    in_flight = self.by_id.len(),
+                    "draining: telling the client, serving what it already sent"
+                );
+                self.notice_due = true;
+                if !self.drain_timeout.is_zero() {
+                    self.phase = Phase::Draining;
+                    self.drain_timer = Some(Box::pin(tokio::time::sleep(self.drain_timeout)));
+                    return ReactorStatus::Continue;
+                }
+                // No drain: refuse new requests at once.
+                self.phase = Phase::Refusing;
+            }
+            Phase::ReadClosed => self.phase = Phase::Refusing,
+            Phase::Draining | Phase::Refusing => {}
+        }
         if self.idle() {
             ReactorStatus::Disconnect
         } else {
-            tracing::debug!(
-                in_flight = self.by_id.len(),
-                "draining: letting rpcs finish"
-            );
             ReactorStatus::Continue
+        }
+    }
+}
+
+impl<Svc, C> RpcServerReactor<Svc, C>
+where
+    Svc: ConnectionService,
+    C: Encoder<Message = Response<Svc>> + Decoder<Message = Request<Svc>>,
+{
+    /// Runs the auth hook on the connection's first request: the connection
+    /// is authenticated from now on, or refused with the hook's status.
+    #[cold]
+    fn authenticate(&mut self, request: &mut Request<Svc>) -> Result<(), Status> {
+        let Auth::Pending(hook, peer, identity) = &self.auth else {
+            return Ok(());
+        };
+        let metadata = request.take_metadata();
+        let checked = hook.check(&AuthRequest::new(peer, identity.as_ref(), &metadata));
+        request.set_metadata(metadata);
+        self.auth = Auth::Done(checked?);
+        Ok(())
+    }
+
+    /// The answer to health check `id`: the status of the service it names.
+    #[cold]
+    fn health_answer(&self, id: u64, mut check: Request<Svc>) -> Response<Svc> {
+        let metadata = check.take_metadata();
+        let service = metadata.text(crate::health::SERVICE_KEY).unwrap_or("");
+        let status = self.health.status(service);
+        metadata.discard();
+        let mut answer = Response::<Svc>::control(id, ControlCode::Health);
+        let mut carried = crate::metadata::Metadata::new();
+        carried.insert(crate::health::STATUS_KEY, status.as_str());
+        answer.set_metadata(carried);
+        answer
+    }
+
+    /// Ends `Draining` when its timeout passes: the client did not close (an
+    /// upstream peer ignores the notice), so new requests are refused from now.
+    #[cold]
+    fn poll_drain(&mut self, cx: &mut Context<'_>) {
+        let Some(timer) = self.drain_timer.as_mut() else {
+            return;
+        };
+        if timer.as_mut().poll(cx).is_ready() {
+            tracing::debug!(
+                timeout = ?self.drain_timeout,
+                in_flight = self.by_id.len(),
+                "the client did not close within the drain timeout; refusing new requests"
+            );
+            self.drain_timer = None;
+            self.phase = Phase::Refusing;
         }
     }
 }
