@@ -4,6 +4,8 @@
 
 use std::any::Any;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use protosocket::{PeerAddress, PeerIdentity};
@@ -64,7 +66,11 @@ impl<'a> AuthRequest<'a> {
     }
 }
 
-type Check = dyn Fn(&AuthRequest<'_>) -> Result<AuthContext, Status> + Send + Sync;
+type SyncCheck = dyn Fn(&AuthRequest<'_>) -> Result<AuthContext, Status> + Send + Sync;
+type AsyncCheck = dyn Fn(&AuthRequest<'_>) -> AuthFuture + Send + Sync;
+
+/// The decision of an async [`AuthHook`], on its way.
+pub(crate) type AuthFuture = Pin<Box<dyn Future<Output = Result<AuthContext, Status>> + Send>>;
 
 /// The server's per-connection authentication (set with
 /// [`RpcServerConfig::auth_hook`](crate::server::RpcServerConfig::auth_hook)).
@@ -76,6 +82,15 @@ type Check = dyn Fn(&AuthRequest<'_>) -> Result<AuthContext, Status> + Send + Sy
 /// [`Status::unauthenticated`]), runs nothing, and closes the connection once
 /// the answer is sent. Health checks ([`health`](crate::health)) are answered
 /// without it, so a load balancer needs no credentials.
+///
+/// A sync hook ([`AuthHook::new`]) decides in place. An async one
+/// ([`AuthHook::new_async`], for a token looked up in another service, say)
+/// returns a future that the connection polls in its own task: while it runs
+/// the connection reads nothing more (the client's later requests wait in the
+/// socket, so TCP holds it back) and keeps the first request, which runs once
+/// the hook says yes. A client that closes its side meanwhile still gets that
+/// request's answer. Either way the
+/// hook runs once per connection, and the calls after it pay nothing for it.
 ///
 /// ```
 /// use protosocket_rpc::server::{AuthHook, AuthRequest};
@@ -93,12 +108,27 @@ type Check = dyn Fn(&AuthRequest<'_>) -> Result<AuthContext, Status> + Send + Sy
 /// # let peer = protosocket::PeerAddress::Unix(None);
 /// let mut credentials = Metadata::new();
 /// credentials.insert("token", "secret");
-/// let context = hook.check(&AuthRequest::new(&peer, None, &credentials)).unwrap();
+/// let check = hook.check(&AuthRequest::new(&peer, None, &credentials));
+/// let context = futures::executor::block_on(check).unwrap();
 /// assert_eq!(context.downcast_ref::<User>().unwrap().0, "alice");
 /// ```
 #[derive(Clone)]
 pub struct AuthHook {
-    check: Arc<Check>,
+    check: Check,
+}
+
+#[derive(Clone)]
+enum Check {
+    Sync(Arc<SyncCheck>),
+    Async(Arc<AsyncCheck>),
+}
+
+/// What a hook made of a connection's first request.
+pub(crate) enum Checked {
+    /// Decided in place.
+    Now(Result<AuthContext, Status>),
+    /// Decided once this resolves.
+    Later(AuthFuture),
 }
 
 impl AuthHook {
@@ -110,24 +140,82 @@ impl AuthHook {
         F: Fn(&AuthRequest<'_>) -> Result<T, Status> + Send + Sync + 'static,
     {
         Self {
-            check: Arc::new(move |request| {
+            check: Check::Sync(Arc::new(move |request| {
                 check(request).map(|value| Arc::new(value) as AuthContext)
-            }),
+            })),
         }
     }
 
-    /// Runs the hook.
+    /// A hook whose future decides: `check` is shown the request and returns
+    /// a future (which owns what it needs of it: clone the credentials in),
+    /// whose `Ok(value)` makes `value` the connection's auth context.
+    ///
+    /// ```
+    /// use protosocket_rpc::server::{AuthHook, AuthRequest};
+    /// use protosocket_rpc::Status;
+    ///
+    /// struct User(String);
+    ///
+    /// let hook = AuthHook::new_async(|request: &AuthRequest<'_>| {
+    ///     let token = request.metadata().text("token").map(str::to_owned);
+    ///     async move {
+    ///         // Ask a token service here.
+    ///         match token.as_deref() {
+    ///             Some("secret") => Ok(User("alice".into())),
+    ///             _ => Err(Status::unauthenticated("bad token")),
+    ///         }
+    ///     }
+    /// });
+    /// # drop(hook);
+    /// ```
+    pub fn new_async<T, F, Fut>(check: F) -> Self
+    where
+        T: Any + Send + Sync,
+        F: Fn(&AuthRequest<'_>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, Status>> + Send + 'static,
+    {
+        Self {
+            check: Check::Async(Arc::new(move |request| {
+                let decision = check(request);
+                Box::pin(async move { decision.await.map(|value| Arc::new(value) as AuthContext) })
+                    as AuthFuture
+            })),
+        }
+    }
+
+    /// Runs the hook (for driving one by hand, in a test say): a sync hook's
+    /// future is ready at once.
     ///
     /// # Errors
     ///
     /// The hook's refusal.
-    pub fn check(&self, request: &AuthRequest<'_>) -> Result<AuthContext, Status> {
-        (self.check)(request)
+    pub fn check(
+        &self,
+        request: &AuthRequest<'_>,
+    ) -> impl Future<Output = Result<AuthContext, Status>> + Send + 'static {
+        let checked = self.start(request);
+        async move {
+            match checked {
+                Checked::Now(decision) => decision,
+                Checked::Later(decision) => decision.await,
+            }
+        }
+    }
+
+    /// Starts the hook on `request`.
+    pub(crate) fn start(&self, request: &AuthRequest<'_>) -> Checked {
+        match &self.check {
+            Check::Sync(check) => Checked::Now(check(request)),
+            Check::Async(check) => Checked::Later(check(request)),
+        }
     }
 }
 
 impl fmt::Debug for AuthHook {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("AuthHook")
+        f.write_str(match self.check {
+            Check::Sync(_) => "AuthHook(sync)",
+            Check::Async(_) => "AuthHook(async)",
+        })
     }
 }

@@ -425,6 +425,21 @@ impl RawPeer {
         self.stream.write_all(&bytes).await.expect("send");
     }
 
+    /// Closes the peer's sending side (EOF for the server); reading goes on.
+    pub async fn close_write(&mut self) {
+        self.stream.shutdown().await.expect("shutdown");
+    }
+
+    /// Whether the server closed the connection, within [`WAIT`], with
+    /// nothing more sent.
+    pub async fn closed(&mut self) -> bool {
+        let mut chunk = [0u8; 64];
+        let read = tokio::time::timeout(WAIT, self.stream.read(&mut chunk))
+            .await
+            .expect("the server closed in time");
+        matches!(read, Ok(0) | Err(_))
+    }
+
     /// The next envelope from the server, within [`WAIT`].
     pub async fn recv(&mut self) -> Envelope {
         tokio::time::timeout(WAIT, async {

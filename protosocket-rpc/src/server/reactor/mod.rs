@@ -34,7 +34,7 @@ use tokio::time::Sleep;
 
 use crate::health::{HealthReporter, HealthStatus};
 use crate::message::{speaks_credit, ControlCode, Message};
-use crate::server::auth::{AuthContext, AuthHook, AuthRequest};
+use crate::server::auth::{AuthContext, AuthFuture, AuthHook, AuthRequest, Checked};
 use crate::server::context::{deadline_after, CallContext};
 use crate::server::id_map::{id_map, IdMap};
 use crate::server::service::{ConnectionService, Rpc};
@@ -75,11 +75,25 @@ enum Phase {
 /// |---|---|
 /// | `Off` | runs, with no auth context |
 /// | `Pending` | (the first) goes to the hook: runs with its context, or is answered with its status and the connection closes |
+/// | `Checking` | is not read: an async hook decides, and the first request waits for it here |
+/// | `Refused` | is not read: the first request's answer is queued, and the connection closes once it is sent |
 /// | `Done` | runs with the context the hook returned |
-enum Auth {
+enum Auth<R> {
     Off,
     Pending(AuthHook, PeerAddress, Option<Arc<PeerIdentity>>),
+    Checking(AuthFuture, R),
+    Refused,
     Done(AuthContext),
+}
+
+/// What became of a connection's first request at the auth hook.
+enum Gate<R> {
+    /// Authenticated: run it.
+    Run(R),
+    /// An async hook decides; the request waits in [`Auth::Checking`].
+    Wait,
+    /// Refused: answer it with this and close.
+    Refuse(Status),
 }
 
 /// How long a draining connection waits for its client to close by default.
@@ -176,12 +190,14 @@ pub struct RpcServerReactor<Svc: ConnectionService, C> {
     drain_timeout: Duration,
     /// The end of `Draining`, set as it begins.
     drain_timer: Option<Pin<Box<Sleep>>>,
-    /// The `Draining` notice is due to be sent.
-    notice_due: bool,
+    /// Messages of the reactor's own to send before any rpc's: the
+    /// `Draining` notice, and the first request's answers once an async auth
+    /// hook has decided.
+    due: Replies<Response<Svc>>,
     /// What health checks are answered from.
     health: HealthReporter,
     /// Where the connection is in authenticating its client.
-    auth: Auth,
+    auth: Auth<Request<Svc>>,
     _codec: std::marker::PhantomData<fn() -> C>,
 }
 
@@ -218,7 +234,7 @@ where
             credit_ok: speaks_credit::<Response<Svc>>(),
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
             drain_timer: None,
-            notice_due: false,
+            due: Replies::new(),
             health: HealthReporter::new(),
             auth: Auth::Off,
             _codec: std::marker::PhantomData,
@@ -286,9 +302,10 @@ where
         &self.service
     }
 
-    /// No rpc in flight (answers already queued are the connection's to send).
+    /// No rpc in flight, and no first request waiting for an async auth
+    /// hook (answers already queued are the connection's to send).
     fn idle(&self) -> bool {
-        self.by_id.is_empty()
+        self.by_id.is_empty() && !matches!(self.auth, Auth::Checking(..))
     }
 
     /// Starts the rpc of a `Normal` request, or answers why not.
@@ -367,21 +384,26 @@ where
 
     fn on_inbound_message(
         &mut self,
-        mut request: Request<Svc>,
+        request: Request<Svc>,
         replies: &mut Replies<Response<Svc>>,
     ) -> ReactorStatus {
         let id = request.message_id();
         self.ping_outstanding = false;
         match request.control_code() {
             ControlCode::Normal => {
-                if let Auth::Pending(..) = self.auth {
-                    if let Err(status) = self.authenticate(&mut request) {
-                        tracing::debug!(id, %status, "authentication failed; closing");
-                        refuse(replies, id, status);
-                        return ReactorStatus::Disconnect;
+                if let Auth::Off | Auth::Done(_) = self.auth {
+                    self.on_request(request, replies);
+                } else {
+                    match self.authenticate(request) {
+                        Gate::Run(request) => self.on_request(request, replies),
+                        Gate::Wait => {}
+                        Gate::Refuse(status) => {
+                            tracing::debug!(id, %status, "authentication failed; closing");
+                            refuse(replies, id, status);
+                            return ReactorStatus::Disconnect;
+                        }
                     }
                 }
-                self.on_request(request, replies)
             }
             ControlCode::Ping => {
                 self.peer_pongs = true;
@@ -415,11 +437,22 @@ where
     }
 
     fn poll_inbound_ready(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if let Auth::Checking(..) | Auth::Refused = self.auth {
+            if !matches!(self.poll_auth(cx), Poll::Ready(true)) {
+                return Poll::Pending;
+            }
+        }
         self.full.poll_ready(cx)
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> ReactorStatus {
         self.ready.register(cx.waker());
+        if let Auth::Checking(..) | Auth::Refused = self.auth {
+            if self.poll_auth(cx) == Poll::Ready(false) {
+                // The refusal is in `due`: the drain sends it, then closes.
+                return ReactorStatus::Disconnect;
+            }
+        }
         if !self.deadlines.heap.is_empty() {
             self.poll_deadlines(cx);
         }
@@ -433,9 +466,8 @@ where
     }
 
     fn poll_outbound(&mut self, cx: &mut Context<'_>) -> Poll<Option<Response<Svc>>> {
-        if self.notice_due {
-            self.notice_due = false;
-            return Poll::Ready(Some(Message::control(0, ControlCode::Draining)));
+        if let Some(message) = self.due.pop() {
+            return Poll::Ready(Some(message));
         }
         let mut refill = Some(cx.waker());
         while let Some(index) = self.next_woken(&mut refill) {
@@ -484,7 +516,7 @@ where
                     in_flight = self.by_id.len(),
                     "draining: telling the client, serving what it already sent"
                 );
-                self.notice_due = true;
+                self.due.push(Message::control(0, ControlCode::Draining));
                 if !self.drain_timeout.is_zero() {
                     self.phase = Phase::Draining;
                     self.drain_timer = Some(Box::pin(tokio::time::sleep(self.drain_timeout)));
@@ -510,17 +542,70 @@ where
     C: Encoder<Message = Response<Svc>> + Decoder<Message = Request<Svc>>,
 {
     /// Runs the auth hook on the connection's first request: the connection
-    /// is authenticated from now on, or refused with the hook's status.
+    /// is authenticated from now on, or refused with the hook's status, or
+    /// (an async hook) waits for its decision with the request.
     #[cold]
-    fn authenticate(&mut self, request: &mut Request<Svc>) -> Result<(), Status> {
+    fn authenticate(&mut self, mut request: Request<Svc>) -> Gate<Request<Svc>> {
         let Auth::Pending(hook, peer, identity) = &self.auth else {
-            return Ok(());
+            // Nothing more is read while a hook decides or after a refusal.
+            return Gate::Refuse(Status::unavailable(
+                "the connection is not authenticated; the rpc did not run",
+            ));
         };
         let metadata = request.take_metadata();
-        let checked = hook.check(&AuthRequest::new(peer, identity.as_ref(), &metadata));
+        let checked = hook.start(&AuthRequest::new(peer, identity.as_ref(), &metadata));
         request.set_metadata(metadata);
-        self.auth = Auth::Done(checked?);
-        Ok(())
+        match checked {
+            Checked::Now(Ok(context)) => {
+                self.auth = Auth::Done(context);
+                Gate::Run(request)
+            }
+            Checked::Now(Err(status)) => {
+                self.auth = Auth::Refused;
+                Gate::Refuse(status)
+            }
+            Checked::Later(decision) => {
+                self.auth = Auth::Checking(decision, request);
+                Gate::Wait
+            }
+        }
+    }
+
+    /// Polls an async auth hook's decision: `Ready(true)` once the
+    /// connection is authenticated (its first request then runs, its answers
+    /// queued in `due`), `Ready(false)` once it is refused (the refusal
+    /// queued in `due`), `Pending` while the hook decides.
+    #[cold]
+    fn poll_auth(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
+        let decision = match &mut self.auth {
+            Auth::Checking(decision, _) => std::task::ready!(decision.as_mut().poll(cx)),
+            Auth::Refused => return Poll::Ready(false),
+            Auth::Off | Auth::Pending(..) | Auth::Done(_) => return Poll::Ready(true),
+        };
+        let next = match &decision {
+            Ok(context) => Auth::Done(Arc::clone(context)),
+            Err(_) => Auth::Refused,
+        };
+        let Auth::Checking(_, request) = std::mem::replace(&mut self.auth, next) else {
+            unreachable!("matched Checking above");
+        };
+        let id = request.message_id();
+        match decision {
+            Ok(_) => {
+                let mut answers = std::mem::take(&mut self.due);
+                self.on_request(request, &mut answers);
+                self.due = answers;
+                // Reading resumes: the connection may have asked before this
+                // poll, and found inbound held.
+                cx.waker().wake_by_ref();
+                Poll::Ready(true)
+            }
+            Err(status) => {
+                tracing::debug!(id, %status, "authentication failed; closing");
+                refuse(&mut self.due, id, status);
+                Poll::Ready(false)
+            }
+        }
     }
 
     /// The answer to health check `id`: the status of the service it names.
