@@ -494,10 +494,7 @@ where
         mut request: Req,
         options: CallOptions,
         extract: fn(Resp) -> Result<T, Status>,
-    ) -> UnaryReply<'_, Req, Resp, T>
-    where
-        Req: Clone,
-    {
+    ) -> UnaryReply<'_, Req, Resp, T> {
         let timeout = options.apply(&mut request);
         // The call is sent now on one connection: only a pool's call is a
         // future that may wait (for a connect) before it sends.
@@ -527,10 +524,7 @@ where
         mut request: Req,
         options: CallOptions,
         extract: fn(Resp) -> Result<T, Status>,
-    ) -> ItemStream<Req, Resp, T, impl Future<Output = Opened<Req, Resp>> + Send + 'static>
-    where
-        Req: Clone,
-    {
+    ) -> ItemStream<Req, Resp, T, impl Future<Output = Opened<Req, Resp>> + Send + 'static> {
         let timeout = options.apply(&mut request);
         let transport = self.clone();
         let start = async move {

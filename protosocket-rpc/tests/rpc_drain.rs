@@ -229,3 +229,46 @@ async fn an_upstream_peer_ignores_the_notice_and_still_gets_its_answers() {
     assert_eq!(service.started(), 3, "the refused request never ran");
     timed(server).await.expect("the server future");
 }
+
+#[tokio::test]
+async fn a_draining_connection_hands_back_the_calls_it_refuses() {
+    let service = TestService::default();
+    let (address, shutdown, server) = serve(service.clone(), drain_config(Duration::from_secs(2)));
+    let client = client(address, &RpcClientConfig::default()).await;
+    // A call in flight keeps the draining connection open.
+    let running = client.send_unary(Text::new("sleep:300"));
+    service.wait_for_started(1).await;
+    shutdown.shutdown();
+    wait_until("the notice read", || client.is_draining()).await;
+
+    let mut unary = client.send_unary(Text::new("echo:elsewhere"));
+    let refused = timed(&mut unary).await.expect_err("refused unsent");
+    assert_eq!(
+        refused.status_code(),
+        protosocket_rpc::StatusCode::Unavailable
+    );
+    let back = unary.take_refused().expect("the request handed back");
+    assert_eq!(back.text, "echo:elsewhere");
+    assert!(unary.take_refused().is_none(), "handed back once");
+
+    let mut stream = client.send_streaming(Text::new("stream:3"));
+    let refused = timed(stream.next()).await.expect("one item");
+    assert_eq!(
+        refused.expect_err("refused unsent").status_code(),
+        protosocket_rpc::StatusCode::Unavailable
+    );
+    assert_eq!(
+        stream.take_refused().expect("the request handed back").text,
+        "stream:3"
+    );
+
+    assert_eq!(
+        timed(running)
+            .await
+            .expect("the call in flight finishes")
+            .text,
+        "slept"
+    );
+    assert_eq!(service.started(), 1, "the refused calls never ran");
+    timed(server).await.expect("the server future");
+}

@@ -6,6 +6,7 @@
 //! back to it when the call's handle is the last one holding the cell, so a
 //! client in steady state allocates nothing for its calls.
 
+use std::any::Any;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -38,6 +39,9 @@ pub(crate) struct CallCell<Resp> {
     /// once the caller is gone.
     pub(crate) id: AtomicU64,
     outcome: Mutex<Outcome<Resp>>,
+    /// The request of a call its draining connection refused before sending
+    /// it, for a pool to send elsewhere (typed by the caller, who knows it).
+    parked: Mutex<Option<Box<dyn Any + Send>>>,
 }
 
 impl<Resp> CallCell<Resp> {
@@ -45,6 +49,7 @@ impl<Resp> CallCell<Resp> {
         Self {
             id: AtomicU64::new(UNASSIGNED),
             outcome: Mutex::new(Outcome::Waiting(WakerSlot::new())),
+            parked: Mutex::new(None),
         }
     }
 
@@ -56,6 +61,26 @@ impl<Resp> CallCell<Resp> {
             .get_mut()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         *outcome = Outcome::Waiting(WakerSlot::new());
+        let parked = self
+            .parked
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if parked.is_some() {
+            *parked = None;
+        }
+    }
+
+    /// Keeps the request of a call refused unsent; done before the call's
+    /// failure is handed over, so its caller finds it.
+    #[cold]
+    pub(crate) fn park(&self, request: Box<dyn Any + Send>) {
+        *lock(&self.parked) = Some(request);
+    }
+
+    /// The request a refusal kept, if any (as the caller's request type).
+    #[cold]
+    pub(crate) fn take_parked(&self) -> Option<Box<dyn Any + Send>> {
+        lock(&self.parked).take()
     }
 
     /// Hands the caller its outcome and wakes it.

@@ -1,5 +1,6 @@
 //! The caller's side of a call: a future (unary) or a stream (streaming).
 
+use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -127,16 +128,6 @@ impl<Req, Resp> CallGuard<Req, Resp> {
     }
 }
 
-impl<Req, Resp> CallGuard<Req, Resp> {
-    /// Whether `error` refused this call before it was sent (it has no id):
-    /// its connection is draining, and the call never ran.
-    #[cold]
-    fn refused_unsent(&self, error: &Error) -> bool {
-        error.status_code() == crate::StatusCode::Unavailable
-            && self.cell().id.load(Ordering::Acquire) == UNASSIGNED
-    }
-}
-
 impl<Req, Resp> Drop for CallGuard<Req, Resp> {
     fn drop(&mut self) {
         if !self.finished {
@@ -162,6 +153,13 @@ impl Deadline {
     #[inline]
     pub(crate) fn at(deadline: Option<Instant>) -> Self {
         Self(deadline.map(|at| Box::pin(tokio::time::sleep_until(at))))
+    }
+
+    /// The time left, for a call sent again elsewhere.
+    fn left(&self) -> Option<Duration> {
+        self.0
+            .as_ref()
+            .map(|sleep| sleep.deadline().saturating_duration_since(Instant::now()))
     }
 
     fn expired(&mut self, cx: &mut Context<'_>) -> bool {
@@ -288,14 +286,23 @@ pub struct StreamingCompletion<Req, Resp> {
     pub(crate) events: BufferReader<Resp, Result<(), Error>>,
     pub(crate) deadline: Deadline,
     pub(crate) guard: CallGuard<Req, Resp>,
-    /// A pool's second try, on another connection, of a call its draining
-    /// connection refused unsent.
-    pub(crate) retry: Option<Retry<Req, Resp>>,
+    /// The pool that made the call, to send it once more on another
+    /// connection if its draining connection refuses it unsent.
+    pub(crate) retry: Option<Arc<dyn Resend<Req, Resp>>>,
 }
 
-/// Makes the same call again on another connection, if one is up.
-pub(crate) type Retry<Req, Resp> =
-    Box<dyn FnOnce() -> Option<StreamingCompletion<Req, Resp>> + Send>;
+/// Sends a call that a draining connection refused unsent once more, on
+/// another connection (a pool does; see its "Drain and retry").
+pub(crate) trait Resend<Req, Resp>: Send + Sync {
+    /// `request` (a `Req`, as the cell parked it) again, on a connection up now other than `refused_by`, within
+    /// `deadline`; `None` when there is none.
+    fn resend_streaming(
+        self: Arc<Self>,
+        refused_by: &Arc<CallShared<Req, Resp>>,
+        request: Box<dyn Any + Send>,
+        deadline: Option<Duration>,
+    ) -> Option<StreamingCompletion<Req, Resp>>;
+}
 
 impl<Req, Resp> Stream for StreamingCompletion<Req, Resp> {
     type Item = Result<Resp, Error>;
@@ -321,8 +328,8 @@ impl<Req, Resp> Stream for StreamingCompletion<Req, Resp> {
                         None
                     }
                     Next::End(Err(error)) => {
-                        if this.retry.is_some() && this.guard.refused_unsent(&error) {
-                            if let Some(again) = this.retry.take().and_then(|retry| retry()) {
+                        if this.retry.is_some() {
+                            if let Some(again) = this.resend() {
                                 *this = again;
                                 return Pin::new(this).poll_next(cx);
                             }
@@ -348,6 +355,65 @@ impl<Req, Resp> Stream for StreamingCompletion<Req, Resp> {
 }
 
 impl<Req, Resp> StreamingCompletion<Req, Resp> {
+    /// The same call on another connection of the pool that made it, when
+    /// its own refused it unsent (the request is parked in its cell then).
+    #[cold]
+    fn resend(&mut self) -> Option<Self> {
+        let request = self.guard.cell().take_parked()?;
+        let retry = self.retry.take()?;
+        tracing::debug!("stream refused unsent by a draining connection; retrying it once");
+        retry.resend_streaming(&self.guard.shared, request, self.deadline.left())
+    }
+}
+
+impl<Req, Resp> UnaryCompletion<Req, Resp> {
+    /// The request of a call that its connection refused without sending it,
+    /// because the server had begun draining
+    /// ([`RpcClient::is_draining`](crate::client::RpcClient::is_draining)):
+    /// the call failed [`Unavailable`](crate::StatusCode::Unavailable) and never
+    /// ran, so the request may go to another server. `None` for any other
+    /// outcome, and once taken. An [`RpcPool`](crate::client::RpcPool) does this
+    /// itself.
+    ///
+    /// ```no_run
+    /// use protosocket_rpc::client::RpcClient;
+    /// use protosocket_rpc::{Error, Message};
+    ///
+    /// /// `request` on `client`, or on `other` if `client`'s server is draining.
+    /// async fn call<Req, Resp>(
+    ///     client: &RpcClient<Req, Resp>,
+    ///     other: &RpcClient<Req, Resp>,
+    ///     request: Req,
+    /// ) -> Result<Resp, Error>
+    /// where
+    ///     Req: Message + Send + 'static,
+    ///     Resp: Message + Send + 'static,
+    /// {
+    ///     let mut call = client.send_unary(request);
+    ///     match (&mut call).await {
+    ///         Err(error) => match call.take_refused() {
+    ///             Some(request) => other.send_unary(request).await,
+    ///             None => Err(error),
+    ///         },
+    ///         answered => answered,
+    ///     }
+    /// }
+    /// ```
+    pub fn take_refused(&mut self) -> Option<Req>
+    where
+        Req: 'static,
+    {
+        take_refused(&self.guard)
+    }
+}
+
+/// The request parked in `guard`'s cell by a refusal, as a `Req`.
+fn take_refused<Req: 'static, Resp>(guard: &CallGuard<Req, Resp>) -> Option<Req> {
+    let request = guard.cell().take_parked()?.downcast::<Req>().ok()?;
+    Some(*request)
+}
+
+impl<Req, Resp> StreamingCompletion<Req, Resp> {
     /// On a stream flowing by credit, hands the credit its reads have earned to
     /// the connection, which sends it as `Credit`.
     fn give_credit(&self) {
@@ -359,6 +425,16 @@ impl<Req, Resp> StreamingCompletion<Req, Resp> {
             .shared
             .connection
             .queue_credit(self.guard.id(), credit);
+    }
+
+    /// As [`UnaryCompletion::take_refused`]: the request of a stream that its
+    /// draining connection refused unsent (the stream's one item was an
+    /// [`Unavailable`](crate::StatusCode::Unavailable) error).
+    pub fn take_refused(&mut self) -> Option<Req>
+    where
+        Req: 'static,
+    {
+        take_refused(&self.guard)
     }
 
     /// Responses received and not yet read: at most the configured

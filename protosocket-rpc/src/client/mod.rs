@@ -496,6 +496,9 @@ where
             finished: false,
         };
         if self.is_draining() {
+            // Refused unsent: a pool takes the request back and sends it
+            // elsewhere.
+            cell.park(Box::new(request));
             completion.fail(reactor::draining_error());
             return (Submit::Queued, guard);
         }
@@ -579,6 +582,11 @@ impl<Req, Resp> RpcClient<Req, Resp> {
     /// Whether `other` is a handle on the same connection.
     pub(crate) fn same_connection(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
+    /// Whether this client's calls are those `shared` is of.
+    pub(crate) fn is_on(&self, shared: &Arc<CallShared<Req, Resp>>) -> bool {
+        Arc::ptr_eq(&self.shared, shared)
     }
 
     /// Whether the server has told this connection it is draining (shutting
@@ -665,7 +673,7 @@ impl<Req, Resp> fmt::Debug for RpcClient<Req, Resp> {
 pub struct ClientConnection<S, C>
 where
     C: Encoder + Decoder,
-    <C as Encoder>::Message: Message,
+    <C as Encoder>::Message: Message + Send + 'static,
     <C as Decoder>::Message: Message,
 {
     connection: Option<Connection<S, RpcClientReactor<C>>>,
@@ -674,7 +682,7 @@ where
 impl<S, C> ClientConnection<S, C>
 where
     C: Encoder + Decoder,
-    <C as Encoder>::Message: Message,
+    <C as Encoder>::Message: Message + Send + 'static,
     <C as Decoder>::Message: Message,
 {
     /// The connection, until it has ended (for its stats, or to close it).
@@ -693,7 +701,7 @@ impl<S, C> Future for ClientConnection<S, C>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     C: Encoder + Decoder,
-    <C as Encoder>::Message: Message,
+    <C as Encoder>::Message: Message + Send + 'static,
     <C as Decoder>::Message: Message,
 {
     type Output = ();
@@ -713,7 +721,7 @@ where
 impl<S, C> fmt::Debug for ClientConnection<S, C>
 where
     C: Encoder + Decoder,
-    <C as Encoder>::Message: Message,
+    <C as Encoder>::Message: Message + Send + 'static,
     <C as Decoder>::Message: Message,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -11,6 +11,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::client::completion::{CallShared, Resend};
 use crate::client::{
     ClientConnection, ConnectHook, RequestSender, RpcClient, RpcClientConfig, StreamingCompletion,
     UnaryCompletion,
@@ -170,14 +171,16 @@ impl PoolConfig {
 /// ([`RpcClient::is_draining`]) is not picked for new calls: its slot starts a
 /// replacement connection at once (a failed attempt backs off as above), and
 /// calls go to the other connected slots meanwhile; the calls in flight on it
-/// finish. A call refused as [`Unavailable`](crate::StatusCode::Unavailable)
-/// with a status (refused unsent by a connection that began draining between
-/// the pick and the send, or answered so by a server that did not run it) is
-/// sent once more on another connection, by
-/// [`send_unary`](Self::send_unary) and [`send_streaming`](Self::send_streaming):
-/// it never ran, so sending it again is safe. For that the pool keeps a clone
-/// of each request until its call is answered (`Req: Clone`). No other error
-/// is retried, and calls with an input side
+/// finish. A call that its connection refused unsent because it began
+/// draining between the pick and the send (it fails
+/// [`Unavailable`](crate::StatusCode::Unavailable) on an [`RpcClient`]) is sent
+/// once more on another connection, by [`send_unary`](Self::send_unary) and
+/// [`send_streaming`](Self::send_streaming): it never left, so sending it again
+/// is safe. The refused request comes back from the connection, so the pool
+/// keeps no copy of the requests it sends. The server serves every request
+/// that reached it before its client closed, so nothing else needs a retry; a
+/// server whose drain timeout passed answers `Unavailable`, which reaches the
+/// caller. No other error is retried, and calls with an input side
 /// ([`send_client_streaming`](Self::send_client_streaming),
 /// [`send_bidi`](Self::send_bidi)) are not retried.
 ///
@@ -374,6 +377,27 @@ where
     }
 }
 
+impl<Req, Resp, C, K> Resend<Req, Resp> for Shared<Req, Resp, C, K>
+where
+    Req: Message + Send + 'static,
+    Resp: Message + Send + 'static,
+    C: Encoder<Message = Req> + Decoder<Message = Resp> + Send + 'static,
+    <C as Encoder>::Serialized: Send,
+    K: Connect + Send + Sync + 'static,
+{
+    fn resend_streaming(
+        self: Arc<Self>,
+        refused_by: &Arc<CallShared<Req, Resp>>,
+        request: Box<dyn std::any::Any + Send>,
+        deadline: Option<Duration>,
+    ) -> Option<StreamingCompletion<Req, Resp>> {
+        let request = *request.downcast::<Req>().ok()?;
+        let pool = RpcPool { shared: self };
+        let other = pool.ready_client(refused_by)?;
+        Some(other.send_streaming_with_deadline(request, deadline))
+    }
+}
+
 impl<Req, Resp, C, K> RpcPool<Req, Resp, C, K>
 where
     Req: Message + Send + 'static,
@@ -556,10 +580,7 @@ where
     /// # Cancel safety
     ///
     /// Dropping it after the request was sent cancels the call.
-    pub async fn send_unary(&self, request: Req) -> Result<Resp, Error>
-    where
-        Req: Clone,
-    {
+    pub async fn send_unary(&self, request: Req) -> Result<Resp, Error> {
         self.send_unary_with_deadline(request, self.shared.config.default_deadline)
             .await
     }
@@ -574,9 +595,9 @@ where
     /// deadline passes while it waits for a connect, then those of the call
     /// ([`UnaryCompletion`](crate::client::UnaryCompletion)).
     ///
-    /// A call refused as [`Unavailable`](crate::StatusCode::Unavailable)
-    /// (see [`RpcPool`]'s "Drain and retry") is sent once more, on another
-    /// connection, within what is left of `deadline`.
+    /// A call refused unsent by a draining connection (see [`RpcPool`]'s
+    /// "Drain and retry") is sent once more, on another connection, within
+    /// what is left of `deadline`.
     ///
     /// # Cancel safety
     ///
@@ -585,31 +606,23 @@ where
         &self,
         request: Req,
         deadline: Option<Duration>,
-    ) -> Result<Resp, Error>
-    where
-        Req: Clone,
-    {
+    ) -> Result<Resp, Error> {
         let started = Instant::now();
         let left = |deadline: Option<Duration>| {
             deadline.map(|deadline| deadline.saturating_sub(started.elapsed()))
         };
         let client = self.client_within(deadline).await?;
-        // Kept for the one retry; a refused call never ran, so sending it again
-        // is safe.
-        let again = request.clone();
-        let refused = match client
-            .send_unary_with_deadline(request, left(deadline))
-            .await
-        {
-            Err(error)
-                if error.status_code() == crate::StatusCode::Unavailable
-                    && error.status().is_some() =>
-            {
-                error
-            }
+        let mut call = client.send_unary_with_deadline(request, left(deadline));
+        let refused = match (&mut call).await {
+            Err(error) if error.status_code() == crate::StatusCode::Unavailable => error,
             outcome => return outcome,
         };
-        tracing::debug!(%refused, "call refused unrun; retrying it once on another connection");
+        // A refused call never left: its request is parked for this.
+        let Some(again) = call.take_refused() else {
+            return Err(refused);
+        };
+        drop(call);
+        tracing::debug!(%refused, "call refused unsent; retrying it once on another connection");
         let Ok(other) = self.pick_within(left(deadline), Some(&client)).await else {
             return Err(refused);
         };
@@ -630,29 +643,20 @@ where
     pub async fn send_streaming(
         &self,
         request: Req,
-    ) -> Result<StreamingCompletion<Req, Resp>, Error>
-    where
-        Req: Clone,
-    {
+    ) -> Result<StreamingCompletion<Req, Resp>, Error> {
         let (client, left) = self.client_for_call().await?;
-        let again = request.clone();
         let mut completion = client.send_streaming_with_deadline(request, left);
-        let pool = self.clone();
-        completion.retry = Some(Box::new(move || {
-            let other = pool.ready_client(&client)?;
-            tracing::debug!("stream refused unsent by a draining connection; retrying it once");
-            Some(other.send_streaming_with_deadline(again, left))
-        }));
+        completion.retry = Some(Arc::clone(&self.shared) as Arc<dyn Resend<Req, Resp>>);
         Ok(completion)
     }
 
     /// A connected client, picked as [`client`](Self::client) does, on any
     /// connection but `avoid`'s; `None` when no other is up now.
-    fn ready_client(&self, avoid: &RpcClient<Req, Resp>) -> Option<RpcClient<Req, Resp>> {
+    fn ready_client(&self, avoid: &Arc<CallShared<Req, Resp>>) -> Option<RpcClient<Req, Resp>> {
         let slots = self.shared.slots.len();
         let start = self.shared.next.fetch_add(1, Ordering::Relaxed);
         (0..slots).find_map(|offset| match self.check((start + offset) % slots) {
-            Check::Ready(client) if !client.same_connection(avoid) => Some(client),
+            Check::Ready(client) if !client.is_on(avoid) => Some(client),
             _ => None,
         })
     }

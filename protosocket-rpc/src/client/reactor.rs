@@ -410,7 +410,7 @@ pub(crate) fn draining_error() -> Error {
 impl<C> RpcClientReactor<C>
 where
     C: Encoder + Decoder,
-    <C as Encoder>::Message: Message,
+    <C as Encoder>::Message: Message + Send + 'static,
     <C as Decoder>::Message: Message,
 {
     pub(crate) fn new(shared: Arc<ConnectionShared>) -> Self {
@@ -486,7 +486,7 @@ impl<C: Encoder + Decoder> Unpin for RpcClientReactor<C> {}
 impl<C> MessageReactor for RpcClientReactor<C>
 where
     C: Encoder + Decoder,
-    <C as Encoder>::Message: Message,
+    <C as Encoder>::Message: Message + Send + 'static,
     <C as Decoder>::Message: Message,
 {
     type Codec = C;
@@ -705,7 +705,7 @@ where
 impl<C> RpcClientReactor<C>
 where
     C: Encoder + Decoder,
-    <C as Encoder>::Message: Message,
+    <C as Encoder>::Message: Message + Send + 'static,
     <C as Decoder>::Message: Message,
 {
     /// The server is draining: no new call goes out from the handles, and the
@@ -723,8 +723,8 @@ where
     }
 
     /// A message taken from the queue after the connection decided to close:
-    /// a call fails `Unavailable` without being sent (the pool may send it
-    /// elsewhere); anything else is moot. Something must be encoded: an ignored
+    /// a call fails `Unavailable` without being sent, its request parked in
+    /// its cell (the pool sends it elsewhere); anything else is moot. Something must be encoded: an ignored
     /// `Cancel(0)`.
     #[cold]
     fn refuse_unsent(
@@ -732,7 +732,15 @@ where
         message: ClientOutbound<<C as Encoder>::Message, <C as Decoder>::Message>,
     ) -> <C as Encoder>::Message {
         match message.kind {
-            OutboundKind::Call { completion, .. } => completion.fail(draining_error()),
+            OutboundKind::Call {
+                request,
+                completion,
+                cell,
+                ..
+            } => {
+                cell.park(Box::new(request));
+                completion.fail(draining_error());
+            }
             kind @ OutboundKind::Upload { .. } => {
                 ClientOutbound { kind }.fail_unsent(draining_error());
             }
