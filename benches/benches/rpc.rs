@@ -19,6 +19,11 @@
 //!   server certificate made by rcgen when the bench starts; protosocket's
 //!   server accepts through `protosocket::tls::TlsListener`, its client connects
 //!   with `TlsConnector`, tonic uses its `tls-ring` transport.
+//! - `generated-auth`: the `generated` row with authentication once per
+//!   connection: the server's `AuthHook` checks a token in the first request's
+//!   metadata, the client sends it with `RpcClientConfig::credentials`; every
+//!   later call carries nothing extra. Beside `generated` it shows what
+//!   authentication costs a call.
 //! - `bare`: no framework. Frames are a 4-byte big-endian length, an 8-byte call
 //!   id and the prost-encoded message. The server reads what is there, answers
 //!   every complete frame into one buffer and writes it at once; the client has a
@@ -30,7 +35,7 @@
 //!   is 4-7x slower pinned).
 //!
 //! Each concurrency level runs every server in turn (protosocket, generated,
-//! tonic, bare, protosocket-tls, tonic-tls);
+//! tonic, bare, protosocket-tls, tonic-tls, generated-auth);
 //! with `--runs N` it does so N times, each round starting one server later, and
 //! prints the median of each column. The load is closed-loop: `concurrency` tasks
 //! over one connection, each sending one call, awaiting its answer and sending the
@@ -190,13 +195,16 @@ impl Caller for ProtosocketCaller {
 
 /// An `RpcClient` connected to `address` as `RpcClient::connect` does it, with
 /// its connection task's polls counted.
-async fn counted_client<Req, Resp>(address: SocketAddr) -> (RpcClient<Req, Resp>, Arc<AtomicU64>)
+async fn counted_client<Req, Resp>(
+    address: SocketAddr,
+    config: &RpcClientConfig,
+) -> (RpcClient<Req, Resp>, Arc<AtomicU64>)
 where
     Req: protosocket_rpc::Message + prost::Message + Default + Send + 'static,
     Resp: protosocket_rpc::Message + prost::Message + Default + Send + 'static,
 {
-    let options = RpcClientConfig::default().get_socket_options().clone();
-    counted_client_with(&EndpointConnector::new(options), address).await
+    let options = config.get_socket_options().clone();
+    counted_client_with(&EndpointConnector::new(options), address, config).await
 }
 
 /// [`counted_client`] over the stream `connector` makes (TLS, say), as
@@ -204,24 +212,24 @@ where
 async fn counted_client_with<Req, Resp>(
     connector: &impl Connect,
     address: SocketAddr,
+    config: &RpcClientConfig,
 ) -> (RpcClient<Req, Resp>, Arc<AtomicU64>)
 where
     Req: protosocket_rpc::Message + prost::Message + Default + Send + 'static,
     Resp: protosocket_rpc::Message + prost::Message + Default + Send + 'static,
 {
-    let config = RpcClientConfig::default();
     let stream = connector
         .connect(&protosocket::Endpoint::from(address))
         .await
         .expect("connect");
-    let (client, connection) = RpcClient::over_stream(stream, protosocket_prost::codec(), &config);
+    let (client, connection) = RpcClient::over_stream(stream, protosocket_prost::codec(), config);
     let polls = Arc::default();
     spawn_counted(connection, &polls);
     (client, polls)
 }
 
 async fn protosocket_callers(address: SocketAddr, tasks: usize) -> Callers<ProtosocketCaller> {
-    let (client, polls) = counted_client(address).await;
+    let (client, polls) = counted_client(address, &RpcClientConfig::default()).await;
     protosocket_callers_on(client, polls, tasks)
 }
 
@@ -264,11 +272,37 @@ fn protosocket_tls_server() -> Server {
 
 async fn protosocket_tls_callers(address: SocketAddr, tasks: usize) -> Callers<ProtosocketCaller> {
     let options = RpcClientConfig::default().get_socket_options().clone();
-    let (client, polls) = counted_client_with(&tls::protosocket_connector(options), address).await;
+    let (client, polls) = counted_client_with(
+        &tls::protosocket_connector(options),
+        address,
+        &RpcClientConfig::default(),
+    )
+    .await;
     protosocket_callers_on(client, polls, tasks)
 }
 
 // ---------------------------------------------------------------- generated
+
+/// The metadata key and value of the `generated-auth` row's token.
+const TOKEN: (&str, &str) = ("authorization", "bench-token");
+
+/// The generated protosocket service on a loopback port, authenticating each
+/// connection once: its first request must carry [`TOKEN`].
+fn generated_auth_server() -> Server {
+    /// Who a connection proved to be.
+    struct Caller;
+    use protosocket_rpc::server::{AuthHook, AuthRequest, RpcServerConfig};
+    let hook = AuthHook::new(|request: &AuthRequest<'_>| {
+        if request.metadata().text(TOKEN.0) == Some(TOKEN.1) {
+            Ok(Caller)
+        } else {
+            Err(protosocket_rpc::Status::unauthenticated(
+                "a wrong or missing token",
+            ))
+        }
+    });
+    shared::generated_server_with(RpcServerConfig::default().auth_hook(Some(hook)))
+}
 
 struct GeneratedCaller(echo::BenchClient);
 
@@ -284,8 +318,12 @@ impl Caller for GeneratedCaller {
     }
 }
 
-async fn generated_callers(address: SocketAddr, tasks: usize) -> Callers<GeneratedCaller> {
-    let (client, polls) = counted_client(address).await;
+async fn generated_callers(
+    address: SocketAddr,
+    tasks: usize,
+    config: &RpcClientConfig,
+) -> Callers<GeneratedCaller> {
+    let (client, polls) = counted_client(address, config).await;
     let client = echo::BenchClient::from_client(client);
     Callers {
         callers: (0..tasks)
@@ -563,16 +601,18 @@ enum Kind {
     Bare,
     ProtosocketTls,
     TonicTls,
+    GeneratedAuth,
 }
 
 impl Kind {
-    const ALL: [Kind; 6] = [
+    const ALL: [Kind; 7] = [
         Kind::Protosocket,
         Kind::Generated,
         Kind::Tonic,
         Kind::Bare,
         Kind::ProtosocketTls,
         Kind::TonicTls,
+        Kind::GeneratedAuth,
     ];
 
     fn name(self) -> &'static str {
@@ -583,6 +623,7 @@ impl Kind {
             Kind::Bare => "bare",
             Kind::ProtosocketTls => "protosocket-tls",
             Kind::TonicTls => "tonic-tls",
+            Kind::GeneratedAuth => "generated-auth",
         }
     }
 
@@ -823,6 +864,7 @@ async fn serve(kind: Kind) -> Server {
     match kind {
         Kind::Protosocket => protosocket_server(),
         Kind::Generated => shared::generated_server(),
+        Kind::GeneratedAuth => generated_auth_server(),
         Kind::Tonic => tonic_server().await,
         Kind::Bare => bare_server().await,
         Kind::ProtosocketTls => protosocket_tls_server(),
@@ -844,7 +886,26 @@ async fn drive(
         Kind::Protosocket => {
             load(protosocket_callers(address, concurrency).await, span, probe).await
         }
-        Kind::Generated => load(generated_callers(address, concurrency).await, span, probe).await,
+        Kind::Generated => {
+            let config = RpcClientConfig::default();
+            load(
+                generated_callers(address, concurrency, &config).await,
+                span,
+                probe,
+            )
+            .await
+        }
+        Kind::GeneratedAuth => {
+            let mut token = protosocket_rpc::Metadata::new();
+            token.insert(TOKEN.0, TOKEN.1);
+            let config = RpcClientConfig::default().credentials(Some(token));
+            load(
+                generated_callers(address, concurrency, &config).await,
+                span,
+                probe,
+            )
+            .await
+        }
         Kind::Tonic => load(tonic_callers(address, concurrency).await, span, probe).await,
         Kind::Bare => load(bare_callers(address, concurrency).await, span, probe).await,
         Kind::ProtosocketTls => {

@@ -107,10 +107,15 @@ pub(crate) struct Server {
 /// The generated protosocket service on a loopback port, with the default
 /// server configuration.
 pub(crate) fn generated_server() -> Server {
+    generated_server_with(RpcServerConfig::default())
+}
+
+/// The generated protosocket service on a loopback port, with `config`.
+pub(crate) fn generated_server_with(config: RpcServerConfig) -> Server {
     let server = RpcServer::bind(
         SocketAddr::from(([127, 0, 0, 1], 0)),
         echo::BenchServer::new(Generated),
-        RpcServerConfig::default(),
+        config,
     )
     .expect("bind");
     let address = server
