@@ -191,16 +191,13 @@ impl Placement {
             }
             Placement::Loopback => Command::new(KV),
         };
-        command
-            .args(["serve", "--listen", listen, "--drain-timeout-ms", "2000"])
-            .arg("--tls-cert")
-            .arg(certs.join("server.pem"))
-            .arg("--tls-key")
-            .arg(certs.join("server.key"))
-            .arg("--client-ca")
-            .arg(certs.join("ca.pem"))
-            .env("KV_TOKEN", TOKEN);
-        command
+        command.args(["serve", "--listen", listen, "--drain-timeout-ms", "2000"]);
+        let files = [
+            ("--tls-cert", "server.pem"),
+            ("--tls-key", "server.key"),
+            ("--client-ca", "ca.pem"),
+        ];
+        with_tls_and_token(command, certs, files)
     }
 
     /// The command running `example-kv load` against `endpoints`.
@@ -223,17 +220,23 @@ impl Placement {
             }
             Placement::Loopback => Command::new(KV),
         };
-        command
-            .args(["load", "--endpoints", endpoints, "--concurrency", "16"])
-            .arg("--ca")
-            .arg(certs.join("ca.pem"))
-            .arg("--cert")
-            .arg(certs.join("client.pem"))
-            .arg("--key")
-            .arg(certs.join("client.key"))
-            .env("KV_TOKEN", TOKEN);
-        command
+        command.args(["load", "--endpoints", endpoints, "--concurrency", "16"]);
+        let files = [
+            ("--ca", "ca.pem"),
+            ("--cert", "client.pem"),
+            ("--key", "client.key"),
+        ];
+        with_tls_and_token(command, certs, files)
     }
+}
+
+/// `command` with `flag certs/file` for each of `files`, and the token.
+fn with_tls_and_token(mut command: Command, certs: &Path, files: [(&str, &str); 3]) -> Command {
+    for (flag, file) in files {
+        command.arg(flag).arg(certs.join(file));
+    }
+    command.env("KV_TOKEN", TOKEN);
+    command
 }
 
 /// What a server's exit line says: (calls, connections, token checks).
