@@ -3,9 +3,15 @@
 //! call and its outcome, and shuts the server down. With `--token` the server
 //! authenticates each connection once and the client sends the token.
 //!
-//! `example-kv health --endpoint HOST:PORT` asks a running server's health
-//! instead, for a load balancer or a script: exit 0 when it is serving, 1
-//! otherwise.
+//! Subcommands run the pieces of a deployment instead (README, "Deploying"):
+//! `serve` a kv server of its own (TCP or mutual TLS, a token, a graceful drain
+//! on SIGTERM), `load` it through a pool by host names, ask its `health` (exit
+//! 0 when it is serving), and make development `certs`.
+
+mod certs;
+mod load;
+mod serve;
+mod tls_files;
 
 use std::pin::{pin, Pin};
 use std::process::ExitCode;
@@ -20,6 +26,7 @@ use example_kv::kv::{
 };
 use example_kv::{KvService, Store};
 use futures::{stream, Stream, StreamExt};
+use protosocket::{Connect, EndpointConnector};
 use protosocket_rpc::client::{RpcClient, RpcClientConfig};
 use protosocket_rpc::health::HealthStatus;
 use protosocket_rpc::server::RpcServerConfig;
@@ -59,7 +66,12 @@ enum Command {
         /// The service to ask about; empty for the whole server.
         #[arg(long, default_value = "")]
         service: String,
+        #[command(flatten)]
+        tls: tls_files::ClientTls,
     },
+    Serve(serve::ServeArgs),
+    Load(load::LoadArgs),
+    Certs(certs::CertsArgs),
 }
 
 /// How long the health probe waits, to connect and for the answer.
@@ -67,14 +79,35 @@ const HEALTH_WAIT: Duration = Duration::from_secs(2);
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    if let Some(Command::Health { endpoint, service }) = cli.command {
-        return probe(endpoint, &service).await;
-    }
-    match run(cli).await {
+    let mut cli = Cli::parse();
+    let (what, result) = match cli.command.take() {
+        Some(Command::Health {
+            endpoint,
+            service,
+            tls,
+        }) => {
+            return match tls.connector() {
+                Ok(Some(connector)) => probe(&connector, endpoint, &service).await,
+                Ok(None) => probe(&EndpointConnector::default(), endpoint, &service).await,
+                Err(error) => {
+                    println!("UNREACHABLE: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Some(Command::Serve(args)) => ("serve", serve::serve(args).await),
+        Some(Command::Load(args)) => match load::load(args).await {
+            Ok(true) => return ExitCode::SUCCESS,
+            Ok(false) => return ExitCode::FAILURE,
+            Err(error) => ("load", Err(error)),
+        },
+        Some(Command::Certs(args)) => ("certs", certs::certs(args)),
+        None => ("demo", run(cli).await),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("demo failed: {error}");
+            eprintln!("{what} failed: {error}");
             ExitCode::FAILURE
         }
     }
@@ -82,11 +115,17 @@ async fn main() -> ExitCode {
 
 /// Prints the health of `service` on the server at `endpoint`; success only
 /// when it is serving.
-async fn probe(endpoint: protosocket::Endpoint, service: &str) -> ExitCode {
+/// `connector` makes the connection (TCP, or TLS).
+async fn probe(
+    connector: &impl Connect,
+    endpoint: protosocket::Endpoint,
+    service: &str,
+) -> ExitCode {
     let config = RpcClientConfig::default().default_deadline(Some(HEALTH_WAIT));
     let status = tokio::time::timeout(HEALTH_WAIT, async {
         let client: RpcClient<KvRequest, KvResponse> =
-            RpcClient::connect(endpoint, protosocket_prost::codec(), &config).await?;
+            RpcClient::connect_with(connector, endpoint, protosocket_prost::codec(), &config)
+                .await?;
         client.check_health(service).await
     })
     .await;

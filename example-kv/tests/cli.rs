@@ -130,3 +130,30 @@ fn health_exits_zero_only_while_the_server_is_serving() {
     assert_eq!(gone.status.code(), Some(1), "{gone:?}");
     assert!(String::from_utf8_lossy(&gone.stdout).starts_with("UNREACHABLE"));
 }
+
+#[test]
+fn a_missing_or_empty_pem_file_is_named() {
+    let empty = std::env::temp_dir().join(format!("kv-cli-empty-{}.pem", std::process::id()));
+    std::fs::write(&empty, "no certificate here\n").expect("write a file");
+    let empty = empty.to_str().expect("a utf-8 path").to_owned();
+    for (args, file) in [
+        (
+            vec!["serve", "--listen", "127.0.0.1:0"]
+                .into_iter()
+                .chain(["--tls-cert", "/nonexistent/server.pem"])
+                .chain(["--tls-key", "/nonexistent/server.key"])
+                .collect::<Vec<_>>(),
+            "/nonexistent/server.pem",
+        ),
+        (
+            vec!["load", "--endpoints", "localhost:1", "--ca", &empty],
+            empty.as_str(),
+        ),
+    ] {
+        let output = run(&args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(file), "{file} is not named: {stderr}");
+    }
+    let _ = std::fs::remove_file(&empty);
+}
