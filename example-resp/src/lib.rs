@@ -50,7 +50,8 @@
 //!   [`Shared`], what connections share.
 //! - `strings`, `keys`, `lists`: the data commands; `admin`: `AUTH`, `HELLO`,
 //!   `CLIENT`, `CONFIG`, `COMMAND`, `INFO`.
-//! - `store`: [`Store`], [`KlockStore`], [`ShardedStore`], expiry.
+//! - `store`: [`Store`], [`KlockStore`], [`ShardedStore`], expiry; `short`:
+//!   [`Inline`], short keys and values kept in place.
 //! - `reactor`: [`RespReactor`]; `connector`: [`RespConnector`], [`RespConfig`].
 
 mod admin;
@@ -62,6 +63,7 @@ mod lists;
 mod reactor;
 mod reply;
 mod session;
+mod short;
 mod store;
 mod strings;
 mod table;
@@ -72,8 +74,9 @@ pub use connector::{RespConfig, RespConnector, RespServer};
 pub use reactor::RespReactor;
 pub use reply::{write_reply, Frame, Protocol, Reply, RespSerializer};
 pub use session::{After, Session, Shared};
+pub use short::Inline;
 pub use store::{
-    spawn_sweeper, Entry, Keyspace, KlockStore, ShardedStore, Store, StoreKind, Value,
+    spawn_sweeper, Entry, Keyspace, KlockStore, ShardedStore, Store, StoreKind, Value, SHORT_VALUE,
     SWEEP_INTERVAL,
 };
 pub use table::{lookup, Cmd, Spec, COMMANDS};

@@ -8,8 +8,7 @@ use bytes::Bytes;
 
 use crate::codec::parse_integer;
 use crate::reply::Reply;
-use crate::store::{Store, Value};
-use crate::strings::owned;
+use crate::store::{shared_copy, Store, Value};
 
 /// Which end of a list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,8 +28,8 @@ pub(crate) fn push(store: &impl Store, key: &Bytes, elements: &[Bytes], end: End
         };
         for element in elements {
             match end {
-                End::Left => list.push_front(owned(element)),
-                End::Right => list.push_back(owned(element)),
+                End::Left => list.push_front(shared_copy(element)),
+                End::Right => list.push_back(shared_copy(element)),
             }
         }
         Reply::Integer(list.len() as i64)

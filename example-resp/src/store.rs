@@ -15,18 +15,48 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 use indexmap::IndexMap;
 
+use crate::short::{Inline, Key};
+
 type Hasher = foldhash::fast::RandomState;
+
+/// The longest string value kept inside its map entry (with the tag, as large
+/// as the other variants of [`Value`]).
+pub const SHORT_VALUE: usize = 38;
 
 /// What a key holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
-    /// A string.
+    /// A string of at most [`SHORT_VALUE`] bytes, kept in place: reading it
+    /// touches no other memory, and a reply copies it.
+    Short(Inline<SHORT_VALUE>),
+    /// A longer string, on the heap with its reference count: a reply clones it
+    /// and allocates nothing.
     Str(Bytes),
     /// A string that holds a number: `INCR` keeps counters like this, so counting
     /// allocates nothing.
     Int(i64),
     /// A list (`LPUSH`, `RPUSH`...).
     List(VecDeque<Bytes>),
+}
+
+impl Value {
+    /// A string value holding a copy of `bytes`: in place when short, else in a
+    /// buffer of its own (so the store does not keep a receive buffer alive).
+    #[inline]
+    pub fn string(bytes: &[u8]) -> Self {
+        match Inline::new(bytes) {
+            Some(inline) => Value::Short(inline),
+            None => Value::Str(shared_copy(bytes)),
+        }
+    }
+}
+
+/// A copy of `bytes` whose clones only count references. (A `Bytes` made from a
+/// `Vec` allocates its reference count on its first clone, the first time a
+/// reply takes it.)
+#[inline]
+pub(crate) fn shared_copy(bytes: &[u8]) -> Bytes {
+    Bytes::from_owner(Box::<[u8]>::from(bytes))
 }
 
 /// A key's value and when it expires.
@@ -48,7 +78,7 @@ impl Entry {
 /// where the sweep goes on from.
 #[derive(Debug, Default)]
 pub struct Keyspace {
-    map: IndexMap<Box<[u8]>, Entry, Hasher>,
+    map: IndexMap<Key, Entry, Hasher>,
     /// Keys with an expiry time.
     expiring: usize,
     /// The index the next sweep starts at.

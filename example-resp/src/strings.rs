@@ -8,17 +8,11 @@ use crate::codec::parse_integer;
 use crate::reply::Reply;
 use crate::store::{Store, Value};
 
-/// A stored value's bytes, copied out of the receive buffer so the store does
-/// not keep the whole buffer alive.
-#[inline]
-pub(crate) fn owned(bytes: &Bytes) -> Bytes {
-    Bytes::copy_from_slice(bytes)
-}
-
 /// The reply for a key's string value.
 #[inline]
 fn string_reply(value: &Value) -> Reply {
     match value {
+        Value::Short(inline) => Reply::BulkShort(*inline),
         Value::Str(bytes) => Reply::Bulk(bytes.clone()),
         Value::Int(n) => Reply::BulkInteger(*n),
         Value::List(_) => Reply::wrong_type(),
@@ -39,7 +33,9 @@ pub(crate) fn mget(store: &impl Store, keys: &[Bytes]) -> Reply {
         .iter()
         .map(|key| {
             store.with_key(key, |keyspace| match keyspace.get(key).map(|e| &e.value) {
-                Some(value @ (Value::Str(_) | Value::Int(_))) => string_reply(value),
+                Some(value @ (Value::Short(_) | Value::Str(_) | Value::Int(_))) => {
+                    string_reply(value)
+                }
                 _ => Reply::Null,
             })
         })
@@ -50,7 +46,7 @@ pub(crate) fn mget(store: &impl Store, keys: &[Bytes]) -> Reply {
 /// `MSET key value [key value...]`; the arity is checked by the caller.
 pub(crate) fn mset(store: &impl Store, pairs: &[Bytes]) -> Reply {
     for pair in pairs.chunks_exact(2) {
-        let value = Value::Str(owned(&pair[1]));
+        let value = Value::string(&pair[1]);
         store.with_key(&pair[0], |keyspace| keyspace.set(&pair[0], value, None));
     }
     Reply::Ok
@@ -91,7 +87,7 @@ pub(crate) fn set(store: &impl Store, args: &[Bytes]) -> Reply {
             _ => return Reply::syntax_error(),
         }
     }
-    let value = owned(value);
+    let value = Value::string(value);
     store.with_key(key, |keyspace| {
         let (exists, old_ttl, answer) = match keyspace.get(key) {
             Some(entry) => {
@@ -112,7 +108,7 @@ pub(crate) fn set(store: &impl Store, args: &[Bytes]) -> Reply {
             Some(Ttl::Keep) => old_ttl,
             Some(Ttl::At(at)) => Some(at),
         };
-        keyspace.set(key, Value::Str(value), expires_at);
+        keyspace.set(key, value, expires_at);
         answer
     })
 }
@@ -150,6 +146,10 @@ pub(crate) fn incr_by(store: &impl Store, key: &Bytes, by: i64) -> Reply {
         };
         let current = match &entry.value {
             Value::Int(n) => *n,
+            Value::Short(inline) => match parse_integer(inline.as_slice()) {
+                Some(n) => n,
+                None => return Reply::not_an_integer(),
+            },
             Value::Str(bytes) => match parse_integer(bytes) {
                 Some(n) => n,
                 None => return Reply::not_an_integer(),
