@@ -147,18 +147,35 @@ impl RespDecoder {
                 Some(b'*') => {}
                 Some(_) => return self.parse_inline(buffer),
             }
-            let Some((count, next)) = self.line(buffer, 1, "too big mbulk count string") else {
-                return Parsed::Incomplete(None);
+            let (count, next) = match short_number(buffer, 1) {
+                Some((n, next)) => (n as i64, next),
+                // The general path, for what `short_number` does not read.
+                None => {
+                    let Some((count, next)) = self.line(buffer, 1, "too big mbulk count string")
+                    else {
+                        return Parsed::Incomplete(None);
+                    };
+                    let count = match count {
+                        Ok(line) => line,
+                        Err(error) => return Parsed::Error(error),
+                    };
+                    match parse_integer(count) {
+                        Some(n) => (n, next),
+                        None => {
+                            return Parsed::Error(Request::ProtocolError(
+                                "invalid multibulk length",
+                            ))
+                        }
+                    }
+                }
             };
-            let count = match count {
-                Ok(line) => line,
-                Err(error) => return Parsed::Error(error),
-            };
-            let count = match parse_integer(count) {
-                Some(n) if n <= 0 => return Parsed::Empty(next),
-                Some(n) if (n as u64) <= self.limits.max_args as u64 => n as usize,
-                _ => return Parsed::Error(Request::ProtocolError("invalid multibulk length")),
-            };
+            if count <= 0 {
+                return Parsed::Empty(next);
+            }
+            if count as u64 > self.limits.max_args as u64 {
+                return Parsed::Error(Request::ProtocolError("invalid multibulk length"));
+            }
+            let count = count as usize;
             self.expected = count;
             self.resume = next;
         }
@@ -175,17 +192,14 @@ impl RespDecoder {
             if kind != b'$' {
                 return Parsed::Error(Request::UnexpectedByte(kind));
             }
-            let Some((length, start)) = self.line(buffer, at + 1, "too big bulk count string")
-            else {
-                return Parsed::Incomplete(None);
-            };
-            let length = match length {
-                Ok(line) => line,
-                Err(error) => return Parsed::Error(error),
-            };
-            let length = match parse_integer(length) {
-                Some(n) if n >= 0 && (n as u64) <= self.limits.max_bulk_len as u64 => n as usize,
-                _ => return Parsed::Error(Request::ProtocolError("invalid bulk length")),
+            let (length, start) = match short_number(buffer, at + 1) {
+                Some((n, start)) if n <= self.limits.max_bulk_len => (n, start),
+                Some(_) => return Parsed::Error(Request::ProtocolError("invalid bulk length")),
+                None => match self.bulk_length(buffer, at + 1) {
+                    Ok(Some(found)) => found,
+                    Ok(None) => return Parsed::Incomplete(None),
+                    Err(error) => return Parsed::Error(error),
+                },
             };
             // Like Redis, the two bytes after the data are taken without a look.
             let end = start + length + 2;
@@ -201,6 +215,22 @@ impl RespDecoder {
         let len = self.resume;
         self.expected = 0;
         Parsed::Array(len)
+    }
+
+    /// A bulk string's length in the line at `from` (the general path, for what
+    /// [`short_number`] does not read), and where its data starts; `None` if the
+    /// line has not all arrived.
+    #[cold]
+    fn bulk_length(&self, buffer: &[u8], from: usize) -> Result<Option<(usize, usize)>, Request> {
+        let Some((length, start)) = self.line(buffer, from, "too big bulk count string") else {
+            return Ok(None);
+        };
+        match parse_integer(length?) {
+            Some(n) if n >= 0 && (n as u64) <= self.limits.max_bulk_len as u64 => {
+                Ok(Some((n as usize, start)))
+            }
+            _ => Err(Request::ProtocolError("invalid bulk length")),
+        }
     }
 
     /// The line starting at `from` up to `\r\n`, and where the next one starts;
@@ -275,12 +305,20 @@ impl Decoder for RespDecoder {
             Parsed::Incomplete(frame_len) => Err(DecodeError::Incomplete { frame_len }),
             Parsed::Empty(len) => Err(DecodeError::Skip(len)),
             Parsed::Array(len) => {
-                let frame = buffer.split_to(len).freeze();
-                let args = self
-                    .ranges
-                    .drain(..)
-                    .map(|range| frame.slice(range))
-                    .collect();
+                let mut frame = buffer.split_to(len).freeze();
+                let mut args = Args::new();
+                args.reserve_exact(self.ranges.len());
+                let last = self.ranges.pop();
+                for range in self.ranges.drain(..) {
+                    args.push(frame.slice(range));
+                }
+                // The last argument is the frame itself, cut down: one reference
+                // count fewer to take and drop.
+                if let Some(last) = last {
+                    frame.truncate(last.end);
+                    frame.advance(last.start);
+                    args.push(frame);
+                }
                 Ok(Request::Command(args))
             }
             Parsed::Inline(len, args) => {
@@ -294,6 +332,28 @@ impl Decoder for RespDecoder {
             }
         }
     }
+}
+
+/// The number in `N\r?` at `from`, when it is what clients send: one to nine
+/// digits without a leading zero (or a lone `0`), then `\r` and one more byte
+/// (which, like Redis, nobody looks at); and where the next line starts. `None`
+/// for anything else, including a line not all arrived: the general path
+/// ([`parse_integer`] on the whole line) reads it and words its errors, and
+/// agrees with this one wherever both read a number.
+#[inline]
+fn short_number(buffer: &[u8], from: usize) -> Option<(usize, usize)> {
+    let line = buffer.get(from..)?;
+    let mut value = 0u32;
+    for (i, &byte) in line.iter().enumerate().take(10) {
+        match byte {
+            b'0'..=b'9' if i < 9 && (i == 0 || value != 0) => {
+                value = value * 10 + u32::from(byte - b'0');
+            }
+            b'\r' if i > 0 && line.len() > i + 1 => return Some((value as usize, from + i + 2)),
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// A decimal integer as Redis reads one (`string2ll`): an optional `-`, digits
@@ -446,6 +506,33 @@ mod tests {
             decoder.decode_buffer(&mut buffer).unwrap(),
             Request::ProtocolError("invalid multibulk length")
         );
+    }
+
+    #[test]
+    fn the_short_path_agrees_with_the_general_one() {
+        for line in [
+            &b"0"[..],
+            b"7",
+            b"10",
+            b"123456789",
+            b"1234567890",
+            b"01",
+            b"00",
+            b"-1",
+            b"+1",
+            b"1a",
+            b"",
+        ] {
+            let mut buffer = line.to_vec();
+            buffer.extend_from_slice(b"\r\n");
+            if let Some((value, next)) = short_number(&buffer, 0) {
+                assert_eq!(Some(value as i64), parse_integer(line), "{line:?}");
+                assert_eq!(next, buffer.len());
+            }
+            // A line whose end has not all arrived is left to the general path.
+            assert_eq!(short_number(&buffer[..buffer.len() - 1], 0), None);
+        }
+        assert_eq!(short_number(b"123456789\r\n", 0), Some((123_456_789, 11)));
     }
 
     #[test]

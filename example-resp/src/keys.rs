@@ -12,21 +12,21 @@ use crate::store::Store;
 
 /// `DEL key...`: how many of the keys were there.
 pub(crate) fn del(store: &impl Store, keys: &[Bytes]) -> Reply {
-    let removed = keys
-        .iter()
-        .filter(|key| store.with_key(key, |keyspace| keyspace.remove(key)))
-        .count();
-    Reply::Integer(removed as i64)
+    let mut removed = 0;
+    store.with_keys(keys, |keyspace, key| {
+        removed += i64::from(keyspace.remove(key))
+    });
+    Reply::Integer(removed)
 }
 
 /// `EXISTS key...`: how many of the keys are there (a key named twice counts
 /// twice).
 pub(crate) fn exists(store: &impl Store, keys: &[Bytes]) -> Reply {
-    let present = keys
-        .iter()
-        .filter(|key| store.with_key(key, |keyspace| keyspace.get(key).is_some()))
-        .count();
-    Reply::Integer(present as i64)
+    let mut present = 0;
+    store.with_keys(keys, |keyspace, key| {
+        present += i64::from(keyspace.get(key).is_some());
+    });
+    Reply::Integer(present)
 }
 
 /// `EXPIRE key seconds [NX | XX | GT | LT]`, or `PEXPIRE` with milliseconds

@@ -76,7 +76,7 @@ pub use reply::{write_reply, Frame, Protocol, Reply, RespSerializer};
 pub use session::{After, Session, Shared};
 pub use short::Inline;
 pub use store::{
-    spawn_sweeper, Entry, Keyspace, KlockStore, ShardedStore, Store, StoreKind, Value, SHORT_VALUE,
-    SWEEP_INTERVAL,
+    spawn_sweeper, Entry, Keyspace, KlockStore, ShardedStore, Store, StoreKind, Value,
+    KEYS_PER_LOCK, SHORT_VALUE, SWEEP_INTERVAL,
 };
 pub use table::{lookup, Cmd, Spec, COMMANDS};

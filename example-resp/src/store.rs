@@ -188,11 +188,21 @@ impl Keyspace {
 /// The shared keyspace, as the commands see it: a [`Keyspace`] for each key,
 /// under a lock for as long as the closure runs.
 ///
-/// Multi-key commands (`MGET`, `MSET`, `DEL`) take one key at a time, so another
-/// connection may see some of an `MSET`'s keys set and not yet others.
+/// Multi-key commands (`MGET`, `MSET`, `DEL`) are not atomic: another connection
+/// may see some of an `MSET`'s keys set and not yet others.
 pub trait Store: Send + Sync + 'static {
     /// Runs `f` on the keyspace that holds `key`, locked.
     fn with_key<R>(&self, key: &[u8], f: impl FnOnce(&mut Keyspace) -> R) -> R;
+
+    /// Runs `f` on each of `keys` in order, with the keyspace that holds it
+    /// locked. A store may keep one lock across several keys (never across more
+    /// than [`KEYS_PER_LOCK`]), so the keys of one command are not atomic.
+    #[inline]
+    fn with_keys(&self, keys: &[Bytes], mut f: impl FnMut(&mut Keyspace, &Bytes)) {
+        for key in keys {
+            self.with_key(key, |keyspace| f(keyspace, key));
+        }
+    }
 
     /// Runs `f` on every keyspace in turn, each locked while `f` runs on it.
     fn for_each(&self, f: impl FnMut(&mut Keyspace));
@@ -235,6 +245,10 @@ pub trait Store: Send + Sync + 'static {
     }
 }
 
+/// The most keys of one command [`KlockStore`] handles under one turn of its
+/// lock: a command with many keys lets other workers in between.
+pub const KEYS_PER_LOCK: usize = 64;
+
 /// Which [`Store`] a server uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreKind {
@@ -267,6 +281,16 @@ impl Store for KlockStore {
     #[inline]
     fn with_key<R>(&self, _key: &[u8], f: impl FnOnce(&mut Keyspace) -> R) -> R {
         f(&mut self.keyspace.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    #[inline]
+    fn with_keys(&self, keys: &[Bytes], mut f: impl FnMut(&mut Keyspace, &Bytes)) {
+        for keys in keys.chunks(KEYS_PER_LOCK) {
+            let mut keyspace = self.keyspace.lock().unwrap_or_else(PoisonError::into_inner);
+            for key in keys {
+                f(&mut keyspace, key);
+            }
+        }
     }
 
     fn for_each(&self, mut f: impl FnMut(&mut Keyspace)) {
@@ -395,6 +419,25 @@ mod tests {
         let (klock, sharded) = stores();
         exercise(&klock);
         exercise(&sharded);
+    }
+
+    #[test]
+    fn with_keys_visits_every_key_in_order() {
+        let (klock, sharded) = stores();
+        let keys: Vec<Bytes> = (0..3 * KEYS_PER_LOCK as u32 + 5)
+            .map(|i| Bytes::copy_from_slice(&i.to_be_bytes()))
+            .collect();
+        fn visit(store: &impl Store, keys: &[Bytes]) -> Vec<Bytes> {
+            let mut seen = Vec::new();
+            store.with_keys(keys, |keyspace, key| {
+                keyspace.set(key, Value::Int(1), None);
+                seen.push(key.clone());
+            });
+            assert_eq!(store.dbsize(), keys.len());
+            seen
+        }
+        assert_eq!(visit(&klock, &keys), keys);
+        assert_eq!(visit(&sharded, &keys), keys);
     }
 
     #[test]

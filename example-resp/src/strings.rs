@@ -29,17 +29,13 @@ pub(crate) fn get(store: &impl Store, key: &Bytes) -> Reply {
 
 /// `MGET key...`: a null for a missing key or one that holds no string.
 pub(crate) fn mget(store: &impl Store, keys: &[Bytes]) -> Reply {
-    let values = keys
-        .iter()
-        .map(|key| {
-            store.with_key(key, |keyspace| match keyspace.get(key).map(|e| &e.value) {
-                Some(value @ (Value::Short(_) | Value::Str(_) | Value::Int(_))) => {
-                    string_reply(value)
-                }
-                _ => Reply::Null,
-            })
+    let mut values = Vec::with_capacity(keys.len());
+    store.with_keys(keys, |keyspace, key| {
+        values.push(match keyspace.get(key).map(|e| &e.value) {
+            Some(value @ (Value::Short(_) | Value::Str(_) | Value::Int(_))) => string_reply(value),
+            _ => Reply::Null,
         })
-        .collect();
+    });
     Reply::Array(values)
 }
 
