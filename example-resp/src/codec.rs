@@ -13,9 +13,87 @@ use protosocket::{DecodeError, Decoder};
 use smallvec::SmallVec;
 
 use crate::inline::split_inline;
+use crate::short::Inline;
 
 /// The arguments of one command, the name first.
-pub type Args = SmallVec<[Bytes; 4]>;
+pub type Args = SmallVec<[Arg; 4]>;
+
+/// The longest argument copied out of the receive buffer into [`Arg::Short`].
+const ARG_INLINE: usize = 22;
+
+/// One argument of a command; it reads as its bytes.
+///
+/// A short argument (a command name, a key, a small value) is a copy, so a
+/// command of short arguments takes and drops no reference count on the
+/// receive buffer; a longer one is a slice of that buffer, not copied.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Arg {
+    /// At most 22 bytes, copied.
+    Short(Inline<ARG_INLINE>),
+    /// A longer argument.
+    Shared(Bytes),
+}
+
+impl Arg {
+    /// A copy of `bytes`.
+    #[inline]
+    pub fn copy_from_slice(bytes: &[u8]) -> Self {
+        match Inline::new(bytes) {
+            Some(inline) => Arg::Short(inline),
+            None => Arg::Shared(Bytes::copy_from_slice(bytes)),
+        }
+    }
+
+    /// `frame[range]`: copied when short, else a slice of `frame`.
+    #[inline]
+    fn from_frame(frame: &Bytes, range: Range<usize>) -> Self {
+        match Inline::new(&frame[range.clone()]) {
+            Some(inline) => Arg::Short(inline),
+            None => Arg::Shared(frame.slice(range)),
+        }
+    }
+
+    /// The bytes as a [`Bytes`] (a copy for a short argument).
+    pub fn to_bytes(&self) -> Bytes {
+        match self {
+            Arg::Short(inline) => Bytes::copy_from_slice(inline.as_slice()),
+            Arg::Shared(bytes) => bytes.clone(),
+        }
+    }
+}
+
+impl From<Vec<u8>> for Arg {
+    fn from(bytes: Vec<u8>) -> Self {
+        match Inline::new(&bytes) {
+            Some(inline) => Arg::Short(inline),
+            None => Arg::Shared(Bytes::from(bytes)),
+        }
+    }
+}
+
+impl std::ops::Deref for Arg {
+    type Target = [u8];
+
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match self {
+            Arg::Short(inline) => inline.as_slice(),
+            Arg::Shared(bytes) => bytes,
+        }
+    }
+}
+
+impl AsRef<[u8]> for Arg {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+impl std::fmt::Debug for Arg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", Bytes::copy_from_slice(self))
+    }
+}
 
 /// Bounds on what a peer may send.
 ///
@@ -103,8 +181,8 @@ enum Parsed {
     Error(Request),
 }
 
-/// Decodes [`Request`]s. Arguments of array requests are slices of the receive
-/// buffer (no copy). A request that arrives in pieces is parsed once: the decoder
+/// Decodes [`Request`]s. Arguments of array requests are copies when short, and
+/// slices of the receive buffer (no copy) when long (see [`Arg`]). A request that arrives in pieces is parsed once: the decoder
 /// remembers how far it got in the frame at the front of the buffer.
 #[derive(Debug, Clone)]
 pub struct RespDecoder {
@@ -288,7 +366,7 @@ impl Decoder for RespDecoder {
                 let args = self
                     .ranges
                     .drain(..)
-                    .map(|range| Bytes::copy_from_slice(&buffer[range]))
+                    .map(|range| Arg::copy_from_slice(&buffer[range]))
                     .collect();
                 Ok((len, Request::Command(args)))
             }
@@ -305,19 +383,25 @@ impl Decoder for RespDecoder {
             Parsed::Incomplete(frame_len) => Err(DecodeError::Incomplete { frame_len }),
             Parsed::Empty(len) => Err(DecodeError::Skip(len)),
             Parsed::Array(len) => {
-                let mut frame = buffer.split_to(len).freeze();
                 let mut args = Args::new();
                 args.reserve_exact(self.ranges.len());
-                let last = self.ranges.pop();
-                for range in self.ranges.drain(..) {
-                    args.push(frame.slice(range));
-                }
-                // The last argument is the frame itself, cut down: one reference
-                // count fewer to take and drop.
-                if let Some(last) = last {
-                    frame.truncate(last.end);
-                    frame.advance(last.start);
-                    args.push(frame);
+                if self.ranges.iter().all(|range| range.len() <= ARG_INLINE) {
+                    // Every argument is copied: the buffer is only advanced.
+                    for range in self.ranges.drain(..) {
+                        args.push(
+                            match Inline::from_front(&buffer[range.start..], range.len()) {
+                                Some(inline) => Arg::Short(inline),
+                                // Near the buffer's end, fewer than 22 bytes follow.
+                                None => Arg::copy_from_slice(&buffer[range]),
+                            },
+                        );
+                    }
+                    buffer.advance(len);
+                } else {
+                    let frame = buffer.split_to(len).freeze();
+                    for range in self.ranges.drain(..) {
+                        args.push(Arg::from_frame(&frame, range));
+                    }
                 }
                 Ok(Request::Command(args))
             }
@@ -393,7 +477,7 @@ mod tests {
         Request::Command(
             words
                 .iter()
-                .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+                .map(|w| Arg::copy_from_slice(w.as_bytes()))
                 .collect(),
         )
     }
@@ -446,6 +530,28 @@ mod tests {
             }
         }
         assert!(buffer.is_empty());
+    }
+
+    #[test]
+    fn long_arguments_are_slices_and_short_ones_copies() {
+        let long = "v".repeat(ARG_INLINE + 1);
+        let short = "w".repeat(ARG_INLINE);
+        let mut decoder = RespDecoder::new(Limits::default());
+        let bytes = format!(
+            "*3\r\n$3\r\nSET\r\n${}\r\n{short}\r\n${}\r\n{long}\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n",
+            short.len(),
+            long.len()
+        );
+        let requests = decode_all(&mut decoder, bytes.as_bytes());
+        assert_eq!(
+            requests,
+            vec![args(&["SET", &short, &long]), args(&["GET", "k"])]
+        );
+        let Request::Command(set) = &requests[0] else {
+            unreachable!()
+        };
+        assert!(matches!(set[1], Arg::Short(_)));
+        assert!(matches!(set[2], Arg::Shared(_)));
     }
 
     #[test]

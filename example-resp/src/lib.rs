@@ -42,7 +42,7 @@
 //! ```
 //!
 //! Layout:
-//! - `codec`: [`RespDecoder`] (requests, [`Limits`]); `inline`: splitting inline
+//! - `codec`: [`RespDecoder`] (requests, [`Arg`], [`Limits`]); `inline`: splitting inline
 //!   commands.
 //! - `reply`: [`Reply`], [`Frame`], [`RespSerializer`] (RESP2 and RESP3).
 //! - `table`: [`COMMANDS`], each command's arity, flags and summary.
@@ -69,7 +69,7 @@ mod strings;
 mod table;
 
 pub use admin::REDIS_VERSION;
-pub use codec::{Args, Limits, Request, RespDecoder};
+pub use codec::{Arg, Args, Limits, Request, RespDecoder};
 pub use connector::{RespConfig, RespConnector, RespServer};
 pub use reactor::RespReactor;
 pub use reply::{write_reply, Frame, Protocol, Reply, RespSerializer};

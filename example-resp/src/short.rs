@@ -29,6 +29,22 @@ impl<const N: usize> Inline<N> {
         Some(inline)
     }
 
+    /// A copy of the first `len` bytes of `window`, or `None` when `len` is
+    /// over `N` or `window` shorter than `N`. Copies `N` bytes whatever `len`
+    /// (a fixed-size copy, cheaper than one sized at run time); those past
+    /// `len` are never read.
+    #[inline]
+    pub(crate) fn from_front(window: &[u8], len: usize) -> Option<Self> {
+        if len > N || N > usize::from(u8::MAX) {
+            return None;
+        }
+        let bytes = <[u8; N]>::try_from(window.get(..N)?).ok()?;
+        Some(Self {
+            len: len as u8,
+            bytes,
+        })
+    }
+
     /// The bytes.
     #[inline]
     pub fn as_slice(&self) -> &[u8] {
@@ -124,6 +140,11 @@ mod tests {
         assert_eq!(Inline::<4>::new(b"abcd").unwrap().as_slice(), b"abcd");
         assert_eq!(Inline::<4>::new(b"").unwrap().as_slice(), b"");
         assert!(Inline::<4>::new(b"abcde").is_none());
+        let front = Inline::<4>::from_front(b"abcdef", 2).unwrap();
+        assert_eq!(front.as_slice(), b"ab");
+        assert_eq!(front, Inline::<4>::new(b"ab").unwrap());
+        assert!(Inline::<4>::from_front(b"abc", 2).is_none());
+        assert!(Inline::<4>::from_front(b"abcdef", 5).is_none());
     }
 
     #[test]

@@ -15,6 +15,8 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 use indexmap::IndexMap;
 
+use crate::codec::Arg;
+
 use crate::short::{Inline, Key};
 
 type Hasher = foldhash::fast::RandomState;
@@ -198,7 +200,7 @@ pub trait Store: Send + Sync + 'static {
     /// locked. A store may keep one lock across several keys (never across more
     /// than [`KEYS_PER_LOCK`]), so the keys of one command are not atomic.
     #[inline]
-    fn with_keys(&self, keys: &[Bytes], mut f: impl FnMut(&mut Keyspace, &Bytes)) {
+    fn with_keys(&self, keys: &[Arg], mut f: impl FnMut(&mut Keyspace, &Arg)) {
         for key in keys {
             self.with_key(key, |keyspace| f(keyspace, key));
         }
@@ -284,7 +286,7 @@ impl Store for KlockStore {
     }
 
     #[inline]
-    fn with_keys(&self, keys: &[Bytes], mut f: impl FnMut(&mut Keyspace, &Bytes)) {
+    fn with_keys(&self, keys: &[Arg], mut f: impl FnMut(&mut Keyspace, &Arg)) {
         for keys in keys.chunks(KEYS_PER_LOCK) {
             let mut keyspace = self.keyspace.lock().unwrap_or_else(PoisonError::into_inner);
             for key in keys {
@@ -424,10 +426,10 @@ mod tests {
     #[test]
     fn with_keys_visits_every_key_in_order() {
         let (klock, sharded) = stores();
-        let keys: Vec<Bytes> = (0..3 * KEYS_PER_LOCK as u32 + 5)
-            .map(|i| Bytes::copy_from_slice(&i.to_be_bytes()))
+        let keys: Vec<Arg> = (0..3 * KEYS_PER_LOCK as u32 + 5)
+            .map(|i| Arg::copy_from_slice(&i.to_be_bytes()))
             .collect();
-        fn visit(store: &impl Store, keys: &[Bytes]) -> Vec<Bytes> {
+        fn visit(store: &impl Store, keys: &[Arg]) -> Vec<Arg> {
             let mut seen = Vec::new();
             store.with_keys(keys, |keyspace, key| {
                 keyspace.set(key, Value::Int(1), None);

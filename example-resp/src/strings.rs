@@ -2,9 +2,7 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
-
-use crate::codec::parse_integer;
+use crate::codec::{parse_integer, Arg};
 use crate::reply::Reply;
 use crate::store::{Store, Value};
 
@@ -20,7 +18,7 @@ fn string_reply(value: &Value) -> Reply {
 }
 
 /// `GET key`.
-pub(crate) fn get(store: &impl Store, key: &Bytes) -> Reply {
+pub(crate) fn get(store: &impl Store, key: &Arg) -> Reply {
     store.with_key(key, |keyspace| match keyspace.get(key) {
         Some(entry) => string_reply(&entry.value),
         None => Reply::Null,
@@ -28,7 +26,7 @@ pub(crate) fn get(store: &impl Store, key: &Bytes) -> Reply {
 }
 
 /// `MGET key...`: a null for a missing key or one that holds no string.
-pub(crate) fn mget(store: &impl Store, keys: &[Bytes]) -> Reply {
+pub(crate) fn mget(store: &impl Store, keys: &[Arg]) -> Reply {
     let mut values = Vec::with_capacity(keys.len());
     store.with_keys(keys, |keyspace, key| {
         values.push(match keyspace.get(key).map(|e| &e.value) {
@@ -40,7 +38,7 @@ pub(crate) fn mget(store: &impl Store, keys: &[Bytes]) -> Reply {
 }
 
 /// `MSET key value [key value...]`; the arity is checked by the caller.
-pub(crate) fn mset(store: &impl Store, pairs: &[Bytes]) -> Reply {
+pub(crate) fn mset(store: &impl Store, pairs: &[Arg]) -> Reply {
     for pair in pairs.chunks_exact(2) {
         let value = Value::string(&pair[1]);
         store.with_key(&pair[0], |keyspace| keyspace.set(&pair[0], value, None));
@@ -57,7 +55,7 @@ enum Ttl {
 }
 
 /// `SET key value [NX | XX] [GET] [EX s | PX ms | EXAT unix-s | PXAT unix-ms | KEEPTTL]`.
-pub(crate) fn set(store: &impl Store, args: &[Bytes]) -> Reply {
+pub(crate) fn set(store: &impl Store, args: &[Arg]) -> Reply {
     let (key, value) = (&args[1], &args[2]);
     let (mut nx, mut xx, mut get, mut ttl) = (false, false, false, None::<Ttl>);
     let mut rest = args[3..].iter();
@@ -134,7 +132,7 @@ fn expiry_time(unit: &[u8], amount: i64) -> Option<Instant> {
 
 /// `INCRBY key by` (and `INCR`, `DECR`, `DECRBY` through it). Keeps the key's
 /// time to live. One lookup: the counter is changed where it is.
-pub(crate) fn incr_by(store: &impl Store, key: &Bytes, by: i64) -> Reply {
+pub(crate) fn incr_by(store: &impl Store, key: &Arg, by: i64) -> Reply {
     store.with_key(key, |keyspace| {
         let Some(entry) = keyspace.get(key) else {
             keyspace.set(key, Value::Int(by), None);
