@@ -77,6 +77,6 @@ pub use session::{After, Session, Shared};
 pub use short::Inline;
 pub use store::{
     spawn_sweeper, Entry, Keyspace, KlockStore, ShardedStore, Store, StoreKind, Value,
-    KEYS_PER_LOCK, SHORT_VALUE, SWEEP_INTERVAL,
+    KEYS_PER_LOCK, KLOCK_MAX_WORKERS, SHORT_VALUE, SWEEP_INTERVAL,
 };
 pub use table::{lookup, Cmd, Spec, COMMANDS};

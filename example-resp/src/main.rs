@@ -26,8 +26,8 @@ struct Cli {
     /// Runtime worker threads (at least 1); default: one per CPU.
     #[arg(long, value_parser = at_least_one)]
     workers: Option<usize>,
-    /// The keyspace: one map under one lock, or shards. Default: klock with one
-    /// worker, sharded with more.
+    /// The keyspace: one map under one lock, or shards. Default: klock with up
+    /// to two workers, sharded with more.
     #[arg(long, value_enum)]
     store: Option<StoreFlag>,
     /// The longest bulk string a client may send, in bytes.

@@ -251,6 +251,10 @@ pub trait Store: Send + Sync + 'static {
 /// lock: a command with many keys lets other workers in between.
 pub const KEYS_PER_LOCK: usize = 64;
 
+/// The most runtime workers [`StoreKind::for_workers`] gives one map under one
+/// lock.
+pub const KLOCK_MAX_WORKERS: usize = 2;
+
 /// Which [`Store`] a server uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreKind {
@@ -261,11 +265,15 @@ pub enum StoreKind {
 }
 
 impl StoreKind {
-    /// The better store for `workers` runtime threads: with one, nothing contends
-    /// for a single lock and one map saves picking a shard; with more, shards keep
-    /// the workers from queueing on one lock.
+    /// The default store for `workers` runtime threads: [`StoreKind::Klock`] up
+    /// to [`KLOCK_MAX_WORKERS`], [`StoreKind::Sharded`] above. One map saves
+    /// picking a shard (a second hash of the key) and lets a multi-key command
+    /// take one lock turn; it beat the shards with two workers on SET, GET and
+    /// INCR in the runs of `benches/resp.sh` recorded in the README. With more
+    /// workers every command would queue on that one lock: shards keep them
+    /// apart (not measured here: a 2-core machine).
     pub fn for_workers(workers: usize) -> Self {
-        if workers > 1 {
+        if workers > KLOCK_MAX_WORKERS {
             StoreKind::Sharded
         } else {
             StoreKind::Klock
@@ -440,6 +448,16 @@ mod tests {
         }
         assert_eq!(visit(&klock, &keys), keys);
         assert_eq!(visit(&sharded, &keys), keys);
+    }
+
+    #[test]
+    fn the_default_store_by_workers() {
+        assert_eq!(StoreKind::for_workers(1), StoreKind::Klock);
+        assert_eq!(StoreKind::for_workers(KLOCK_MAX_WORKERS), StoreKind::Klock);
+        assert_eq!(
+            StoreKind::for_workers(KLOCK_MAX_WORKERS + 1),
+            StoreKind::Sharded
+        );
     }
 
     #[test]
