@@ -427,6 +427,15 @@ impl Decoder for RespDecoder {
 #[inline]
 fn short_number(buffer: &[u8], from: usize) -> Option<(usize, usize)> {
     let line = buffer.get(from..)?;
+    // One and two digits, the most common, without the loop.
+    match *line {
+        [digit @ b'0'..=b'9', b'\r', _, ..] => return Some((usize::from(digit - b'0'), from + 3)),
+        [tens @ b'1'..=b'9', ones @ b'0'..=b'9', b'\r', _, ..] => {
+            let value = usize::from(tens - b'0') * 10 + usize::from(ones - b'0');
+            return Some((value, from + 4));
+        }
+        _ => {}
+    }
     let mut value = 0u32;
     for (i, &byte) in line.iter().enumerate().take(10) {
         match byte {
