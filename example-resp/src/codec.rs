@@ -235,7 +235,7 @@ impl RespDecoder {
                     };
                     let count = match count {
                         Ok(line) => line,
-                        Err(error) => return Parsed::Error(error),
+                        Err(error) => return Parsed::Error(Request::ProtocolError(error)),
                     };
                     match parse_integer(count) {
                         Some(n) => (n, next),
@@ -276,7 +276,7 @@ impl RespDecoder {
                 None => match self.bulk_length(buffer, at + 1) {
                     Ok(Some(found)) => found,
                     Ok(None) => return Parsed::Incomplete(None),
-                    Err(error) => return Parsed::Error(error),
+                    Err(error) => return Parsed::Error(Request::ProtocolError(error)),
                 },
             };
             // Like Redis, the two bytes after the data are taken without a look.
@@ -299,7 +299,11 @@ impl RespDecoder {
     /// [`short_number`] does not read), and where its data starts; `None` if the
     /// line has not all arrived.
     #[cold]
-    fn bulk_length(&self, buffer: &[u8], from: usize) -> Result<Option<(usize, usize)>, Request> {
+    fn bulk_length(
+        &self,
+        buffer: &[u8],
+        from: usize,
+    ) -> Result<Option<(usize, usize)>, &'static str> {
         let Some((length, start)) = self.line(buffer, from, "too big bulk count string") else {
             return Ok(None);
         };
@@ -307,7 +311,7 @@ impl RespDecoder {
             Some(n) if n >= 0 && (n as u64) <= self.limits.max_bulk_len as u64 => {
                 Ok(Some((n as usize, start)))
             }
-            _ => Err(Request::ProtocolError("invalid bulk length")),
+            _ => Err("invalid bulk length"),
         }
     }
 
@@ -318,14 +322,14 @@ impl RespDecoder {
         buffer: &'b [u8],
         from: usize,
         too_long: &'static str,
-    ) -> Option<(Result<&'b [u8], Request>, usize)> {
+    ) -> Option<(Result<&'b [u8], &'static str>, usize)> {
         let window = &buffer[from.min(buffer.len())..];
         let searched = window.len().min(self.limits.max_inline_len);
         match window[..searched].iter().position(|&b| b == b'\r') {
             Some(end) if end + 1 < window.len() => Some((Ok(&window[..end]), from + end + 2)),
             Some(_) => None,
             None if window.len() > self.limits.max_inline_len => {
-                Some((Err(Request::ProtocolError(too_long)), buffer.len()))
+                Some((Err(too_long), buffer.len()))
             }
             None => None,
         }
