@@ -6,9 +6,7 @@ use std::borrow::Cow;
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
-use bytes::Bytes;
-
-use crate::codec::parse_integer;
+use crate::codec::{parse_integer, Arg};
 use crate::reply::{Protocol, Reply};
 use crate::session::{Session, Shared};
 use crate::store::Store;
@@ -40,7 +38,7 @@ fn credentials_valid<S>(session: &Session<S>, user: &[u8], password: &[u8]) -> b
 }
 
 /// `AUTH password` or `AUTH username password`.
-pub(crate) fn auth<S>(session: &mut Session<S>, args: &[Bytes]) -> Reply {
+pub(crate) fn auth<S>(session: &mut Session<S>, args: &[Arg]) -> Reply {
     let (user, password): (&[u8], &[u8]) = match args {
         [_, password] => {
             if session.shared.password.is_none() {
@@ -69,7 +67,7 @@ fn name_error(name: &[u8]) -> Option<Reply> {
 }
 
 /// `HELLO [protover [AUTH username password] [SETNAME clientname]]`.
-pub(crate) fn hello<S>(session: &mut Session<S>, args: &[Bytes]) -> Reply {
+pub(crate) fn hello<S>(session: &mut Session<S>, args: &[Arg]) -> Reply {
     let mut protocol = session.protocol;
     if let Some(version) = args.get(1) {
         protocol = match parse_integer(version) {
@@ -112,7 +110,7 @@ pub(crate) fn hello<S>(session: &mut Session<S>, args: &[Bytes]) -> Reply {
         if let Some(error) = name_error(name) {
             return error;
         }
-        session.name = (!name.is_empty()).then(|| name.clone());
+        session.name = (!name.is_empty()).then(|| name.to_bytes());
     }
     session.protocol = protocol;
     let proto = match protocol {
@@ -134,7 +132,7 @@ pub(crate) fn hello<S>(session: &mut Session<S>, args: &[Bytes]) -> Reply {
 }
 
 /// `CLIENT ID | GETNAME | SETNAME name | SETINFO attr value`.
-pub(crate) fn client<S>(session: &mut Session<S>, args: &[Bytes]) -> Reply {
+pub(crate) fn client<S>(session: &mut Session<S>, args: &[Arg]) -> Reply {
     let sub = args[1].to_ascii_lowercase();
     let arity = match sub.as_slice() {
         b"id" | b"getname" => 2,
@@ -152,7 +150,7 @@ pub(crate) fn client<S>(session: &mut Session<S>, args: &[Bytes]) -> Reply {
             if let Some(error) = name_error(&args[2]) {
                 return error;
             }
-            session.name = (!args[2].is_empty()).then(|| args[2].clone());
+            session.name = (!args[2].is_empty()).then(|| args[2].to_bytes());
             Reply::Ok
         }
         _ => {
@@ -175,7 +173,7 @@ pub(crate) fn client<S>(session: &mut Session<S>, args: &[Bytes]) -> Reply {
 const CONFIG: &[(&str, &str)] = &[("save", ""), ("appendonly", "no")];
 
 /// `CONFIG GET pattern...` (glob patterns); `CONFIG SET` refuses every option.
-pub(crate) fn config(args: &[Bytes]) -> Reply {
+pub(crate) fn config(args: &[Arg]) -> Reply {
     let sub = args[1].to_ascii_lowercase();
     match sub.as_slice() {
         b"get" if args.len() < 3 => Reply::wrong_arity("config|get"),
@@ -257,7 +255,7 @@ fn command_docs(spec: &Spec) -> (Reply, Reply) {
 
 /// `COMMAND`, `COMMAND COUNT`, `COMMAND LIST`, `COMMAND INFO name...`,
 /// `COMMAND DOCS [name...]`.
-pub(crate) fn command(args: &[Bytes]) -> Reply {
+pub(crate) fn command(args: &[Arg]) -> Reply {
     let Some(sub) = args.get(1) else {
         return Reply::Array(COMMANDS.iter().map(command_info).collect());
     };
@@ -297,7 +295,7 @@ fn server_section<S>(shared: &Shared<S>) -> String {
 /// `INFO [section...]`: `server`, `clients`, `stats`, `keyspace`; none, `all`,
 /// `default` or `everything` for all of them. `total_commands_processed` lags by
 /// up to 63 commands per connection: each connection adds its count in batches.
-pub(crate) fn info<S: Store>(session: &Session<S>, args: &[Bytes]) -> Reply {
+pub(crate) fn info<S: Store>(session: &Session<S>, args: &[Arg]) -> Reply {
     let all = args.len() == 1
         || args[1..].iter().any(|s| {
             [&b"all"[..], b"default", b"everything"]

@@ -13,9 +13,87 @@ use protosocket::{DecodeError, Decoder};
 use smallvec::SmallVec;
 
 use crate::inline::split_inline;
+use crate::short::Inline;
 
 /// The arguments of one command, the name first.
-pub type Args = SmallVec<[Bytes; 4]>;
+pub type Args = SmallVec<[Arg; 4]>;
+
+/// The longest argument copied out of the receive buffer into [`Arg::Short`].
+const ARG_INLINE: usize = 22;
+
+/// One argument of a command; it reads as its bytes.
+///
+/// A short argument (a command name, a key, a small value) is a copy, so a
+/// command of short arguments takes and drops no reference count on the
+/// receive buffer; a longer one is a slice of that buffer, not copied.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Arg {
+    /// At most 22 bytes, copied.
+    Short(Inline<ARG_INLINE>),
+    /// A longer argument.
+    Shared(Bytes),
+}
+
+impl Arg {
+    /// A copy of `bytes`.
+    #[inline]
+    pub fn copy_from_slice(bytes: &[u8]) -> Self {
+        match Inline::new(bytes) {
+            Some(inline) => Arg::Short(inline),
+            None => Arg::Shared(Bytes::copy_from_slice(bytes)),
+        }
+    }
+
+    /// `frame[range]`: copied when short, else a slice of `frame`.
+    #[inline]
+    fn from_frame(frame: &Bytes, range: Range<usize>) -> Self {
+        match Inline::new(&frame[range.clone()]) {
+            Some(inline) => Arg::Short(inline),
+            None => Arg::Shared(frame.slice(range)),
+        }
+    }
+
+    /// The bytes as a [`Bytes`] (a copy for a short argument).
+    pub fn to_bytes(&self) -> Bytes {
+        match self {
+            Arg::Short(inline) => Bytes::copy_from_slice(inline.as_slice()),
+            Arg::Shared(bytes) => bytes.clone(),
+        }
+    }
+}
+
+impl From<Vec<u8>> for Arg {
+    fn from(bytes: Vec<u8>) -> Self {
+        match Inline::new(&bytes) {
+            Some(inline) => Arg::Short(inline),
+            None => Arg::Shared(Bytes::from(bytes)),
+        }
+    }
+}
+
+impl std::ops::Deref for Arg {
+    type Target = [u8];
+
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match self {
+            Arg::Short(inline) => inline.as_slice(),
+            Arg::Shared(bytes) => bytes,
+        }
+    }
+}
+
+impl AsRef<[u8]> for Arg {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+impl std::fmt::Debug for Arg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", Bytes::copy_from_slice(self))
+    }
+}
 
 /// Bounds on what a peer may send.
 ///
@@ -103,8 +181,8 @@ enum Parsed {
     Error(Request),
 }
 
-/// Decodes [`Request`]s. Arguments of array requests are slices of the receive
-/// buffer (no copy). A request that arrives in pieces is parsed once: the decoder
+/// Decodes [`Request`]s. Arguments of array requests are copies when short, and
+/// slices of the receive buffer (no copy) when long (see [`Arg`]). A request that arrives in pieces is parsed once: the decoder
 /// remembers how far it got in the frame at the front of the buffer.
 #[derive(Debug, Clone)]
 pub struct RespDecoder {
@@ -147,18 +225,35 @@ impl RespDecoder {
                 Some(b'*') => {}
                 Some(_) => return self.parse_inline(buffer),
             }
-            let Some((count, next)) = self.line(buffer, 1, "too big mbulk count string") else {
-                return Parsed::Incomplete(None);
+            let (count, next) = match short_number(buffer, 1) {
+                Some((n, next)) => (n as i64, next),
+                // The general path, for what `short_number` does not read.
+                None => {
+                    let Some((count, next)) = self.line(buffer, 1, "too big mbulk count string")
+                    else {
+                        return Parsed::Incomplete(None);
+                    };
+                    let count = match count {
+                        Ok(line) => line,
+                        Err(error) => return Parsed::Error(Request::ProtocolError(error)),
+                    };
+                    match parse_integer(count) {
+                        Some(n) => (n, next),
+                        None => {
+                            return Parsed::Error(Request::ProtocolError(
+                                "invalid multibulk length",
+                            ))
+                        }
+                    }
+                }
             };
-            let count = match count {
-                Ok(line) => line,
-                Err(error) => return Parsed::Error(error),
-            };
-            let count = match parse_integer(count) {
-                Some(n) if n <= 0 => return Parsed::Empty(next),
-                Some(n) if (n as u64) <= self.limits.max_args as u64 => n as usize,
-                _ => return Parsed::Error(Request::ProtocolError("invalid multibulk length")),
-            };
+            if count <= 0 {
+                return Parsed::Empty(next);
+            }
+            if count as u64 > self.limits.max_args as u64 {
+                return Parsed::Error(Request::ProtocolError("invalid multibulk length"));
+            }
+            let count = count as usize;
             self.expected = count;
             self.resume = next;
         }
@@ -175,17 +270,14 @@ impl RespDecoder {
             if kind != b'$' {
                 return Parsed::Error(Request::UnexpectedByte(kind));
             }
-            let Some((length, start)) = self.line(buffer, at + 1, "too big bulk count string")
-            else {
-                return Parsed::Incomplete(None);
-            };
-            let length = match length {
-                Ok(line) => line,
-                Err(error) => return Parsed::Error(error),
-            };
-            let length = match parse_integer(length) {
-                Some(n) if n >= 0 && (n as u64) <= self.limits.max_bulk_len as u64 => n as usize,
-                _ => return Parsed::Error(Request::ProtocolError("invalid bulk length")),
+            let (length, start) = match short_number(buffer, at + 1) {
+                Some((n, start)) if n <= self.limits.max_bulk_len => (n, start),
+                Some(_) => return Parsed::Error(Request::ProtocolError("invalid bulk length")),
+                None => match self.bulk_length(buffer, at + 1) {
+                    Ok(Some(found)) => found,
+                    Ok(None) => return Parsed::Incomplete(None),
+                    Err(error) => return Parsed::Error(Request::ProtocolError(error)),
+                },
             };
             // Like Redis, the two bytes after the data are taken without a look.
             let end = start + length + 2;
@@ -203,6 +295,26 @@ impl RespDecoder {
         Parsed::Array(len)
     }
 
+    /// A bulk string's length in the line at `from` (the general path, for what
+    /// [`short_number`] does not read), and where its data starts; `None` if the
+    /// line has not all arrived.
+    #[cold]
+    fn bulk_length(
+        &self,
+        buffer: &[u8],
+        from: usize,
+    ) -> Result<Option<(usize, usize)>, &'static str> {
+        let Some((length, start)) = self.line(buffer, from, "too big bulk count string") else {
+            return Ok(None);
+        };
+        match parse_integer(length?) {
+            Some(n) if n >= 0 && (n as u64) <= self.limits.max_bulk_len as u64 => {
+                Ok(Some((n as usize, start)))
+            }
+            _ => Err("invalid bulk length"),
+        }
+    }
+
     /// The line starting at `from` up to `\r\n`, and where the next one starts;
     /// `None` if its end has not arrived, an error if it is too long.
     fn line<'b>(
@@ -210,14 +322,14 @@ impl RespDecoder {
         buffer: &'b [u8],
         from: usize,
         too_long: &'static str,
-    ) -> Option<(Result<&'b [u8], Request>, usize)> {
+    ) -> Option<(Result<&'b [u8], &'static str>, usize)> {
         let window = &buffer[from.min(buffer.len())..];
         let searched = window.len().min(self.limits.max_inline_len);
         match window[..searched].iter().position(|&b| b == b'\r') {
             Some(end) if end + 1 < window.len() => Some((Ok(&window[..end]), from + end + 2)),
             Some(_) => None,
             None if window.len() > self.limits.max_inline_len => {
-                Some((Err(Request::ProtocolError(too_long)), buffer.len()))
+                Some((Err(too_long), buffer.len()))
             }
             None => None,
         }
@@ -258,7 +370,7 @@ impl Decoder for RespDecoder {
                 let args = self
                     .ranges
                     .drain(..)
-                    .map(|range| Bytes::copy_from_slice(&buffer[range]))
+                    .map(|range| Arg::copy_from_slice(&buffer[range]))
                     .collect();
                 Ok((len, Request::Command(args)))
             }
@@ -275,12 +387,26 @@ impl Decoder for RespDecoder {
             Parsed::Incomplete(frame_len) => Err(DecodeError::Incomplete { frame_len }),
             Parsed::Empty(len) => Err(DecodeError::Skip(len)),
             Parsed::Array(len) => {
-                let frame = buffer.split_to(len).freeze();
-                let args = self
-                    .ranges
-                    .drain(..)
-                    .map(|range| frame.slice(range))
-                    .collect();
+                let mut args = Args::new();
+                args.reserve_exact(self.ranges.len());
+                if self.ranges.iter().all(|range| range.len() <= ARG_INLINE) {
+                    // Every argument is copied: the buffer is only advanced.
+                    for range in self.ranges.drain(..) {
+                        args.push(
+                            match Inline::from_front(&buffer[range.start..], range.len()) {
+                                Some(inline) => Arg::Short(inline),
+                                // Near the buffer's end, fewer than 22 bytes follow.
+                                None => Arg::copy_from_slice(&buffer[range]),
+                            },
+                        );
+                    }
+                    buffer.advance(len);
+                } else {
+                    let frame = buffer.split_to(len).freeze();
+                    for range in self.ranges.drain(..) {
+                        args.push(Arg::from_frame(&frame, range));
+                    }
+                }
                 Ok(Request::Command(args))
             }
             Parsed::Inline(len, args) => {
@@ -294,6 +420,37 @@ impl Decoder for RespDecoder {
             }
         }
     }
+}
+
+/// The number in `N\r?` at `from`, when it is what clients send: one to nine
+/// digits without a leading zero (or a lone `0`), then `\r` and one more byte
+/// (which, like Redis, nobody looks at); and where the next line starts. `None`
+/// for anything else, including a line not all arrived: the general path
+/// ([`parse_integer`] on the whole line) reads it and words its errors, and
+/// agrees with this one wherever both read a number.
+#[inline]
+fn short_number(buffer: &[u8], from: usize) -> Option<(usize, usize)> {
+    let line = buffer.get(from..)?;
+    // One and two digits, the most common, without the loop.
+    match *line {
+        [digit @ b'0'..=b'9', b'\r', _, ..] => return Some((usize::from(digit - b'0'), from + 3)),
+        [tens @ b'1'..=b'9', ones @ b'0'..=b'9', b'\r', _, ..] => {
+            let value = usize::from(tens - b'0') * 10 + usize::from(ones - b'0');
+            return Some((value, from + 4));
+        }
+        _ => {}
+    }
+    let mut value = 0u32;
+    for (i, &byte) in line.iter().enumerate().take(10) {
+        match byte {
+            b'0'..=b'9' if i < 9 && (i == 0 || value != 0) => {
+                value = value * 10 + u32::from(byte - b'0');
+            }
+            b'\r' if i > 0 && line.len() > i + 1 => return Some((value as usize, from + i + 2)),
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// A decimal integer as Redis reads one (`string2ll`): an optional `-`, digits
@@ -333,7 +490,7 @@ mod tests {
         Request::Command(
             words
                 .iter()
-                .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+                .map(|w| Arg::copy_from_slice(w.as_bytes()))
                 .collect(),
         )
     }
@@ -386,6 +543,28 @@ mod tests {
             }
         }
         assert!(buffer.is_empty());
+    }
+
+    #[test]
+    fn long_arguments_are_slices_and_short_ones_copies() {
+        let long = "v".repeat(ARG_INLINE + 1);
+        let short = "w".repeat(ARG_INLINE);
+        let mut decoder = RespDecoder::new(Limits::default());
+        let bytes = format!(
+            "*3\r\n$3\r\nSET\r\n${}\r\n{short}\r\n${}\r\n{long}\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n",
+            short.len(),
+            long.len()
+        );
+        let requests = decode_all(&mut decoder, bytes.as_bytes());
+        assert_eq!(
+            requests,
+            vec![args(&["SET", &short, &long]), args(&["GET", "k"])]
+        );
+        let Request::Command(set) = &requests[0] else {
+            unreachable!()
+        };
+        assert!(matches!(set[1], Arg::Short(_)));
+        assert!(matches!(set[2], Arg::Shared(_)));
     }
 
     #[test]
@@ -446,6 +625,33 @@ mod tests {
             decoder.decode_buffer(&mut buffer).unwrap(),
             Request::ProtocolError("invalid multibulk length")
         );
+    }
+
+    #[test]
+    fn the_short_path_agrees_with_the_general_one() {
+        for line in [
+            &b"0"[..],
+            b"7",
+            b"10",
+            b"123456789",
+            b"1234567890",
+            b"01",
+            b"00",
+            b"-1",
+            b"+1",
+            b"1a",
+            b"",
+        ] {
+            let mut buffer = line.to_vec();
+            buffer.extend_from_slice(b"\r\n");
+            if let Some((value, next)) = short_number(&buffer, 0) {
+                assert_eq!(Some(value as i64), parse_integer(line), "{line:?}");
+                assert_eq!(next, buffer.len());
+            }
+            // A line whose end has not all arrived is left to the general path.
+            assert_eq!(short_number(&buffer[..buffer.len() - 1], 0), None);
+        }
+        assert_eq!(short_number(b"123456789\r\n", 0), Some((123_456_789, 11)));
     }
 
     #[test]

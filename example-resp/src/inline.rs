@@ -2,9 +2,7 @@
 //! Redis read them: `"..."` with `\n`, `\r`, `\t`, `\b`, `\a`, `\xHH` and `\"`
 //! escapes, `'...'` with `\'`; a closing quote must end its argument.
 
-use bytes::Bytes;
-
-use crate::codec::Args;
+use crate::codec::{Arg, Args};
 
 /// The arguments of `line`; `None` when its quotes do not balance (or a closing
 /// quote is followed by more than a space).
@@ -20,7 +18,7 @@ pub(crate) fn split_inline(line: &[u8]) -> Option<Args> {
         }
         let mut current = Vec::new();
         at = token(line, at, &mut current)?;
-        args.push(Bytes::from(current));
+        args.push(Arg::from(current));
     }
 }
 

@@ -4,35 +4,33 @@
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-
-use crate::codec::parse_integer;
+use crate::codec::{parse_integer, Arg};
 use crate::reply::Reply;
 use crate::store::Store;
 
 /// `DEL key...`: how many of the keys were there.
-pub(crate) fn del(store: &impl Store, keys: &[Bytes]) -> Reply {
-    let removed = keys
-        .iter()
-        .filter(|key| store.with_key(key, |keyspace| keyspace.remove(key)))
-        .count();
-    Reply::Integer(removed as i64)
+pub(crate) fn del(store: &impl Store, keys: &[Arg]) -> Reply {
+    let mut removed = 0;
+    store.with_keys(keys, |keyspace, key| {
+        removed += i64::from(keyspace.remove(key))
+    });
+    Reply::Integer(removed)
 }
 
 /// `EXISTS key...`: how many of the keys are there (a key named twice counts
 /// twice).
-pub(crate) fn exists(store: &impl Store, keys: &[Bytes]) -> Reply {
-    let present = keys
-        .iter()
-        .filter(|key| store.with_key(key, |keyspace| keyspace.get(key).is_some()))
-        .count();
-    Reply::Integer(present as i64)
+pub(crate) fn exists(store: &impl Store, keys: &[Arg]) -> Reply {
+    let mut present = 0;
+    store.with_keys(keys, |keyspace, key| {
+        present += i64::from(keyspace.get(key).is_some());
+    });
+    Reply::Integer(present)
 }
 
 /// `EXPIRE key seconds [NX | XX | GT | LT]`, or `PEXPIRE` with milliseconds
 /// (`millis`): 1 when the expiry was set, 0 when the key is missing or the
 /// condition failed. A time not in the future deletes the key.
-pub(crate) fn expire(store: &impl Store, args: &[Bytes], millis: bool) -> Reply {
+pub(crate) fn expire(store: &impl Store, args: &[Arg], millis: bool) -> Reply {
     let name = if millis { "pexpire" } else { "expire" };
     let Some(amount) = parse_integer(&args[2]) else {
         return Reply::not_an_integer();
@@ -108,7 +106,7 @@ fn invalid_expire(name: &str) -> Reply {
 
 /// `TTL key` (seconds, rounded) or `PTTL key` (`millis`): -2 when missing, -1
 /// when it does not expire.
-pub(crate) fn ttl(store: &impl Store, key: &Bytes, millis: bool) -> Reply {
+pub(crate) fn ttl(store: &impl Store, key: &Arg, millis: bool) -> Reply {
     store.with_key(key, |keyspace| {
         let Some(entry) = keyspace.get(key) else {
             return Reply::Integer(-2);
@@ -127,7 +125,7 @@ pub(crate) fn dbsize(store: &impl Store) -> Reply {
 }
 
 /// `FLUSHALL [ASYNC | SYNC]`: both flush at once.
-pub(crate) fn flushall(store: &impl Store, args: &[Bytes]) -> Reply {
+pub(crate) fn flushall(store: &impl Store, args: &[Arg]) -> Reply {
     match &args[1..] {
         [] => {}
         [mode] if mode.eq_ignore_ascii_case(b"async") || mode.eq_ignore_ascii_case(b"sync") => {}

@@ -42,7 +42,7 @@
 //! ```
 //!
 //! Layout:
-//! - `codec`: [`RespDecoder`] (requests, [`Limits`]); `inline`: splitting inline
+//! - `codec`: [`RespDecoder`] (requests, [`Arg`], [`Limits`]); `inline`: splitting inline
 //!   commands.
 //! - `reply`: [`Reply`], [`Frame`], [`RespSerializer`] (RESP2 and RESP3).
 //! - `table`: [`COMMANDS`], each command's arity, flags and summary.
@@ -50,7 +50,8 @@
 //!   [`Shared`], what connections share.
 //! - `strings`, `keys`, `lists`: the data commands; `admin`: `AUTH`, `HELLO`,
 //!   `CLIENT`, `CONFIG`, `COMMAND`, `INFO`.
-//! - `store`: [`Store`], [`KlockStore`], [`ShardedStore`], expiry.
+//! - `store`: [`Store`], [`KlockStore`], [`ShardedStore`], expiry; `short`:
+//!   [`Inline`], short keys and values kept in place.
 //! - `reactor`: [`RespReactor`]; `connector`: [`RespConnector`], [`RespConfig`].
 
 mod admin;
@@ -62,18 +63,20 @@ mod lists;
 mod reactor;
 mod reply;
 mod session;
+mod short;
 mod store;
 mod strings;
 mod table;
 
 pub use admin::REDIS_VERSION;
-pub use codec::{Args, Limits, Request, RespDecoder};
+pub use codec::{Arg, Args, Limits, Request, RespDecoder};
 pub use connector::{RespConfig, RespConnector, RespServer};
 pub use reactor::RespReactor;
 pub use reply::{write_reply, Frame, Protocol, Reply, RespSerializer};
 pub use session::{After, Session, Shared};
+pub use short::Inline;
 pub use store::{
     spawn_sweeper, Entry, Keyspace, KlockStore, ShardedStore, Store, StoreKind, Value,
-    SWEEP_INTERVAL,
+    KEYS_PER_LOCK, KLOCK_MAX_WORKERS, SHORT_VALUE, SWEEP_INTERVAL,
 };
 pub use table::{lookup, Cmd, Spec, COMMANDS};

@@ -4,12 +4,9 @@
 
 use std::collections::VecDeque;
 
-use bytes::Bytes;
-
-use crate::codec::parse_integer;
+use crate::codec::{parse_integer, Arg};
 use crate::reply::Reply;
-use crate::store::{Store, Value};
-use crate::strings::owned;
+use crate::store::{shared_copy, Store, Value};
 
 /// Which end of a list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,7 +16,7 @@ pub(crate) enum End {
 }
 
 /// `LPUSH`/`RPUSH key element...`: the list's length after.
-pub(crate) fn push(store: &impl Store, key: &Bytes, elements: &[Bytes], end: End) -> Reply {
+pub(crate) fn push(store: &impl Store, key: &Arg, elements: &[Arg], end: End) -> Reply {
     store.with_key(key, |keyspace| {
         if keyspace.get(key).is_none() {
             keyspace.set(key, Value::List(VecDeque::new()), None);
@@ -29,8 +26,8 @@ pub(crate) fn push(store: &impl Store, key: &Bytes, elements: &[Bytes], end: End
         };
         for element in elements {
             match end {
-                End::Left => list.push_front(owned(element)),
-                End::Right => list.push_back(owned(element)),
+                End::Left => list.push_front(shared_copy(element)),
+                End::Right => list.push_back(shared_copy(element)),
             }
         }
         Reply::Integer(list.len() as i64)
@@ -38,7 +35,7 @@ pub(crate) fn push(store: &impl Store, key: &Bytes, elements: &[Bytes], end: End
 }
 
 /// `LPOP`/`RPOP key`: the element, or null; an emptied list is deleted.
-pub(crate) fn pop(store: &impl Store, key: &Bytes, end: End) -> Reply {
+pub(crate) fn pop(store: &impl Store, key: &Arg, end: End) -> Reply {
     store.with_key(key, |keyspace| {
         let (element, empty) = match keyspace.get(key).map(|entry| &mut entry.value) {
             None => return Reply::Null,
@@ -59,7 +56,7 @@ pub(crate) fn pop(store: &impl Store, key: &Bytes, end: End) -> Reply {
 }
 
 /// `LLEN key`.
-pub(crate) fn llen(store: &impl Store, key: &Bytes) -> Reply {
+pub(crate) fn llen(store: &impl Store, key: &Arg) -> Reply {
     store.with_key(key, |keyspace| match keyspace.get(key).map(|e| &e.value) {
         None => Reply::Integer(0),
         Some(Value::List(list)) => Reply::Integer(list.len() as i64),
@@ -68,7 +65,7 @@ pub(crate) fn llen(store: &impl Store, key: &Bytes) -> Reply {
 }
 
 /// `LRANGE key start stop`, with negative indexes counting from the end.
-pub(crate) fn lrange(store: &impl Store, args: &[Bytes]) -> Reply {
+pub(crate) fn lrange(store: &impl Store, args: &[Arg]) -> Reply {
     let (Some(start), Some(stop)) = (parse_integer(&args[2]), parse_integer(&args[3])) else {
         return Reply::not_an_integer();
     };

@@ -23,16 +23,25 @@ struct Cli {
     /// Password every connection must give with AUTH (user `default`) first.
     #[arg(long)]
     requirepass: Option<String>,
-    /// Runtime worker threads; default: one per CPU.
-    #[arg(long)]
+    /// Runtime worker threads (at least 1); default: one per CPU.
+    #[arg(long, value_parser = at_least_one)]
     workers: Option<usize>,
-    /// The keyspace: one map under one lock, or shards. Default: klock with one
-    /// worker, sharded with more.
+    /// The keyspace: one map under one lock, or shards. Default: klock with up
+    /// to two workers, sharded with more.
     #[arg(long, value_enum)]
     store: Option<StoreFlag>,
     /// The longest bulk string a client may send, in bytes.
     #[arg(long, default_value_t = 64 * 1024 * 1024)]
     max_bulk_len: usize,
+}
+
+/// A worker count: a number, and not 0 (a runtime without workers runs nothing).
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("the server needs at least one worker".into()),
+        Ok(n) => Ok(n),
+        Err(error) => Err(error.to_string()),
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -49,8 +58,7 @@ fn main() -> ExitCode {
         .init();
     let workers = cli
         .workers
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .enable_all()

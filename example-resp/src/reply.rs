@@ -5,6 +5,9 @@ use std::borrow::Cow;
 use bytes::Bytes;
 use protosocket::SerializeInto;
 
+use crate::short::Inline;
+use crate::store::SHORT_VALUE;
+
 /// The protocol a connection speaks: RESP2 until the client says `HELLO 3`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Protocol {
@@ -30,6 +33,8 @@ pub enum Reply {
     Integer(i64),
     /// A bulk string.
     Bulk(Bytes),
+    /// A bulk string copied out of the store: a short value.
+    BulkShort(Inline<SHORT_VALUE>),
     /// A bulk string holding a number's decimal digits (a counter read with `GET`).
     BulkInteger(i64),
     /// A bulk string of static text.
@@ -116,6 +121,7 @@ pub fn write_reply(reply: &Reply, protocol: Protocol, out: &mut Vec<u8>) {
             out.extend_from_slice(b"\r\n");
         }
         Reply::Bulk(bytes) => write_bulk(b'$', bytes, out),
+        Reply::BulkShort(inline) => write_bulk(b'$', inline.as_slice(), out),
         Reply::BulkStatic(text) => write_bulk(b'$', text.as_bytes(), out),
         Reply::BulkInteger(value) => {
             let (digits, start) = decimal(*value);

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use crate::codec::Args;
+use crate::codec::{Arg, Args};
 use crate::reply::{Protocol, Reply};
 use crate::store::Store;
 use crate::table::{lookup, Cmd, Spec};
@@ -141,7 +141,7 @@ impl<S: Store> Session<S> {
     }
 
     #[inline]
-    fn run(&mut self, spec: &Spec, args: &[Bytes]) -> Reply {
+    fn run(&mut self, spec: &Spec, args: &[Arg]) -> Reply {
         let store = &*self.shared.store;
         match spec.cmd {
             Cmd::Get => strings::get(store, &args[1]),
@@ -173,10 +173,10 @@ impl<S: Store> Session<S> {
             Cmd::Flushall => keys::flushall(store, args),
             Cmd::Ping => match args {
                 [_] => Reply::Simple("PONG"),
-                [_, message] => Reply::Bulk(message.clone()),
+                [_, message] => Reply::Bulk(message.to_bytes()),
                 _ => Reply::wrong_arity(spec.name),
             },
-            Cmd::Echo => Reply::Bulk(args[1].clone()),
+            Cmd::Echo => Reply::Bulk(args[1].to_bytes()),
             Cmd::Select => match crate::codec::parse_integer(&args[1]) {
                 Some(0) => Reply::Ok,
                 Some(_) => Reply::error("ERR DB index is out of range"),

@@ -15,18 +15,50 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 use indexmap::IndexMap;
 
+use crate::codec::Arg;
+
+use crate::short::{Inline, Key};
+
 type Hasher = foldhash::fast::RandomState;
+
+/// The longest string value kept inside its map entry (with the tag, as large
+/// as the other variants of [`Value`]).
+pub const SHORT_VALUE: usize = 38;
 
 /// What a key holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
-    /// A string.
+    /// A string of at most [`SHORT_VALUE`] bytes, kept in place: reading it
+    /// touches no other memory, and a reply copies it.
+    Short(Inline<SHORT_VALUE>),
+    /// A longer string, on the heap with its reference count: a reply clones it
+    /// and allocates nothing.
     Str(Bytes),
     /// A string that holds a number: `INCR` keeps counters like this, so counting
     /// allocates nothing.
     Int(i64),
     /// A list (`LPUSH`, `RPUSH`...).
     List(VecDeque<Bytes>),
+}
+
+impl Value {
+    /// A string value holding a copy of `bytes`: in place when short, else in a
+    /// buffer of its own (so the store does not keep a receive buffer alive).
+    #[inline]
+    pub fn string(bytes: &[u8]) -> Self {
+        match Inline::new(bytes) {
+            Some(inline) => Value::Short(inline),
+            None => Value::Str(shared_copy(bytes)),
+        }
+    }
+}
+
+/// A copy of `bytes` whose clones only count references. (A `Bytes` made from a
+/// `Vec` allocates its reference count on its first clone, the first time a
+/// reply takes it.)
+#[inline]
+pub(crate) fn shared_copy(bytes: &[u8]) -> Bytes {
+    Bytes::from_owner(Box::<[u8]>::from(bytes))
 }
 
 /// A key's value and when it expires.
@@ -48,7 +80,7 @@ impl Entry {
 /// where the sweep goes on from.
 #[derive(Debug, Default)]
 pub struct Keyspace {
-    map: IndexMap<Box<[u8]>, Entry, Hasher>,
+    map: IndexMap<Key, Entry, Hasher>,
     /// Keys with an expiry time.
     expiring: usize,
     /// The index the next sweep starts at.
@@ -158,11 +190,21 @@ impl Keyspace {
 /// The shared keyspace, as the commands see it: a [`Keyspace`] for each key,
 /// under a lock for as long as the closure runs.
 ///
-/// Multi-key commands (`MGET`, `MSET`, `DEL`) take one key at a time, so another
-/// connection may see some of an `MSET`'s keys set and not yet others.
+/// Multi-key commands (`MGET`, `MSET`, `DEL`) are not atomic: another connection
+/// may see some of an `MSET`'s keys set and not yet others.
 pub trait Store: Send + Sync + 'static {
     /// Runs `f` on the keyspace that holds `key`, locked.
     fn with_key<R>(&self, key: &[u8], f: impl FnOnce(&mut Keyspace) -> R) -> R;
+
+    /// Runs `f` on each of `keys` in order, with the keyspace that holds it
+    /// locked. A store may keep one lock across several keys (never across more
+    /// than [`KEYS_PER_LOCK`]), so the keys of one command are not atomic.
+    #[inline]
+    fn with_keys(&self, keys: &[Arg], mut f: impl FnMut(&mut Keyspace, &Arg)) {
+        for key in keys {
+            self.with_key(key, |keyspace| f(keyspace, key));
+        }
+    }
 
     /// Runs `f` on every keyspace in turn, each locked while `f` runs on it.
     fn for_each(&self, f: impl FnMut(&mut Keyspace));
@@ -205,6 +247,14 @@ pub trait Store: Send + Sync + 'static {
     }
 }
 
+/// The most keys of one command [`KlockStore`] handles under one turn of its
+/// lock: a command with many keys lets other workers in between.
+pub const KEYS_PER_LOCK: usize = 64;
+
+/// The most runtime workers [`StoreKind::for_workers`] gives one map under one
+/// lock.
+pub const KLOCK_MAX_WORKERS: usize = 2;
+
 /// Which [`Store`] a server uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreKind {
@@ -215,11 +265,15 @@ pub enum StoreKind {
 }
 
 impl StoreKind {
-    /// The better store for `workers` runtime threads: with one, nothing contends
-    /// for a single lock and one map saves picking a shard; with more, shards keep
-    /// the workers from queueing on one lock.
+    /// The default store for `workers` runtime threads: [`StoreKind::Klock`] up
+    /// to [`KLOCK_MAX_WORKERS`], [`StoreKind::Sharded`] above. One map saves
+    /// picking a shard (a second hash of the key) and lets a multi-key command
+    /// take one lock turn; it beat the shards with two workers on SET, GET and
+    /// INCR in the runs of `benches/resp.sh` recorded in the README. With more
+    /// workers every command would queue on that one lock: shards keep them
+    /// apart (not measured here: a 2-core machine).
     pub fn for_workers(workers: usize) -> Self {
-        if workers > 1 {
+        if workers > KLOCK_MAX_WORKERS {
             StoreKind::Sharded
         } else {
             StoreKind::Klock
@@ -237,6 +291,16 @@ impl Store for KlockStore {
     #[inline]
     fn with_key<R>(&self, _key: &[u8], f: impl FnOnce(&mut Keyspace) -> R) -> R {
         f(&mut self.keyspace.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    #[inline]
+    fn with_keys(&self, keys: &[Arg], mut f: impl FnMut(&mut Keyspace, &Arg)) {
+        for keys in keys.chunks(KEYS_PER_LOCK) {
+            let mut keyspace = self.keyspace.lock().unwrap_or_else(PoisonError::into_inner);
+            for key in keys {
+                f(&mut keyspace, key);
+            }
+        }
     }
 
     fn for_each(&self, mut f: impl FnMut(&mut Keyspace)) {
@@ -365,6 +429,35 @@ mod tests {
         let (klock, sharded) = stores();
         exercise(&klock);
         exercise(&sharded);
+    }
+
+    #[test]
+    fn with_keys_visits_every_key_in_order() {
+        let (klock, sharded) = stores();
+        let keys: Vec<Arg> = (0..3 * KEYS_PER_LOCK as u32 + 5)
+            .map(|i| Arg::copy_from_slice(&i.to_be_bytes()))
+            .collect();
+        fn visit(store: &impl Store, keys: &[Arg]) -> Vec<Arg> {
+            let mut seen = Vec::new();
+            store.with_keys(keys, |keyspace, key| {
+                keyspace.set(key, Value::Int(1), None);
+                seen.push(key.clone());
+            });
+            assert_eq!(store.dbsize(), keys.len());
+            seen
+        }
+        assert_eq!(visit(&klock, &keys), keys);
+        assert_eq!(visit(&sharded, &keys), keys);
+    }
+
+    #[test]
+    fn the_default_store_by_workers() {
+        assert_eq!(StoreKind::for_workers(1), StoreKind::Klock);
+        assert_eq!(StoreKind::for_workers(KLOCK_MAX_WORKERS), StoreKind::Klock);
+        assert_eq!(
+            StoreKind::for_workers(KLOCK_MAX_WORKERS + 1),
+            StoreKind::Sharded
+        );
     }
 
     #[test]

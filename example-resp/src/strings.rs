@@ -2,23 +2,15 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
-
-use crate::codec::parse_integer;
+use crate::codec::{parse_integer, Arg};
 use crate::reply::Reply;
 use crate::store::{Store, Value};
-
-/// A stored value's bytes, copied out of the receive buffer so the store does
-/// not keep the whole buffer alive.
-#[inline]
-pub(crate) fn owned(bytes: &Bytes) -> Bytes {
-    Bytes::copy_from_slice(bytes)
-}
 
 /// The reply for a key's string value.
 #[inline]
 fn string_reply(value: &Value) -> Reply {
     match value {
+        Value::Short(inline) => Reply::BulkShort(*inline),
         Value::Str(bytes) => Reply::Bulk(bytes.clone()),
         Value::Int(n) => Reply::BulkInteger(*n),
         Value::List(_) => Reply::wrong_type(),
@@ -26,7 +18,7 @@ fn string_reply(value: &Value) -> Reply {
 }
 
 /// `GET key`.
-pub(crate) fn get(store: &impl Store, key: &Bytes) -> Reply {
+pub(crate) fn get(store: &impl Store, key: &Arg) -> Reply {
     store.with_key(key, |keyspace| match keyspace.get(key) {
         Some(entry) => string_reply(&entry.value),
         None => Reply::Null,
@@ -34,23 +26,21 @@ pub(crate) fn get(store: &impl Store, key: &Bytes) -> Reply {
 }
 
 /// `MGET key...`: a null for a missing key or one that holds no string.
-pub(crate) fn mget(store: &impl Store, keys: &[Bytes]) -> Reply {
-    let values = keys
-        .iter()
-        .map(|key| {
-            store.with_key(key, |keyspace| match keyspace.get(key).map(|e| &e.value) {
-                Some(value @ (Value::Str(_) | Value::Int(_))) => string_reply(value),
-                _ => Reply::Null,
-            })
+pub(crate) fn mget(store: &impl Store, keys: &[Arg]) -> Reply {
+    let mut values = Vec::with_capacity(keys.len());
+    store.with_keys(keys, |keyspace, key| {
+        values.push(match keyspace.get(key).map(|e| &e.value) {
+            Some(value @ (Value::Short(_) | Value::Str(_) | Value::Int(_))) => string_reply(value),
+            _ => Reply::Null,
         })
-        .collect();
+    });
     Reply::Array(values)
 }
 
 /// `MSET key value [key value...]`; the arity is checked by the caller.
-pub(crate) fn mset(store: &impl Store, pairs: &[Bytes]) -> Reply {
+pub(crate) fn mset(store: &impl Store, pairs: &[Arg]) -> Reply {
     for pair in pairs.chunks_exact(2) {
-        let value = Value::Str(owned(&pair[1]));
+        let value = Value::string(&pair[1]);
         store.with_key(&pair[0], |keyspace| keyspace.set(&pair[0], value, None));
     }
     Reply::Ok
@@ -65,7 +55,7 @@ enum Ttl {
 }
 
 /// `SET key value [NX | XX] [GET] [EX s | PX ms | EXAT unix-s | PXAT unix-ms | KEEPTTL]`.
-pub(crate) fn set(store: &impl Store, args: &[Bytes]) -> Reply {
+pub(crate) fn set(store: &impl Store, args: &[Arg]) -> Reply {
     let (key, value) = (&args[1], &args[2]);
     let (mut nx, mut xx, mut get, mut ttl) = (false, false, false, None::<Ttl>);
     let mut rest = args[3..].iter();
@@ -91,7 +81,7 @@ pub(crate) fn set(store: &impl Store, args: &[Bytes]) -> Reply {
             _ => return Reply::syntax_error(),
         }
     }
-    let value = owned(value);
+    let value = Value::string(value);
     store.with_key(key, |keyspace| {
         let (exists, old_ttl, answer) = match keyspace.get(key) {
             Some(entry) => {
@@ -112,7 +102,7 @@ pub(crate) fn set(store: &impl Store, args: &[Bytes]) -> Reply {
             Some(Ttl::Keep) => old_ttl,
             Some(Ttl::At(at)) => Some(at),
         };
-        keyspace.set(key, Value::Str(value), expires_at);
+        keyspace.set(key, value, expires_at);
         answer
     })
 }
@@ -142,7 +132,7 @@ fn expiry_time(unit: &[u8], amount: i64) -> Option<Instant> {
 
 /// `INCRBY key by` (and `INCR`, `DECR`, `DECRBY` through it). Keeps the key's
 /// time to live. One lookup: the counter is changed where it is.
-pub(crate) fn incr_by(store: &impl Store, key: &Bytes, by: i64) -> Reply {
+pub(crate) fn incr_by(store: &impl Store, key: &Arg, by: i64) -> Reply {
     store.with_key(key, |keyspace| {
         let Some(entry) = keyspace.get(key) else {
             keyspace.set(key, Value::Int(by), None);
@@ -150,6 +140,10 @@ pub(crate) fn incr_by(store: &impl Store, key: &Bytes, by: i64) -> Reply {
         };
         let current = match &entry.value {
             Value::Int(n) => *n,
+            Value::Short(inline) => match parse_integer(inline.as_slice()) {
+                Some(n) => n,
+                None => return Reply::not_an_integer(),
+            },
             Value::Str(bytes) => match parse_integer(bytes) {
                 Some(n) => n,
                 None => return Reply::not_an_integer(),

@@ -63,6 +63,8 @@ pub struct Spec {
     pub since: &'static str,
     /// One line on what it does.
     pub summary: &'static str,
+    /// The name packed by [`pack_folded`], which [`lookup`] compares.
+    packed: u64,
 }
 
 impl Spec {
@@ -100,8 +102,46 @@ macro_rules! spec {
             group: $group,
             since: $since,
             summary: $summary,
+            packed: pack_name($name),
         }
     };
+}
+
+/// The longest command name.
+const MAX_NAME: usize = 8;
+
+/// A table name (lower-case letters, at most [`MAX_NAME`]) packed as
+/// [`pack_folded`] packs it.
+const fn pack_name(name: &str) -> u64 {
+    let bytes = name.as_bytes();
+    assert!(bytes.len() <= MAX_NAME && !bytes.is_empty());
+    let mut word = [0u8; 8];
+    let mut i = 0;
+    while i < bytes.len() {
+        assert!(bytes[i].is_ascii_lowercase());
+        word[i] = bytes[i];
+        i += 1;
+    }
+    u64::from_le_bytes(word)
+}
+
+/// `name` in one word with every byte's 0x20 bit set, zeros after it; `None`
+/// when longer than any command. Setting 0x20 turns a byte into a lower-case
+/// letter only when it is a letter of either case, so the word equals a table
+/// name's exactly when `name` is that name in any case (and of its length: a
+/// packed name byte is never 0).
+#[inline]
+fn pack_folded(name: &[u8]) -> Option<u64> {
+    if name.len() > MAX_NAME {
+        return None;
+    }
+    let mut word = [0u8; 8];
+    word[..name.len()].copy_from_slice(name);
+    let fold = u64::MAX
+        .checked_shr(64 - 8 * name.len() as u32)
+        .unwrap_or(0)
+        & 0x2020_2020_2020_2020;
+    Some(u64::from_le_bytes(word) | fold)
 }
 
 /// Every command, the most used first (lookup goes down the list).
@@ -143,9 +183,8 @@ pub static COMMANDS: &[Spec] = &[
 /// The command called `name`, in any case.
 #[inline]
 pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
-    COMMANDS.iter().find(|spec| {
-        spec.name.len() == name.len() && spec.name.as_bytes().eq_ignore_ascii_case(name)
-    })
+    let packed = pack_folded(name)?;
+    COMMANDS.iter().find(|spec| spec.packed == packed)
 }
 
 #[cfg(test)]
@@ -156,6 +195,26 @@ mod tests {
     fn lookup_ignores_case() {
         assert_eq!(lookup(b"GeT").map(|s| s.cmd), Some(Cmd::Get));
         assert_eq!(lookup(b"getx").map(|s| s.cmd), None);
+    }
+
+    #[test]
+    fn lookup_finds_each_name_in_any_case_and_nothing_else() {
+        for spec in COMMANDS {
+            let upper = spec.name.to_ascii_uppercase();
+            assert_eq!(lookup(spec.name.as_bytes()).map(|s| s.cmd), Some(spec.cmd));
+            assert_eq!(lookup(upper.as_bytes()).map(|s| s.cmd), Some(spec.cmd));
+            // One byte off: a non-letter whose 0x20 bit is clear, a byte more or less.
+            let mut near = spec.name.as_bytes().to_vec();
+            near[0] = near[0] & !0x20 & 0x1f;
+            assert!(lookup(&near).is_none());
+            near = spec.name.as_bytes().to_vec();
+            near.push(0);
+            assert!(lookup(&near).is_none());
+            let shorter = lookup(&spec.name.as_bytes()[1..]).map(|s| s.name);
+            assert_ne!(shorter, Some(spec.name));
+        }
+        assert!(lookup(b"").is_none());
+        assert!(lookup(b"flushallx").is_none());
     }
 
     #[test]

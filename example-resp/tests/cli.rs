@@ -1,6 +1,6 @@
 //! The binary's command line: `--version` answers and exits 0; an unknown flag,
-//! a flag without its value or an unknown store exits 2 with an error that names
-//! it.
+//! a flag without its value, an unknown store or `--workers 0` exits 2 with an
+//! error that names it.
 
 use std::process::{Command, Output};
 
@@ -42,4 +42,11 @@ fn bad_flags_are_named() {
     assert_names(&run(&["--requirepass"]), "--requirepass");
     assert_names(&run(&["--store", "btree"]), "btree");
     assert_names(&run(&["--workers", "many"]), "many");
+}
+
+#[test]
+fn zero_workers_is_refused() {
+    let output = run(&["--workers", "0"]);
+    assert_names(&output, "--workers");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("at least one worker"));
 }
