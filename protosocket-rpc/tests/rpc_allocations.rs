@@ -8,7 +8,9 @@
 //! the request is encoded into pooled buffers and the response decoded from the
 //! receive buffer, so once warm a call allocates nothing; on the server, each rpc
 //! slot keeps a pinned place for its work from one rpc to the next. This test
-//! keeps both at zero.
+//! keeps both at zero, with authentication on too, and a call through an
+//! `RpcPool` at what a call on its `RpcClient` costs (the pool keeps no copy
+//! of a request).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -18,7 +20,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use protosocket_prost::ProstCodec;
-use protosocket_rpc::client::{RpcClient, RpcClientConfig};
+use protosocket_rpc::client::{PoolConfig, RpcClient, RpcClientConfig, RpcPool};
 use protosocket_rpc::server::{
     AuthHook, AuthRequest, ConnectionInfo, ConnectionService, Rpc, RpcServer, RpcServerConfig,
     SocketService,
@@ -85,6 +87,9 @@ struct Blob {
     code: u32,
     #[prost(bytes = "bytes", tag = "3")]
     body: Bytes,
+    /// Empty but in the `own_note` runs: a string of the caller's own.
+    #[prost(string, tag = "4")]
+    note: String,
 }
 
 impl Message for Blob {
@@ -102,6 +107,7 @@ impl Message for Blob {
             id,
             code: code as u32,
             body: Bytes::new(),
+            note: String::new(),
         }
     }
     fn cancelled(id: u64) -> Self {
@@ -152,11 +158,29 @@ const MEASURED: u64 = 2_000;
 /// What the auth hook of the authenticated run knows of a connection.
 struct Peer;
 
-/// Allocations per warm unary call on the client's and the server's thread;
-/// with `auth`, the server authenticates each connection once (an
-/// [`AuthHook`]) and every call carries the connection's auth context, and the
-/// client sends credentials on its first call.
-fn measure(auth: bool) -> (f64, f64) {
+/// How the measured calls are made.
+#[derive(Clone, Copy)]
+struct Calls {
+    /// The server authenticates each connection once (an [`AuthHook`]) and
+    /// every call carries the connection's auth context; the client sends
+    /// credentials on its first call.
+    auth: bool,
+    /// Through an [`RpcPool`] of one connection instead of an [`RpcClient`].
+    pooled: bool,
+    /// Each request carries a string of its own (one allocation, the
+    /// caller's; its echo is a second, the client decoding it): a copy of the
+    /// request anywhere on the way (a pool keeping one for a retry) would show
+    /// as a third.
+    own_note: bool,
+}
+
+/// Allocations per warm unary call on the client's and the server's thread.
+fn measure(calls: Calls) -> (f64, f64) {
+    let Calls {
+        auth,
+        pooled,
+        own_note,
+    } = calls;
     let (server_config, client_config) = if auth {
         let hook = AuthHook::new(|_: &AuthRequest<'_>| Ok(Peer));
         let mut credentials = Metadata::new();
@@ -203,29 +227,44 @@ fn measure(auth: bool) -> (f64, f64) {
         .build()
         .expect("client runtime");
     let (client_per_call, server_per_call) = runtime.block_on(async move {
-        let client: RpcClient<Blob, Blob> = tokio::time::timeout(
-            Duration::from_secs(10),
-            RpcClient::connect(endpoint, protosocket_prost::codec(), &client_config),
-        )
-        .await
-        .expect("connect in time")
-        .expect("connect");
-        let body = Bytes::from_static(&[7; 64]);
-        let call = |client: &RpcClient<Blob, Blob>| {
-            let request = Blob {
-                id: 0,
-                code: 0,
-                body: body.clone(),
-            };
-            tokio::time::timeout(Duration::from_secs(10), client.send_unary(request))
+        let caller = if pooled {
+            Caller::Pool(RpcPool::new(
+                [endpoint],
+                protosocket_prost::codec,
+                client_config,
+                PoolConfig::default().connections(1),
+            ))
+        } else {
+            Caller::Client(
+                tokio::time::timeout(
+                    Duration::from_secs(10),
+                    RpcClient::connect(endpoint, protosocket_prost::codec(), &client_config),
+                )
+                .await
+                .expect("connect in time")
+                .expect("connect"),
+            )
         };
+        let body = Bytes::from_static(&[7; 64]);
+        let client = caller;
+        let request = || Blob {
+            id: 0,
+            code: 0,
+            body: body.clone(),
+            note: if own_note {
+                "a note of the caller's".to_string()
+            } else {
+                String::new()
+            },
+        };
+        let call = || tokio::time::timeout(Duration::from_secs(10), client.call(request()));
         for _ in 0..WARM_UP {
-            let response = call(&client).await.expect("in time").expect("answer");
+            let response = call().await.expect("in time").expect("answer");
             assert_eq!(response.body, body);
         }
         let before = (allocations(CLIENT), allocations(SERVER));
         for _ in 0..MEASURED {
-            let response = call(&client).await.expect("in time").expect("answer");
+            let response = call().await.expect("in time").expect("answer");
             assert_eq!(response.body.len(), body.len());
         }
         // Each call was answered before the next was made, so the server's work
@@ -242,9 +281,30 @@ fn measure(auth: bool) -> (f64, f64) {
     (client_per_call, server_per_call)
 }
 
+/// An [`RpcClient`] or an [`RpcPool`].
+enum Caller {
+    Client(RpcClient<Blob, Blob>),
+    Pool(RpcPool<Blob, Blob, ProstCodec<Blob, Blob>>),
+}
+
+impl Caller {
+    async fn call(&self, request: Blob) -> Result<Blob, protosocket_rpc::Error> {
+        match self {
+            Caller::Client(client) => client.send_unary(request).await,
+            Caller::Pool(pool) => pool.send_unary(request).await,
+        }
+    }
+}
+
+const PLAIN: Calls = Calls {
+    auth: false,
+    pooled: false,
+    own_note: false,
+};
+
 #[test]
 fn a_warm_unary_call_allocates_nothing_on_either_side() {
-    let (client_per_call, server_per_call) = measure(false);
+    let (client_per_call, server_per_call) = measure(PLAIN);
     println!(
         "allocations per unary call: client {client_per_call:.2}, server {server_per_call:.2}"
     );
@@ -259,7 +319,10 @@ fn a_warm_unary_call_allocates_nothing_on_either_side() {
 
     // Authenticated once per connection, a call costs the same: the auth
     // context is shared, not made per call.
-    let (client_auth, server_auth) = measure(true);
+    let (client_auth, server_auth) = measure(Calls {
+        auth: true,
+        ..PLAIN
+    });
     println!(
         "allocations per unary call with auth: client {client_auth:.2}, server {server_auth:.2}"
     );
@@ -268,4 +331,25 @@ fn a_warm_unary_call_allocates_nothing_on_either_side() {
         (client_per_call, server_per_call),
         "auth on costs a call no allocation"
     );
+
+    // (In this one test: the counters are the process's, so two tests would
+    // count each other's calls.) A pool call costs what a client call does;
+    // with a string of the caller's own in each request, a pool that copied
+    // requests (to retry them, as it did before it took refused requests
+    // back from the connection) would allocate the copy's too.
+    let own = Calls {
+        own_note: true,
+        ..PLAIN
+    };
+    let (client, _) = measure(own);
+    let (pooled, _) = measure(Calls {
+        pooled: true,
+        ..own
+    });
+    println!("allocations per call with a string of its own: client {client:.2}, pool {pooled:.2}");
+    assert_eq!(
+        pooled, client,
+        "a pool call allocates what a client call does"
+    );
+    assert_eq!(client, 2.0, "the caller's string and its decoded echo");
 }
