@@ -264,8 +264,8 @@ impl ServiceNames {
             } else {
                 quote! {{
                     let service = ::std::sync::Arc::clone(&self.service);
-                    ::protosocket_rpc::server::Rpc::Unary(::std::boxed::Box::pin(async move {
-                        let mut context = context;
+                    let mut context = context;
+                    ::protosocket_rpc::server::Rpc::Unary(::protosocket_rpc::server::UnaryFuture::new(async move {
                         let outcome = service.#method(#input, &mut context).await;
                         ::protosocket_rpc::derive_support::unary_reply(
                             outcome,
@@ -412,9 +412,7 @@ impl ServiceNames {
             impl<T: #trait_name> ::protosocket_rpc::server::ConnectionService for #connection<T> {
                 type Request = #request;
                 type Response = #response;
-                type Unary = ::core::pin::Pin<::std::boxed::Box<
-                    dyn ::core::future::Future<Output = #response> + ::core::marker::Send,
-                >>;
+                type Unary = ::protosocket_rpc::server::UnaryFuture<#response>;
                 type Streaming = ::core::pin::Pin<::std::boxed::Box<
                     dyn ::protosocket_rpc::derive_support::Stream<Item = #response> + ::core::marker::Send,
                 >>;

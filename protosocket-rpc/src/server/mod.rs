@@ -6,11 +6,13 @@ pub(crate) mod id_map;
 mod inbox;
 mod reactor;
 mod service;
+mod unary;
 mod waker;
 
 pub use auth::{AuthContext, AuthHook, AuthRequest};
 pub use context::CallContext;
 pub use inbox::RequestStream;
+pub use unary::{UnaryFuture, UNARY_INLINE_BYTES};
 
 /// The server's per-call hook: it sees each request's [`CallContext`] before the
 /// service does, and may let it through or answer it with a status (see

@@ -2,20 +2,19 @@
 //! produce, and the answers that refuse or fail an rpc.
 
 use std::any::Any;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::task::{Poll, Waker};
 use std::time::Instant;
 
 use protosocket::{Decoder, Encoder, Replies};
 
 use super::deadlines::deadline_passed;
-use super::slot::{Held, InFlight, Kind, Place, Polled, Slot};
+use super::slot::{Held, InFlight, Kind, Place, Polled, Slot, Started};
 use super::{Request, Response, RpcServerReactor};
 use crate::hook::Hooked;
 use crate::message::{ControlCode, Message};
 use crate::server::context::CallContext;
 use crate::server::inbox::RequestStream;
-use crate::server::service::{ConnectionService, Rpc};
+use crate::server::service::ConnectionService;
 use crate::server::waker::SlotWaker;
 use crate::status::Status;
 
@@ -43,22 +42,20 @@ where
         index
     }
 
-    /// Starts unary rpc `id` by polling its future at once, in a free slot's
-    /// place with the slot's waker: the connection hands the reactor a request
-    /// only when its send queue has room for an answer, and most unary work is
-    /// ready on its first poll, which then costs no id entry and no queueing, and
-    /// gives the slot straight back. Work still pending is polled from
-    /// `poll_outbound` when it wakes.
+    /// Starts unary rpc `id`, whose future is in slot `index`'s place, by
+    /// polling it at once with the slot's waker: the connection hands the
+    /// reactor a request only when its send queue has room for an answer, and
+    /// most unary work is ready on its first poll, which then costs no id entry
+    /// and no queueing, and gives the slot straight back. Work still pending is
+    /// polled from `poll_outbound` when it wakes.
     pub(super) fn start_unary(
         &mut self,
+        index: usize,
         id: u64,
         deadline: Option<Instant>,
-        future: Svc::Unary,
         replies: &mut Replies<Response<Svc>>,
     ) {
-        let index = self.free_slot();
         let slot = &mut self.slots[index];
-        slot.unary.put(future);
         let answer = match slot.poll_work(Kind::Unary) {
             Ok(Poll::Pending) => {
                 self.track(index, id, Kind::Unary, deadline);
@@ -248,21 +245,15 @@ where
     ) -> Option<Response<Svc>> {
         let window = request.credit();
         let service = &mut self.service;
-        let kind = match catch_unwind(AssertUnwindSafe(|| match requests {
+        let kind = match self.slots[index].start(|| match requests {
             None => service.new_rpc_with_context(request, context),
             Some(requests) => service.new_rpc_with_requests(request, context, requests),
-        })) {
-            Ok(Rpc::Unary(future)) => {
-                self.slots[index].unary.put(future);
-                Kind::Unary
-            }
-            Ok(Rpc::Streaming(stream)) => {
-                self.slots[index].streaming.put(stream);
-                Kind::Streaming
-            }
+        }) {
+            Ok(Started::Unary) => Kind::Unary,
+            Ok(Started::Streaming) => Kind::Streaming,
             // Refused or failed at once: an rpc that takes input keeps its id,
             // with no work, until the client's End or Cancel (see `finish`).
-            Ok(Rpc::Reject(status)) => {
+            Ok(Started::Reject(status)) => {
                 self.finish(index);
                 return Some(Message::with_status(id, status));
             }

@@ -21,7 +21,6 @@ use std::collections::hash_map::Entry;
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -37,14 +36,14 @@ use crate::message::{speaks_credit, ControlCode, Message};
 use crate::server::auth::{AuthContext, AuthFuture, AuthHook, AuthRequest, Checked};
 use crate::server::context::{deadline_after, CallContext};
 use crate::server::id_map::{id_map, IdMap};
-use crate::server::service::{ConnectionService, Rpc};
+use crate::server::service::ConnectionService;
 use crate::server::CallHook;
 use crate::status::Status;
 use crate::stream_buffer::FullBuffers;
 use crate::woken::WokenQueue;
 use deadlines::{deadline_passed, Deadlines};
 use dispatch::{failed, refuse};
-use slot::{Kind, Slot};
+use slot::{Kind, Slot, Started};
 
 type Request<S> = <S as ConnectionService>::Request;
 type Response<S> = <S as ConnectionService>::Response;
@@ -350,21 +349,24 @@ where
             }
         }
         let window = request.credit();
+        let index = self.free_slot();
         let service = &mut self.service;
-        match catch_unwind(AssertUnwindSafe(|| {
-            service.new_rpc_with_context(request, context)
-        })) {
-            Ok(Rpc::Unary(future)) => self.start_unary(id, deadline, future, replies),
-            Ok(Rpc::Streaming(stream)) => {
-                let index = self.free_slot();
-                self.slots[index].streaming.put(stream);
+        match self.slots[index].start(|| service.new_rpc_with_context(request, context)) {
+            Ok(Started::Unary) => self.start_unary(index, id, deadline, replies),
+            Ok(Started::Streaming) => {
                 self.start_queued(index, id, Kind::Streaming, deadline);
                 if let Some(credit) = self.open_credit(index, id, window) {
                     replies.push(credit);
                 }
             }
-            Ok(Rpc::Reject(status)) => refuse(replies, id, status),
-            Err(panic) => replies.push(failed(id, "new_rpc", &*panic)),
+            Ok(Started::Reject(status)) => {
+                self.free.push(index);
+                refuse(replies, id, status);
+            }
+            Err(panic) => {
+                self.free.push(index);
+                replies.push(failed(id, "new_rpc", &*panic));
+            }
         }
     }
 }
