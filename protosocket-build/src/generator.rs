@@ -612,7 +612,8 @@ impl ServiceNames {
                     ) -> impl ::core::future::Future<
                         Output = ::core::result::Result<#output, ::protosocket_rpc::Error>,
                     > + ::core::marker::Send + '_ {
-                        self.#method_with(request, ::protosocket_rpc::CallOptions::new()).unwrapped()
+                        // No options to apply, and the closure inlined.
+                        self.transport.unary_plain(#envelope, #extract).unwrapped()
                     }
 
                     #[doc = #with_doc]
@@ -625,7 +626,8 @@ impl ServiceNames {
                         request: #input,
                         options: ::protosocket_rpc::CallOptions,
                     ) -> ::protosocket_rpc::derive_support::UnaryReply<'_, #request, #response, #output> {
-                        self.transport.unary(#envelope, options, #extract)
+                        let extract: fn(#response) -> ::core::result::Result<#output, ::protosocket_rpc::Status> = #extract;
+                        self.transport.unary(#envelope, options, extract)
                     }
                 }
             }

@@ -12,6 +12,7 @@
 
 use std::fmt;
 use std::future::{poll_fn, Future, Ready};
+use std::marker::PhantomData;
 use std::pin::{pin, Pin};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -60,13 +61,12 @@ pub trait MetadataEntry {
 impl<E: MetadataEntry> MetadataField for Vec<E> {
     #[inline]
     fn take_metadata(&mut self) -> Metadata {
+        // The check inline in every call, the conversion out of line: most
+        // calls carry no metadata.
         if self.is_empty() {
             return Metadata::new();
         }
-        std::mem::take(self)
-            .into_iter()
-            .filter_map(MetadataEntry::into_pair)
-            .collect()
+        entries_to_metadata(std::mem::take(self))
     }
 
     #[inline]
@@ -78,6 +78,15 @@ impl<E: MetadataEntry> MetadataField for Vec<E> {
                 .map(|(key, value)| E::from_pair(key.into_owned(), value)),
         );
     }
+}
+
+/// The metadata of a generated message's entries.
+#[inline(never)]
+fn entries_to_metadata<E: MetadataEntry>(entries: Vec<E>) -> Metadata {
+    entries
+        .into_iter()
+        .filter_map(MetadataEntry::into_pair)
+        .collect()
 }
 
 /// A message field that holds the time the caller gives the call.
@@ -483,19 +492,48 @@ where
     K: Connect + Send + Sync + 'static,
 {
     /// Sends a unary call and takes the method's response out of the envelope
-    /// with `extract`.
+    /// with `extract` (a closure, inlined, or a `fn` pointer, for a
+    /// [`UnaryReply`] whose type is named).
     ///
     /// # Errors
     ///
     /// Those of the call; [`status_error`] of `extract`'s status when the
     /// response is not the method's.
-    pub fn unary<T>(
+    pub fn unary<T, X>(
         &self,
         mut request: Req,
         options: CallOptions,
-        extract: fn(Resp) -> Result<T, Status>,
-    ) -> UnaryReply<'_, Req, Resp, T> {
+        extract: X,
+    ) -> UnaryReply<'_, Req, Resp, T, X>
+    where
+        X: Fn(Resp) -> Result<T, Status>,
+    {
         let timeout = options.apply(&mut request);
+        self.send_unary(request, timeout, extract)
+    }
+
+    /// [`unary`](Self::unary) without options: no metadata, the client's
+    /// default deadline. The request's metadata and timeout fields are left as
+    /// they are (empty, from `Default`, in generated code).
+    ///
+    /// # Errors
+    ///
+    /// As [`unary`](Self::unary).
+    #[inline]
+    pub fn unary_plain<T, X>(&self, request: Req, extract: X) -> UnaryReply<'_, Req, Resp, T, X>
+    where
+        X: Fn(Resp) -> Result<T, Status>,
+    {
+        self.send_unary(request, None, extract)
+    }
+
+    #[inline]
+    fn send_unary<T, X>(
+        &self,
+        request: Req,
+        timeout: Option<Duration>,
+        extract: X,
+    ) -> UnaryReply<'_, Req, Resp, T, X> {
         // The call is sent now on one connection: only a pool's call is a
         // future that may wait (for a connect) before it sends.
         let call = match (self, timeout) {
@@ -514,7 +552,11 @@ where
                 )),
             },
         };
-        UnaryReply { call, extract }
+        UnaryReply {
+            call,
+            extract,
+            output: PhantomData,
+        }
     }
 
     /// Sends a streaming call; each response's item is taken out of its envelope
@@ -629,11 +671,16 @@ pin_project! {
     /// taken out of its envelope, with the envelope's metadata.
     ///
     /// Dropping it before it completes cancels the call.
+    ///
+    /// `X` takes the response out of its envelope: a `fn` pointer where the
+    /// type is named (the generated `_with` methods), a closure, inlined, where
+    /// it is not (the generated methods without options).
     #[must_use = "dropping this future cancels the call"]
-    pub struct UnaryReply<'a, Req, Resp, T> {
+    pub struct UnaryReply<'a, Req, Resp, T, X = fn(Resp) -> Result<T, Status>> {
         #[pin]
         call: UnaryCall<'a, Req, Resp>,
-        extract: fn(Resp) -> Result<T, Status>,
+        extract: X,
+        output: PhantomData<fn() -> T>,
     }
 }
 
@@ -645,14 +692,17 @@ pin_project! {
     }
 }
 
-impl<Req, Resp, T> UnaryReply<'_, Req, Resp, T> {
+impl<Req, Resp, T, X> UnaryReply<'_, Req, Resp, T, X> {
     /// The response alone, without its metadata.
     pub fn unwrapped(self) -> Unwrapped<Self> {
         Unwrapped { reply: self }
     }
 }
 
-impl<Req, Resp: Message, T> Future for UnaryReply<'_, Req, Resp, T> {
+impl<Req, Resp: Message, T, X> Future for UnaryReply<'_, Req, Resp, T, X>
+where
+    X: Fn(Resp) -> Result<T, Status>,
+{
     type Output = Result<Reply<T>, Error>;
 
     #[inline]
@@ -676,7 +726,7 @@ impl<Req, Resp: Message, T> Future for UnaryReply<'_, Req, Resp, T> {
     }
 }
 
-impl<Req, Resp, T> fmt::Debug for UnaryReply<'_, Req, Resp, T> {
+impl<Req, Resp, T, X> fmt::Debug for UnaryReply<'_, Req, Resp, T, X> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UnaryReply").finish_non_exhaustive()
     }

@@ -8,7 +8,7 @@ use std::time::Instant;
 use protosocket::{Decoder, Encoder, Replies};
 
 use super::deadlines::deadline_passed;
-use super::slot::{Held, InFlight, Kind, Place, Polled, Slot, Started};
+use super::slot::{Held, InFlight, Kind, Place, Polled, Slot, StartPanic, Started};
 use super::{Request, Response, RpcServerReactor};
 use crate::hook::Hooked;
 use crate::message::{ControlCode, Message};
@@ -42,43 +42,51 @@ where
         index
     }
 
-    /// Starts unary rpc `id`, whose future is in slot `index`'s place, by
-    /// polling it at once with the slot's waker: the connection hands the
-    /// reactor a request only when its send queue has room for an answer, and
-    /// most unary work is ready on its first poll, which then costs no id entry
-    /// and no queueing, and gives the slot straight back. Work still pending is
-    /// polled from `poll_outbound` when it wakes.
+    /// Goes on with unary rpc `id`, whose future is in slot `index`'s place
+    /// and was polled once as it started (see [`Slot::start`]): the connection
+    /// hands the reactor a request only when its send queue has room for an
+    /// answer, and most unary work is ready on its first poll, which then costs
+    /// no id entry and no queueing, and gives the slot straight back. Work still
+    /// pending is polled from `poll_outbound` when it wakes.
     pub(super) fn start_unary(
         &mut self,
         index: usize,
         id: u64,
         deadline: Option<Instant>,
+        polled: Poll<Response<Svc>>,
         replies: &mut Replies<Response<Svc>>,
     ) {
-        let slot = &mut self.slots[index];
-        let answer = match slot.poll_work(Kind::Unary) {
-            Ok(Poll::Pending) => {
-                self.track(index, id, Kind::Unary, deadline);
-                return;
-            }
-            Ok(Poll::Ready(Polled::Unary(mut response))) => {
-                slot.unary.clear();
-                response.set_message_id(id);
-                response
-            }
-            Ok(Poll::Ready(Polled::Item(_) | Polled::Hook(_))) => {
-                unreachable!("a unary future yields a response")
-            }
-            Err(panic) => {
-                let answer = failed(id, Kind::Unary.during(), &*panic);
-                slot.unary.clear();
-                answer
-            }
+        let Poll::Ready(mut response) = polled else {
+            self.track(index, id, Kind::Unary, deadline);
+            return;
         };
+        self.slots[index].unary.clear();
+        response.set_message_id(id);
         // A wake during that poll may have queued the slot: a spurious poll of
         // whatever holds it next is harmless.
         self.free.push(index);
-        replies.push(answer);
+        replies.push(response);
+    }
+
+    /// Answers rpc `id`, which panicked as it started in slot `index` (in the
+    /// service's `new_rpc` or its unary future's first poll), and frees the
+    /// slot.
+    #[cold]
+    pub(super) fn start_panicked(
+        &mut self,
+        index: usize,
+        id: u64,
+        panic: StartPanic,
+    ) -> Response<Svc> {
+        let answer = match panic {
+            StartPanic::NewRpc(panic) => failed(id, "new_rpc", &*panic),
+            StartPanic::FirstPoll(panic) => {
+                self.slots[index].unary.clear();
+                failed(id, Kind::Unary.during(), &*panic)
+            }
+        };
+        self.free.push(index);
+        answer
     }
 
     /// Puts `kind` of work (already in slot `index`'s place) in flight as rpc
@@ -245,11 +253,12 @@ where
     ) -> Option<Response<Svc>> {
         let window = request.credit();
         let service = &mut self.service;
-        let kind = match self.slots[index].start(|| match requests {
+        // Not polled at once: a credit grant goes out first (below).
+        let kind = match self.slots[index].start(false, || match requests {
             None => service.new_rpc_with_context(request, context),
             Some(requests) => service.new_rpc_with_requests(request, context, requests),
         }) {
-            Ok(Started::Unary) => Kind::Unary,
+            Ok(Started::Unary(_)) => Kind::Unary,
             Ok(Started::Streaming) => Kind::Streaming,
             // Refused or failed at once: an rpc that takes input keeps its id,
             // with no work, until the client's End or Cancel (see `finish`).
@@ -257,7 +266,8 @@ where
                 self.finish(index);
                 return Some(Message::with_status(id, status));
             }
-            Err(panic) => {
+            // Only `new_rpc` ran: nothing was polled.
+            Err(StartPanic::NewRpc(panic) | StartPanic::FirstPoll(panic)) => {
                 self.finish(index);
                 return Some(failed(id, "new_rpc", &*panic));
             }

@@ -42,7 +42,7 @@ use crate::status::Status;
 use crate::stream_buffer::FullBuffers;
 use crate::woken::WokenQueue;
 use deadlines::{deadline_passed, Deadlines};
-use dispatch::{failed, refuse};
+use dispatch::refuse;
 use slot::{Kind, Slot, Started};
 
 type Request<S> = <S as ConnectionService>::Request;
@@ -351,8 +351,8 @@ where
         let window = request.credit();
         let index = self.free_slot();
         let service = &mut self.service;
-        match self.slots[index].start(|| service.new_rpc_with_context(request, context)) {
-            Ok(Started::Unary) => self.start_unary(index, id, deadline, replies),
+        match self.slots[index].start(true, || service.new_rpc_with_context(request, context)) {
+            Ok(Started::Unary(polled)) => self.start_unary(index, id, deadline, polled, replies),
             Ok(Started::Streaming) => {
                 self.start_queued(index, id, Kind::Streaming, deadline);
                 if let Some(credit) = self.open_credit(index, id, window) {
@@ -364,8 +364,8 @@ where
                 refuse(replies, id, status);
             }
             Err(panic) => {
-                self.free.push(index);
-                replies.push(failed(id, "new_rpc", &*panic));
+                let answer = self.start_panicked(index, id, panic);
+                replies.push(answer);
             }
         }
     }

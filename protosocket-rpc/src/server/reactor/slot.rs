@@ -119,37 +119,72 @@ pub(super) struct Slot<Svc: ConnectionService> {
 }
 
 /// What the service's `new_rpc` put in a slot.
-pub(super) enum Started {
-    Unary,
+pub(super) enum Started<R> {
+    /// A unary future, and what its first poll gave (`Pending` when it was
+    /// not polled).
+    Unary(Poll<R>),
     Streaming,
     Reject(Status),
 }
 
+/// Where a panic starting an rpc came from.
+pub(super) enum StartPanic {
+    /// The service's `new_rpc`.
+    NewRpc(Box<dyn std::any::Any + Send>),
+    /// The first poll of the unary future it returned (still in its place).
+    FirstPoll(Box<dyn std::any::Any + Send>),
+}
+
 impl<Svc: ConnectionService> Slot<Svc> {
     /// Runs `new_rpc` (the service starting an rpc), its panics caught, and
-    /// puts the work it returns in this slot's place. The work goes from the
+    /// puts the work it returns in this slot's place; with `poll_unary`, a
+    /// unary future is polled there once at once, with the slot's waker, under
+    /// the same catch. The work goes from the
     /// service's return straight to its place: a future is moved once, not
     /// through each caller (a future kept inline, such as a
     /// [`UnaryFuture`](crate::server::UnaryFuture), is moved by copying it).
     #[inline]
     pub(super) fn start(
         &mut self,
+        poll_unary: bool,
         new_rpc: impl FnOnce() -> Rpc<Svc::Unary, Svc::Streaming>,
-    ) -> std::thread::Result<Started> {
+    ) -> Result<Started<Response<Svc>>, StartPanic> {
+        let Slot {
+            unary,
+            streaming,
+            waker,
+            ..
+        } = self;
+        let mut polling = false;
         catch_unwind(AssertUnwindSafe(|| match new_rpc() {
             Rpc::Unary(future) => {
-                self.unary.put(future);
-                Started::Unary
+                unary.put(future);
+                if !poll_unary {
+                    return Started::Unary(Poll::Pending);
+                }
+                polling = true;
+                let mut cx = waker.polling();
+                Started::Unary(
+                    unary
+                        .get()
+                        .map_or(Poll::Pending, |future| future.poll(&mut cx)),
+                )
             }
             Rpc::Streaming(stream) => {
-                self.streaming.put(stream);
+                streaming.put(stream);
                 Started::Streaming
             }
             Rpc::Reject(status) => Started::Reject(status),
         }))
+        .map_err(|panic| {
+            if polling {
+                StartPanic::FirstPoll(panic)
+            } else {
+                StartPanic::NewRpc(panic)
+            }
+        })
     }
 
-    /// Polls the slot's work of `kind` once, catching a panic in it.
     pub(super) fn poll_work(
         &mut self,
         kind: Kind,
