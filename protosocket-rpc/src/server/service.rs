@@ -150,8 +150,6 @@ pub trait ConnectionService {
         let metadata = context.into_metadata();
         if !metadata.is_empty() {
             request.set_metadata(metadata);
-        } else {
-            metadata.discard();
         }
         self.new_rpc(request)
     }

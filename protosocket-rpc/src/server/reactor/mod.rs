@@ -616,7 +616,7 @@ where
         let metadata = check.take_metadata();
         let service = metadata.text(crate::health::SERVICE_KEY).unwrap_or("");
         let status = self.health.status(service);
-        metadata.discard();
+        drop(metadata);
         let mut answer = Response::<Svc>::control(id, ControlCode::Health);
         let mut carried = crate::metadata::Metadata::new();
         carried.insert(crate::health::STATUS_KEY, status.as_str());
