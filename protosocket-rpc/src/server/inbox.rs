@@ -36,8 +36,7 @@ use crate::stream_buffer::{BufferReader, Next};
 ///
 /// ```
 /// use futures_core::stream::BoxStream;
-/// use futures_core::future::BoxFuture;
-/// use protosocket_rpc::server::{CallContext, ConnectionService, RequestStream, Rpc};
+/// use protosocket_rpc::server::{CallContext, ConnectionService, RequestStream, Rpc, UnaryFuture};
 /// use protosocket_rpc::{ControlCode, Message};
 ///
 /// #[derive(Debug, Default)]
@@ -60,11 +59,12 @@ use crate::stream_buffer::{BufferReader, Next};
 /// impl ConnectionService for Adder {
 ///     type Request = Number;
 ///     type Response = Number;
-///     type Unary = BoxFuture<'static, Number>;
+///     // Any future, not boxed (kept inline when it fits).
+///     type Unary = UnaryFuture<Number>;
 ///     type Streaming = BoxStream<'static, Number>;
 ///
 ///     fn new_rpc(&mut self, request: Number) -> Rpc<Self::Unary, Self::Streaming> {
-///         Rpc::Unary(Box::pin(std::future::ready(request)))
+///         Rpc::Unary(UnaryFuture::new(std::future::ready(request)))
 ///     }
 ///
 ///     fn takes_request_stream(&self, request: &Number) -> bool {
@@ -77,7 +77,7 @@ use crate::stream_buffer::{BufferReader, Next};
 ///         _context: CallContext,
 ///         mut numbers: RequestStream<Number>,
 ///     ) -> Rpc<Self::Unary, Self::Streaming> {
-///         Rpc::Unary(Box::pin(async move {
+///         Rpc::Unary(UnaryFuture::new(async move {
 ///             let mut value = 0;
 ///             while let Some(number) = std::future::poll_fn(|cx| {
 ///                 futures_core::Stream::poll_next(std::pin::Pin::new(&mut numbers), cx)

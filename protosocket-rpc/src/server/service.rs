@@ -126,7 +126,10 @@ pub trait ConnectionService {
     type Request: Message;
     /// What the service answers.
     type Response: Message;
-    /// The future of a unary rpc.
+    /// The future of a unary rpc. A service whose futures have no type it can
+    /// name (`async` blocks, or several kinds of future) can use
+    /// [`UnaryFuture`](crate::server::UnaryFuture): like a boxed future, without
+    /// the allocation when the future is small.
     type Unary: Future<Output = Self::Response>;
     /// The responses of a streaming rpc.
     type Streaming: Stream<Item = Self::Response>;
