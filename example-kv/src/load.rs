@@ -19,6 +19,7 @@ use crate::tls_files::ClientTls;
 /// Makes calls through a pool of connections to `--endpoints` until
 /// `--seconds` have passed or SIGTERM or Ctrl-C, then prints
 /// `calls made N, failed M`; exit 0 only when none failed and some were made.
+/// A caller whose call failed waits 10 ms before its next one.
 #[derive(Debug, clap::Args)]
 pub(crate) struct LoadArgs {
     /// The servers, comma-separated (`kv-a.test:7000,kv-b.test:7000`); host
@@ -43,6 +44,8 @@ pub(crate) struct LoadArgs {
 
 /// How long one call may take before it counts as failed.
 const CALL_DEADLINE: Duration = Duration::from_secs(5);
+/// How long a caller waits after a failed call (the pool's shortest backoff).
+const FAILED_CALL_PAUSE: Duration = Duration::from_millis(10);
 /// Failures whose errors are printed.
 const FAILURES_SHOWN: usize = 5;
 /// Every how many calls a caller scans instead.
@@ -58,8 +61,12 @@ struct Tally {
 }
 
 impl Tally {
-    /// Counts a call; `what` names it if it failed.
-    fn record<T>(&self, what: impl FnOnce() -> String, result: Result<T, protosocket_rpc::Error>) {
+    /// Counts a call; `what` names it if it failed. Whether it succeeded.
+    fn record<T>(
+        &self,
+        what: impl FnOnce() -> String,
+        result: Result<T, protosocket_rpc::Error>,
+    ) -> bool {
         self.made.fetch_add(1, Ordering::Relaxed);
         match result {
             Ok(_) => {
@@ -67,6 +74,7 @@ impl Tally {
                     println!("ready");
                     let _ = std::io::stdout().flush();
                 }
+                true
             }
             Err(error) => {
                 self.failed.fetch_add(1, Ordering::Relaxed);
@@ -74,6 +82,7 @@ impl Tally {
                 if failures.len() < FAILURES_SHOWN {
                     failures.push(format!("{}: {error}", what()));
                 }
+                false
             }
         }
     }
@@ -89,7 +98,7 @@ pub(crate) async fn load(args: LoadArgs) -> Result<bool, Box<dyn std::error::Err
     }
     let pool = PoolConfig::default()
         .connections(args.connections.max(1))
-        .min_backoff(Duration::from_millis(10))
+        .min_backoff(FAILED_CALL_PAUSE)
         .max_backoff(Duration::from_millis(250));
     let run = async {
         match args.seconds {
@@ -183,7 +192,7 @@ async fn caller_loop<K>(
         }
         let what = || format!("caller {caller} call {i}");
         let key = format!("{prefix}{}", i % 64);
-        match i % SCAN_EVERY {
+        let succeeded = match i % SCAN_EVERY {
             0 => {
                 let scan = client.scan(ScanRequest {
                     prefix: prefix.clone(),
@@ -191,7 +200,7 @@ async fn caller_loop<K>(
                 });
                 let entries: Vec<_> = scan.collect().await;
                 let result = entries.into_iter().collect::<Result<Vec<_>, _>>();
-                tally.record(what, result);
+                tally.record(what, result)
             }
             n if n % 2 == 1 => {
                 let set = SetRequest {
@@ -199,15 +208,20 @@ async fn caller_loop<K>(
                     value: i.to_le_bytes().to_vec(),
                     ttl_ms: 0,
                 };
-                tally.record(what, client.set(set).await);
+                tally.record(what, client.set(set).await)
             }
             _ => {
                 let got = match client.get(GetRequest { key }).await {
                     Err(error) if error.status_code() == StatusCode::NotFound => Ok(()),
                     other => other.map(drop),
                 };
-                tally.record(what, got);
+                tally.record(what, got)
             }
+        };
+        if !succeeded {
+            // A pool with every server down fails each call at once: without
+            // a pause, the callers would spin a core making failed calls.
+            tokio::time::sleep(FAILED_CALL_PAUSE).await;
         }
     }
 }

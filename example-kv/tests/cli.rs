@@ -157,3 +157,38 @@ fn a_missing_or_empty_pem_file_is_named() {
     }
     let _ = std::fs::remove_file(&empty);
 }
+
+#[test]
+fn a_load_with_every_server_down_pauses_after_each_failed_call() {
+    // Nothing listens on port 1: every call fails at once. Each of the 4
+    // callers waits 10 ms after a failed call, so in the run (0.5 s, which a
+    // slow machine may stretch) each makes tens of calls, not the hundreds of
+    // thousands a caller without the pause makes.
+    let output = run(&[
+        "load",
+        "--endpoints",
+        "127.0.0.1:1",
+        "--concurrency",
+        "4",
+        "--seconds",
+        "0.5",
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let line = stdout
+        .lines()
+        .find(|line| line.starts_with("calls made "))
+        .unwrap_or_else(|| panic!("no tally in {stdout}"));
+    let counts: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    let [made, failed] = counts[..] else {
+        panic!("unexpected tally {line}");
+    };
+    assert_eq!(made, failed, "{line}");
+    assert!(made > 0, "{line}");
+    // The run lasts 0.5 s; a caller makes one call per 10 ms at most. The
+    // bound allows the run ten times that long.
+    assert!(made <= 4 * 51 * 10, "the callers did not pause: {line}");
+}
