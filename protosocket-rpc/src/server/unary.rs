@@ -61,12 +61,24 @@ impl<R> UnaryFuture<R> {
 
 impl<R, const N: usize> UnaryFuture<R, N> {
     /// `future`, kept inline when it has `N` bytes or fewer, boxed when it has
-    /// more: `UnaryFuture::<_, 512>::new_sized(future)`.
+    /// more: `UnaryFuture::<_, 512>::new_sized(future)`. `N` is at least the
+    /// size of a pointer; a smaller one fails to compile:
+    ///
+    /// ```compile_fail
+    /// use protosocket_rpc::server::UnaryFuture;
+    /// let _ = UnaryFuture::<u8, 4>::new_sized(async { 1u8 });
+    /// ```
     #[inline]
     pub fn new_sized<F>(future: F) -> Self
     where
         F: Future<Output = R> + Send + 'static,
     {
+        const {
+            assert!(
+                N >= size_of::<Pin<Box<()>>>(),
+                "a UnaryFuture needs room for at least a box"
+            );
+        }
         if Self::fits::<F>() {
             Self::inline(future)
         } else {
