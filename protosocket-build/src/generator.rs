@@ -440,13 +440,17 @@ impl ServiceNames {
                 /// Calls the method `request` names with `context`.
                 fn start(
                     &mut self,
-                    mut request: #request,
+                    request: #request,
                     context: ::protosocket_rpc::server::CallContext,
                 ) -> ::protosocket_rpc::server::Rpc<
                     <Self as ::protosocket_rpc::server::ConnectionService>::Unary,
                     <Self as ::protosocket_rpc::server::ConnectionService>::Streaming,
                 > {
-                    let ::core::option::Option::Some(body) = request.body.take() else {
+                    // The metadata went to the context; the rest of the
+                    // envelope is numbers.
+                    let #request { body, metadata, .. } = request;
+                    ::protosocket_rpc::derive_support::discard_taken(metadata);
+                    let ::core::option::Option::Some(body) = body else {
                         return ::protosocket_rpc::derive_support::reject(
                             context.id(),
                             ::protosocket_rpc::Status::unimplemented(#unknown),
@@ -491,10 +495,16 @@ impl ServiceNames {
             } else {
                 format!(" [`{method}`](Self::{method}) with metadata and a deadline; the response comes with its metadata.")
             };
+            // The response's metadata was taken out before; the rest of the
+            // envelope is numbers and an empty status message.
             let extract = quote! {
-                |response: #response| match response.body {
-                    ::core::option::Option::Some(#response_module::Body::#variant(message)) => ::core::result::Result::Ok(message),
-                    _ => ::core::result::Result::Err(::protosocket_rpc::Status::internal(#mismatch)),
+                |response: #response| {
+                    let #response { body, metadata, .. } = response;
+                    ::protosocket_rpc::derive_support::discard_taken(metadata);
+                    match body {
+                        ::core::option::Option::Some(#response_module::Body::#variant(message)) => ::core::result::Result::Ok(message),
+                        _ => ::core::result::Result::Err(::protosocket_rpc::Status::internal(#mismatch)),
+                    }
                 }
             };
             let envelope = quote! {

@@ -6,6 +6,7 @@
 //! - the derive: [`MetadataField`], [`MetadataEntry`], [`TimeoutField`],
 //!   [`status_message`], [`take_status`];
 //! - the generated server glue: [`unary_reply`], [`ServerStream`], [`reject`],
+//!   [`discard_taken`],
 //!   [`Requests`] (re-exported at the crate root: handlers of client-streaming
 //!   and bidirectional rpcs take it);
 //! - the generated client: [`Transport`], [`ItemStream`], [`status_error`].
@@ -77,6 +78,16 @@ impl<E: MetadataEntry> MetadataField for Vec<E> {
                 .into_iter()
                 .map(|(key, value)| E::from_pair(key.into_owned(), value)),
         );
+    }
+}
+
+/// Drops an envelope's metadata entries once they were taken: a vector that
+/// never allocated is forgotten, which skips the call a `Vec`'s drop makes to
+/// drop its (no) elements.
+#[inline]
+pub fn discard_taken<E>(entries: Vec<E>) {
+    if entries.capacity() == 0 {
+        std::mem::forget(entries);
     }
 }
 
