@@ -34,7 +34,7 @@ async fn main() -> ExitCode {
 
     // Before the server says it listens: a stop signal from then on shuts it down
     // gracefully instead of killing it.
-    let mut stop = match protosocket_server::StopSignals::install() {
+    let stop = match protosocket_server::StopSignals::install() {
         Ok(stop) => stop,
         Err(error) => {
             eprintln!("cannot install the stop signal handlers: {error}");
@@ -61,12 +61,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let shutdown = server.shutdown_handle();
-    tokio::spawn(async move {
-        let signal = stop.recv().await;
-        tracing::info!(%signal, "shutting down");
-        shutdown.shutdown();
-    });
+    stop.shutdown_on_signal(server.shutdown_handle());
     server.await;
     ExitCode::SUCCESS
 }

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::io;
 
+use crate::ShutdownHandle;
+
 /// The signal that asked the process to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopSignal {
@@ -89,5 +91,17 @@ impl StopSignals {
                 Err(_) => std::future::pending().await,
             }
         }
+    }
+
+    /// Spawns a task that starts `server`'s graceful shutdown at the first stop
+    /// signal, logging which one (at `info`): what a server's `main` does once
+    /// it is listening, when nothing else waits for the signal. Must be called
+    /// inside a tokio runtime.
+    pub fn shutdown_on_signal(mut self, server: ShutdownHandle) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let signal = self.recv().await;
+            tracing::info!(%signal, "shutting down");
+            server.shutdown();
+        })
     }
 }
