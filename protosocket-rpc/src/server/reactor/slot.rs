@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use futures_core::Stream;
@@ -65,6 +65,15 @@ impl<T> Place<T> {
 
     pub(super) fn get(&mut self) -> Option<Pin<&mut T>> {
         self.0.as_mut()?.as_mut().as_pin_mut()
+    }
+
+    /// Polls the future in place; `Pending` when the place is empty.
+    #[inline]
+    pub(super) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<T::Output>
+    where
+        T: Future,
+    {
+        self.get().map_or(Poll::Pending, |future| future.poll(cx))
     }
 
     /// Drops the work in place: for an unfinished rpc, its cancellation.
@@ -163,12 +172,7 @@ impl<Svc: ConnectionService> Slot<Svc> {
                     return Started::Unary(Poll::Pending);
                 }
                 polling = true;
-                let mut cx = waker.polling();
-                Started::Unary(
-                    unary
-                        .get()
-                        .map_or(Poll::Pending, |future| future.poll(&mut cx)),
-                )
+                Started::Unary(unary.poll(&mut waker.polling()))
             }
             Rpc::Streaming(stream) => {
                 streaming.put(stream);
@@ -198,9 +202,7 @@ impl<Svc: ConnectionService> Slot<Svc> {
         } = self;
         let mut cx = waker.polling();
         catch_unwind(AssertUnwindSafe(|| match kind {
-            Kind::Unary => unary.get().map_or(Poll::Pending, |future| {
-                future.poll(&mut cx).map(Polled::Unary)
-            }),
+            Kind::Unary => unary.poll(&mut cx).map(Polled::Unary),
             Kind::Streaming => streaming.get().map_or(Poll::Pending, |stream| {
                 stream.poll_next(&mut cx).map(Polled::Item)
             }),
