@@ -590,6 +590,7 @@ where
 
     /// Takes up to `room` of the reactor's replies.
     fn take_replies(&mut self, room: usize) -> usize {
+        self.replies.note_peak();
         let mut added = 0;
         while added < room {
             let Some(reply) = self.replies.pop() else {
