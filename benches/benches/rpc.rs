@@ -119,6 +119,7 @@ use hdrhistogram::Histogram;
 use http::uri::PathAndQuery;
 use prost::Message as _;
 use protosocket::{Connect, EndpointConnector};
+use protosocket_prost::{DecodeMessage, EncodeMessage, Prost};
 use protosocket_rpc::client::{RpcClient, RpcClientConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -194,22 +195,25 @@ impl Caller for ProtosocketCaller {
 }
 
 /// An `RpcClient` connected to `address` as `RpcClient::connect` does it, with
-/// its connection task's polls counted.
-async fn counted_client<Req, Resp>(
+/// its connection task's polls counted; `W` writes its requests and reads its
+/// responses, as the codec of the client it stands for does (prost's own for
+/// example-proto's, the generated `BenchEnvelopes` for `BenchClient`'s).
+async fn counted_client<Req, Resp, W>(
     address: SocketAddr,
     config: &RpcClientConfig,
 ) -> (RpcClient<Req, Resp>, Arc<AtomicU64>)
 where
     Req: protosocket_rpc::Message + prost::Message + Default + Send + 'static,
     Resp: protosocket_rpc::Message + prost::Message + Default + Send + 'static,
+    W: DecodeMessage<Resp> + EncodeMessage<Req> + 'static,
 {
     let options = config.get_socket_options().clone();
-    counted_client_with(&EndpointConnector::new(options), address, config).await
+    counted_client_with::<Req, Resp, W>(&EndpointConnector::new(options), address, config).await
 }
 
 /// [`counted_client`] over the stream `connector` makes (TLS, say), as
 /// `RpcClient::connect_with` does it.
-async fn counted_client_with<Req, Resp>(
+async fn counted_client_with<Req, Resp, W>(
     connector: &impl Connect,
     address: SocketAddr,
     config: &RpcClientConfig,
@@ -217,19 +221,21 @@ async fn counted_client_with<Req, Resp>(
 where
     Req: protosocket_rpc::Message + prost::Message + Default + Send + 'static,
     Resp: protosocket_rpc::Message + prost::Message + Default + Send + 'static,
+    W: DecodeMessage<Resp> + EncodeMessage<Req> + 'static,
 {
     let stream = connector
         .connect(&protosocket::Endpoint::from(address))
         .await
         .expect("connect");
-    let (client, connection) = RpcClient::over_stream(stream, protosocket_prost::codec(), config);
+    let codec = protosocket_prost::codec_with::<Req, Resp, W>();
+    let (client, connection) = RpcClient::over_stream(stream, codec, config);
     let polls = Arc::default();
     spawn_counted(connection, &polls);
     (client, polls)
 }
 
 async fn protosocket_callers(address: SocketAddr, tasks: usize) -> Callers<ProtosocketCaller> {
-    let (client, polls) = counted_client(address, &RpcClientConfig::default()).await;
+    let (client, polls) = counted_client::<_, _, Prost>(address, &RpcClientConfig::default()).await;
     protosocket_callers_on(client, polls, tasks)
 }
 
@@ -272,7 +278,7 @@ fn protosocket_tls_server() -> Server {
 
 async fn protosocket_tls_callers(address: SocketAddr, tasks: usize) -> Callers<ProtosocketCaller> {
     let options = RpcClientConfig::default().get_socket_options().clone();
-    let (client, polls) = counted_client_with(
+    let (client, polls) = counted_client_with::<_, _, Prost>(
         &tls::protosocket_connector(options),
         address,
         &RpcClientConfig::default(),
@@ -323,7 +329,7 @@ async fn generated_callers(
     tasks: usize,
     config: &RpcClientConfig,
 ) -> Callers<GeneratedCaller> {
-    let (client, polls) = counted_client(address, config).await;
+    let (client, polls) = counted_client::<_, _, echo::BenchEnvelopes>(address, config).await;
     let client = echo::BenchClient::from_client(client);
     Callers {
         callers: (0..tasks)

@@ -112,13 +112,7 @@ pub(crate) async fn load(args: LoadArgs) -> Result<bool, Box<dyn std::error::Err
     let endpoints = args.endpoints;
     let tally = match args.tls.connector()? {
         Some(connector) => {
-            let pool = RpcPool::with_connector(
-                endpoints,
-                connector,
-                protosocket_prost::codec,
-                config,
-                pool,
-            );
+            let pool = RpcPool::with_connector(endpoints, connector, KvClient::codec, config, pool);
             callers(KvClient::from_pool(pool), args.concurrency, run).await?
         }
         None => {

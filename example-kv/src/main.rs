@@ -124,8 +124,7 @@ async fn probe(
     let config = RpcClientConfig::default().default_deadline(Some(HEALTH_WAIT));
     let status = tokio::time::timeout(HEALTH_WAIT, async {
         let client: RpcClient<KvRequest, KvResponse> =
-            RpcClient::connect_with(connector, endpoint, protosocket_prost::codec(), &config)
-                .await?;
+            RpcClient::connect_with(connector, endpoint, KvClient::codec(), &config).await?;
         client.check_health(service).await
     })
     .await;

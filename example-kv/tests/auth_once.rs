@@ -77,7 +77,7 @@ async fn a_wrong_token_is_unauthenticated_and_its_connection_closes() {
         "connect",
         RpcClient::connect(
             server.local_endpoint(),
-            protosocket_prost::codec(),
+            KvClient::codec(),
             &showing("guess"),
         ),
     )

@@ -46,6 +46,12 @@ pub(crate) fn response_name(service: &str) -> String {
     format!("{service}Response")
 }
 
+/// The name of the type that writes and reads service `service`'s envelopes
+/// (not a message, but a Rust type beside them: its name must be free too).
+pub(crate) fn codec_name(service: &str) -> String {
+    format!("{service}Envelopes")
+}
+
 /// The envelope field (and `oneof` variant, in upper camel case) of a method.
 pub(crate) fn method_field(method: &str) -> String {
     method.to_snake_case()
@@ -136,14 +142,18 @@ pub(crate) fn add_envelopes(files: &mut FileDescriptorSet) -> io::Result<Vec<Add
         for service in &file.service {
             check_service(&package, service)?;
             let names = taken.entry(package.clone()).or_default();
-            let mut new = vec![request_name(service.name()), response_name(service.name())];
+            let mut new = vec![
+                request_name(service.name()),
+                response_name(service.name()),
+                codec_name(service.name()),
+            ];
             if !added.contains_key(&package) {
                 new.push(METADATA_ENTRY.to_owned());
             }
             for name in &new {
                 if names.contains(name) {
                     return Err(invalid(format!(
-                        "protosocket-build: service {} needs a message named {}, which package \"{package}\" already has; rename one of them",
+                        "protosocket-build: service {} needs the name {}, which package \"{package}\" already has; rename one of them",
                         qualified(&package, service.name()).trim_start_matches('.'),
                         name
                     )));
@@ -495,10 +505,7 @@ mod tests {
     #[test]
     fn a_taken_envelope_name_or_an_empty_service_is_refused() {
         let taken = error(files(vec![method("Get", false, false)], &["KvResponse"]));
-        assert!(
-            taken.contains("needs a message named KvResponse"),
-            "{taken}"
-        );
+        assert!(taken.contains("needs the name KvResponse"), "{taken}");
         let empty = error(files(Vec::new(), &[]));
         assert!(empty.contains("kv.Kv has no methods"), "{empty}");
     }

@@ -3,7 +3,8 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
+use prost::encoding::{decode_key, decode_varint, DecodeContext, WireType};
 use protosocket::{DecodeError, Decoder};
 
 /// The longest protobuf varint: 10 bytes carry 64 bits, 7 at a time.
@@ -45,13 +46,107 @@ const MAX_VARINT_LEN: usize = 10;
 ///     Err(DecodeError::Incomplete { frame_len: Some(3) })
 /// ));
 /// ```
-pub struct ProstDecoder<M> {
+///
+/// `D` decodes each frame's message: [`Prost`], prost's own
+/// [`Message::decode`](prost::Message::decode), unless a [`DecodeMessage`] of
+/// your own (protosocket-build writes one for its envelopes) does it faster.
+pub struct ProstDecoder<M, D = Prost> {
     /// The largest frame accepted, prefix included: `isize::MAX` unless set.
     limit: usize,
-    message: PhantomData<fn() -> M>,
+    message: PhantomData<fn() -> (M, D)>,
 }
 
-impl<M> ProstDecoder<M> {
+/// How a [`ProstDecoder`] decodes the message of one frame.
+pub trait DecodeMessage<M> {
+    /// Decodes `frame`, the bytes after the length prefix, as one `M`.
+    ///
+    /// # Errors
+    ///
+    /// The bytes are not an encoded `M`.
+    fn decode_message(frame: impl Buf) -> Result<M, prost::DecodeError>;
+}
+
+/// prost's own decoding, [`Message::decode`](prost::Message::decode): the
+/// default of [`ProstDecoder`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Prost;
+
+impl<M: prost::Message + Default> DecodeMessage<M> for Prost {
+    #[inline]
+    fn decode_message(frame: impl Buf) -> Result<M, prost::DecodeError> {
+        M::decode(frame)
+    }
+}
+
+/// Merges a length-delimited message field (its length prefix and its
+/// fields) from `buf` into `message`, as prost's
+/// `prost::encoding::message::merge` does, with the loop over its fields in
+/// the caller: for a [`DecodeMessage`] that takes an envelope's body straight
+/// from the frame, where prost would call out to a merge loop per message type.
+///
+/// A field whose length prefix is in `buf`'s first chunk and whose body is
+/// all in `buf` is read here; anything else (a wire type that is not
+/// length-delimited, a truncated or malformed prefix) goes to prost, which
+/// reads it or reports the error. A nested field that runs past the body's
+/// end is prost's "delimited length exceeded", as from prost. prost's
+/// recursion limit is not counted down for this one level (the counter is
+/// private to prost): nested messages inside it still count.
+///
+/// # Errors
+///
+/// prost's, for bytes that are not an encoded `M` field.
+#[inline(always)]
+pub fn merge_message<M: prost::Message, B: Buf>(
+    wire_type: WireType,
+    message: &mut M,
+    buf: &mut B,
+    ctx: DecodeContext,
+) -> Result<(), prost::DecodeError> {
+    if wire_type == WireType::LengthDelimited {
+        let chunk = buf.chunk();
+        let mut after_prefix = chunk;
+        if let Ok(len) = decode_varint(&mut after_prefix) {
+            let prefix_len = chunk.len() - after_prefix.len();
+            let remaining = buf.remaining() - prefix_len;
+            if len <= remaining as u64 {
+                buf.advance(prefix_len);
+                // At most `remaining`, so it fits a `usize`.
+                let limit = remaining - len as usize;
+                while buf.remaining() > limit {
+                    let (tag, wire_type) = decode_key(buf)?;
+                    message.merge_field(tag, wire_type, buf, ctx.clone())?;
+                }
+                if buf.remaining() != limit {
+                    return Err(delimited_length_exceeded());
+                }
+                return Ok(());
+            }
+        }
+    }
+    prost::encoding::message::merge(wire_type, message, buf, ctx)
+}
+
+/// prost's error for a nested field that ran past its message's end. prost
+/// makes it only inside its merge loop, so it is made there, from a message
+/// whose one-byte body is read as two.
+#[cold]
+fn delimited_length_exceeded() -> prost::DecodeError {
+    let mut overrun: &[u8] = &[1, 0, 0];
+    match prost::encoding::merge_loop(
+        &mut (),
+        &mut overrun,
+        DecodeContext::default(),
+        |(), buf, _| {
+            buf.advance(2);
+            Ok(())
+        },
+    ) {
+        Err(error) => error,
+        Ok(()) => unreachable!("a two-byte read of a one-byte body is past its end"),
+    }
+}
+
+impl<M, D> ProstDecoder<M, D> {
     /// A decoder with no frame limit of its own: the connection's
     /// `max_buffer_length` bounds frames.
     #[must_use]
@@ -96,19 +191,19 @@ impl<M> ProstDecoder<M> {
     }
 }
 
-impl<M> Default for ProstDecoder<M> {
+impl<M, D> Default for ProstDecoder<M, D> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<M> Clone for ProstDecoder<M> {
+impl<M, D> Clone for ProstDecoder<M, D> {
     fn clone(&self) -> Self {
         Self::with_max_frame_length(self.limit)
     }
 }
 
-impl<M> fmt::Debug for ProstDecoder<M> {
+impl<M, D> fmt::Debug for ProstDecoder<M, D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut debug = f.debug_struct("ProstDecoder");
         debug
@@ -117,13 +212,13 @@ impl<M> fmt::Debug for ProstDecoder<M> {
     }
 }
 
-impl<M: prost::Message + Default> Decoder for ProstDecoder<M> {
+impl<M, D: DecodeMessage<M>> Decoder for ProstDecoder<M, D> {
     type Message = M;
 
     #[inline]
     fn decode(&mut self, buffer: &[u8]) -> Result<(usize, M), DecodeError> {
         let (prefix_len, frame_len) = self.frame(buffer)?;
-        let message = M::decode(&buffer[prefix_len..frame_len]).map_err(undecodable)?;
+        let message = D::decode_message(&buffer[prefix_len..frame_len]).map_err(undecodable)?;
         Ok((frame_len, message))
     }
 
@@ -133,7 +228,7 @@ impl<M: prost::Message + Default> Decoder for ProstDecoder<M> {
         let frame = buffer.split_to(frame_len).freeze();
         // prost takes `bytes::Bytes` fields from a `Bytes` source by reference
         // counting (`copy_to_bytes`), so they share the receive buffer.
-        match M::decode(frame.slice(prefix_len..)) {
+        match D::decode_message(frame.slice(prefix_len..)) {
             Ok(message) => Ok(message),
             Err(error) => {
                 restore(buffer, &frame);
@@ -188,4 +283,91 @@ fn restore(buffer: &mut BytesMut, frame: &[u8]) {
     whole.extend_from_slice(frame);
     whole.extend_from_slice(buffer);
     *buffer = whole;
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Buf;
+    use prost::encoding::{DecodeContext, WireType};
+    use prost::Message;
+
+    use super::merge_message;
+
+    #[derive(Clone, PartialEq, Message)]
+    struct Inner {
+        #[prost(uint64, tag = "1")]
+        number: u64,
+        #[prost(string, tag = "2")]
+        text: String,
+    }
+
+    /// `merge_message` on `field` (a length prefix and a body), from `buf`,
+    /// beside prost's own merge of the same bytes from a slice.
+    fn both(field: &[u8], mut buf: impl Buf) -> (Result<Inner, String>, Result<Inner, String>) {
+        let mut ours = Inner::default();
+        let ours = merge_message(
+            WireType::LengthDelimited,
+            &mut ours,
+            &mut buf,
+            DecodeContext::default(),
+        )
+        .map(|()| ours)
+        .map_err(|error| error.to_string());
+        let mut theirs = Inner::default();
+        let theirs = prost::encoding::message::merge(
+            WireType::LengthDelimited,
+            &mut theirs,
+            &mut &field[..],
+            DecodeContext::default(),
+        )
+        .map(|()| theirs)
+        .map_err(|error| error.to_string());
+        (ours, theirs)
+    }
+
+    #[test]
+    fn merges_as_prost_does_in_one_chunk_or_split_across_two() {
+        let inner = Inner {
+            number: 300,
+            text: "hello".to_owned(),
+        };
+        let field = inner.encode_length_delimited_to_vec();
+        let mut cases = vec![
+            field.clone(),
+            // A nested field running past the body's end.
+            vec![0x01, 0x08, 0x05],
+            // A nested string past the body's end.
+            vec![0x03, 0x12, 0x05, b'a', b'b', b'c'],
+            // A body longer than what follows.
+            vec![0x09, 0x08, 0x05],
+            // A prefix cut short, and one past 64 bits.
+            vec![0x80],
+            vec![0xff; 11],
+        ];
+        cases.push(Vec::new());
+        for case in &cases {
+            let (ours, theirs) = both(case, &case[..]);
+            assert_eq!(ours, theirs, "one chunk: {case:?}");
+            // The same bytes in two chunks: the prefix or the body split, so
+            // prost's own merge takes over when the first chunk is short.
+            for split in 0..=case.len() {
+                let (front, back) = case.split_at(split);
+                let (ours, theirs) = both(case, front.chain(back));
+                assert_eq!(ours, theirs, "split at {split}: {case:?}");
+            }
+        }
+        assert_eq!(both(&field, &field[..]).0, Ok(inner));
+    }
+
+    #[test]
+    fn another_wire_type_is_prosts_error() {
+        let mut inner = Inner::default();
+        let outcome = merge_message(
+            WireType::Varint,
+            &mut inner,
+            &mut &[0x05u8][..],
+            DecodeContext::default(),
+        );
+        assert!(outcome.is_err());
+    }
 }

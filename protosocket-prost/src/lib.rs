@@ -35,24 +35,34 @@
 //!
 //! Layout:
 //! - `encoder`: [`ProstSerializer`], the [`SerializeInto`](protosocket::SerializeInto)
-//!   half, for a [`PooledEncoder`].
-//! - `decoder`: [`ProstDecoder`], the [`Decoder`](protosocket::Decoder) half, and
-//!   the varint prefix checks.
+//!   half, for a [`PooledEncoder`], and [`EncodeMessage`], how it writes a message.
+//! - `decoder`: [`ProstDecoder`], the [`Decoder`](protosocket::Decoder) half, the
+//!   varint prefix checks, [`DecodeMessage`], how it reads a message, with
+//!   [`Prost`] (prost's own writing and reading, the default of both), and
+//!   [`merge_message`] for a `DecodeMessage` that reads a nested message in line.
 
 mod decoder;
 mod encoder;
 
-pub use decoder::ProstDecoder;
-pub use encoder::ProstSerializer;
+pub use decoder::{merge_message, DecodeMessage, Prost, ProstDecoder};
+pub use encoder::{EncodeMessage, ProstSerializer};
 
 use protosocket::PooledEncoder;
 
-/// A complete prost codec: sends `Out` messages and receives `In` messages.
-pub type ProstCodec<Out, In> = (PooledEncoder<ProstSerializer<Out>>, ProstDecoder<In>);
+/// A complete prost codec: sends `Out` messages and receives `In` messages,
+/// written and read by `W` ([`Prost`] unless you say otherwise).
+pub type ProstCodec<Out, In, W = Prost> =
+    (PooledEncoder<ProstSerializer<Out, W>>, ProstDecoder<In, W>);
 
 /// A [`ProstCodec`] with the default buffer pool and no frame limit of its own:
 /// the connection's `max_buffer_length` bounds frames.
 #[must_use]
 pub fn codec<Out, In>() -> ProstCodec<Out, In> {
+    (PooledEncoder::default(), ProstDecoder::new())
+}
+
+/// [`codec`] with the messages written and read by `W`.
+#[must_use]
+pub fn codec_with<Out, In, W>() -> ProstCodec<Out, In, W> {
     (PooledEncoder::default(), ProstDecoder::new())
 }
