@@ -110,7 +110,7 @@ struct ServiceNames {
     request_module: Ident,
     response_module: Ident,
     /// The envelopes' `protosocket_prost::DecodeMessage` and `EncodeMessage`.
-    decode: Ident,
+    envelopes: Ident,
     methods: Vec<MethodNames>,
 }
 
@@ -159,7 +159,7 @@ impl ServiceNames {
             client: format_ident!("{}Client", service.name),
             request_module: format_ident!("{}", envelope::nested_module(&request)),
             response_module: format_ident!("{}", envelope::nested_module(&response)),
-            decode: format_ident!(
+            envelopes: format_ident!(
                 "{}",
                 envelope::rust_type_name(&envelope::codec_name(&service.proto_name))
             ),
@@ -176,8 +176,8 @@ impl ServiceNames {
     /// where prost's derive calls out to a merge loop per body type; writing,
     /// the body is written in the same function as the envelope's other
     /// fields, where the derive calls out to the `oneof`'s own. The bytes are
-    /// prost's, field for field. Callgrind, the rpc bench's echo: 83
-    /// instructions less per call on each side.
+    /// prost's, field for field. Callgrind, the rpc bench's echo: 82
+    /// instructions less per call on the server, 48 on the client.
     fn envelopes(&self) -> TokenStream {
         let Self {
             full_name,
@@ -187,7 +187,7 @@ impl ServiceNames {
             response,
             request_module,
             response_module,
-            decode,
+            envelopes,
             ..
         } = self;
         let doc = format!(
@@ -223,7 +223,7 @@ impl ServiceNames {
                 }
             });
             quote! {
-                impl ::protosocket_prost::DecodeMessage<#envelope> for #decode {
+                impl ::protosocket_prost::DecodeMessage<#envelope> for #envelopes {
                     #[inline]
                     fn decode_message(
                         mut frame: impl ::prost::bytes::Buf,
@@ -250,7 +250,7 @@ impl ServiceNames {
                 }
             });
             quote! {
-                impl ::protosocket_prost::EncodeMessage<#envelope> for #decode {
+                impl ::protosocket_prost::EncodeMessage<#envelope> for #envelopes {
                     #[inline]
                     fn encode_message(message: &#envelope, buffer: &mut ::std::vec::Vec<u8>) {
                         let len = ::prost::Message::encoded_len(message);
@@ -298,7 +298,7 @@ impl ServiceNames {
         quote! {
             #[doc = #doc]
             #[derive(Debug, Clone, Copy, Default)]
-            pub struct #decode;
+            pub struct #envelopes;
 
             #read_request
             #read_response
@@ -375,7 +375,7 @@ impl ServiceNames {
             response,
             request_module,
             response_module,
-            decode,
+            envelopes,
             ..
         } = self;
         let server_doc = format!(
@@ -528,7 +528,7 @@ impl ServiceNames {
             }
 
             impl<T: #trait_name> ::protosocket_rpc::server::SocketService for #server<T> {
-                type Codec = ::protosocket_prost::ProstCodec<#response, #request, #decode>;
+                type Codec = ::protosocket_prost::ProstCodec<#response, #request, #envelopes>;
                 type ConnectionService = #connection<T>;
 
                 fn codec(&self) -> Self::Codec {
@@ -787,8 +787,8 @@ impl ServiceNames {
                 }
             }
         });
-        let decode = &self.decode;
-        let codec = quote!(::protosocket_prost::ProstCodec<#request, #response, #decode>);
+        let envelopes = &self.envelopes;
+        let codec = quote!(::protosocket_prost::ProstCodec<#request, #response, #envelopes>);
         quote! {
             #[doc = #client_doc]
             #[doc = ""]
@@ -811,7 +811,7 @@ impl ServiceNames {
 
             impl #client {
                 /// The codec of the service's connections: prost's, with the
-                /// envelopes written and read by [`#decode`]. Give it (or the
+                /// envelopes written and read by [`#envelopes`]. Give it (or the
                 /// function) to `protosocket_rpc::client::RpcClient::connect_with`
                 /// or `protosocket_rpc::client::RpcPool::with_connector` for a
                 /// connection of your own.

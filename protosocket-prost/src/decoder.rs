@@ -47,13 +47,13 @@ const MAX_VARINT_LEN: usize = 10;
 /// ));
 /// ```
 ///
-/// `D` decodes each frame's message: [`Prost`], prost's own
+/// `W` decodes each frame's message: [`Prost`], prost's own
 /// [`Message::decode`](prost::Message::decode), unless a [`DecodeMessage`] of
 /// your own (protosocket-build writes one for its envelopes) does it faster.
-pub struct ProstDecoder<M, D = Prost> {
+pub struct ProstDecoder<M, W = Prost> {
     /// The largest frame accepted, prefix included: `isize::MAX` unless set.
     limit: usize,
-    message: PhantomData<fn() -> (M, D)>,
+    message: PhantomData<fn() -> (M, W)>,
 }
 
 /// How a [`ProstDecoder`] decodes the message of one frame.
@@ -146,7 +146,7 @@ fn delimited_length_exceeded() -> prost::DecodeError {
     }
 }
 
-impl<M, D> ProstDecoder<M, D> {
+impl<M, W> ProstDecoder<M, W> {
     /// A decoder with no frame limit of its own: the connection's
     /// `max_buffer_length` bounds frames.
     #[must_use]
@@ -191,19 +191,19 @@ impl<M, D> ProstDecoder<M, D> {
     }
 }
 
-impl<M, D> Default for ProstDecoder<M, D> {
+impl<M, W> Default for ProstDecoder<M, W> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<M, D> Clone for ProstDecoder<M, D> {
+impl<M, W> Clone for ProstDecoder<M, W> {
     fn clone(&self) -> Self {
         Self::with_max_frame_length(self.limit)
     }
 }
 
-impl<M, D> fmt::Debug for ProstDecoder<M, D> {
+impl<M, W> fmt::Debug for ProstDecoder<M, W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut debug = f.debug_struct("ProstDecoder");
         debug
@@ -212,13 +212,13 @@ impl<M, D> fmt::Debug for ProstDecoder<M, D> {
     }
 }
 
-impl<M, D: DecodeMessage<M>> Decoder for ProstDecoder<M, D> {
+impl<M, W: DecodeMessage<M>> Decoder for ProstDecoder<M, W> {
     type Message = M;
 
     #[inline]
     fn decode(&mut self, buffer: &[u8]) -> Result<(usize, M), DecodeError> {
         let (prefix_len, frame_len) = self.frame(buffer)?;
-        let message = D::decode_message(&buffer[prefix_len..frame_len]).map_err(undecodable)?;
+        let message = W::decode_message(&buffer[prefix_len..frame_len]).map_err(undecodable)?;
         Ok((frame_len, message))
     }
 
@@ -228,7 +228,7 @@ impl<M, D: DecodeMessage<M>> Decoder for ProstDecoder<M, D> {
         let frame = buffer.split_to(frame_len).freeze();
         // prost takes `bytes::Bytes` fields from a `Bytes` source by reference
         // counting (`copy_to_bytes`), so they share the receive buffer.
-        match D::decode_message(frame.slice(prefix_len..)) {
+        match W::decode_message(frame.slice(prefix_len..)) {
             Ok(message) => Ok(message),
             Err(error) => {
                 restore(buffer, &frame);
