@@ -789,6 +789,12 @@ impl ServiceNames {
         });
         let envelopes = &self.envelopes;
         let codec = quote!(::protosocket_prost::ProstCodec<#request, #response, #envelopes>);
+        let codec_doc = format!(
+            " The codec of the service's connections: prost's, with the envelopes written and read \
+             by [`{envelopes}`]. Give it (or the function) to \
+             `protosocket_rpc::client::RpcClient::connect_with` or \
+             `protosocket_rpc::client::RpcPool::with_connector` for a connection of your own."
+        );
         quote! {
             #[doc = #client_doc]
             #[doc = ""]
@@ -810,11 +816,7 @@ impl ServiceNames {
             }
 
             impl #client {
-                /// The codec of the service's connections: prost's, with the
-                /// envelopes written and read by [`#envelopes`]. Give it (or the
-                /// function) to `protosocket_rpc::client::RpcClient::connect_with`
-                /// or `protosocket_rpc::client::RpcPool::with_connector` for a
-                /// connection of your own.
+                #[doc = #codec_doc]
                 pub fn codec() -> #codec {
                     ::protosocket_prost::codec_with()
                 }
