@@ -82,9 +82,15 @@ fn response_body() -> impl Strategy<Value = Option<shapes_response::Body>> {
     ]
 }
 
+/// Ids of one, two and more varint bytes (the envelopes read the first two
+/// in line).
+fn id() -> impl Strategy<Value = u64> {
+    prop_oneof![0u64..0x80, 0x80u64..0x4000, any::<u64>()]
+}
+
 fn request() -> impl Strategy<Value = ShapesRequest> {
     (
-        any::<u64>(),
+        id(),
         0u32..4,
         prop_oneof![Just(0u64), any::<u64>()],
         metadata(),
@@ -101,7 +107,7 @@ fn request() -> impl Strategy<Value = ShapesRequest> {
 
 fn response() -> impl Strategy<Value = ShapesResponse> {
     (
-        any::<u64>(),
+        id(),
         0u32..5,
         0u32..17,
         ".{0,10}",
@@ -231,6 +237,23 @@ fn bodies_read_as_prost_reads_them() {
         ("a body as a fixed64", &[0x41, 1, 2, 3, 4, 5, 6, 7, 8]),
         ("a body after the id", &[0x08, 0x2a, 0x42, 0x02, 0x08, 0x05]),
         ("nothing", &[]),
+        ("an id of one byte", &[0x08, 0x2a]),
+        ("an id of two bytes", &[0x08, 0xac, 0x02]),
+        ("an id of three bytes", &[0x08, 0x80, 0x80, 0x01]),
+        ("an id cut short", &[0x08, 0xac]),
+        ("an id, non-minimal", &[0x08, 0x80, 0x00]),
+        ("an id twice: the last wins", &[0x08, 0x01, 0x08, 0x02]),
+        ("an id as a fixed32", &[0x0d, 1, 2, 3, 4]),
+        (
+            "a code past 32 bits (prost keeps the low 32)",
+            &[0x10, 0x81, 0x80, 0x80, 0x80, 0x10],
+        ),
+        ("a code as bytes", &[0x12, 0x01, 0x00]),
+        (
+            "field 3 (timeout, status) of two bytes",
+            &[0x18, 0xff, 0x7f],
+        ),
+        ("field 3 cut short", &[0x18, 0xff]),
     ];
     let mut read = 0;
     for (_, frame) in cases {

@@ -4,7 +4,7 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use bytes::{Buf, BytesMut};
-use prost::encoding::{decode_key, decode_varint, DecodeContext, WireType};
+use prost::encoding::{decode_key, DecodeContext, WireType};
 use protosocket::{DecodeError, Decoder};
 
 /// The longest protobuf varint: 10 bytes carry 64 bits, 7 at a time.
@@ -105,7 +105,7 @@ pub fn merge_message<M: prost::Message, B: Buf>(
     if wire_type == WireType::LengthDelimited {
         let chunk = buf.chunk();
         let mut after_prefix = chunk;
-        if let Ok(len) = decode_varint(&mut after_prefix) {
+        if let Ok(len) = crate::wire::get_varint(&mut after_prefix) {
             let prefix_len = chunk.len() - after_prefix.len();
             let remaining = buf.remaining() - prefix_len;
             if len <= remaining as u64 {

@@ -40,9 +40,12 @@
 //!   varint prefix checks, [`DecodeMessage`], how it reads a message, with
 //!   [`Prost`] (prost's own writing and reading, the default of both), and
 //!   [`merge_message`] for a `DecodeMessage` that reads a nested message in line.
+//! - [`wire`]: varints with their one- and two-byte cases in line, for a
+//!   `DecodeMessage` or `EncodeMessage` that reads and writes fields itself.
 
 mod decoder;
 mod encoder;
+pub mod wire;
 
 pub use decoder::{merge_message, DecodeMessage, Prost, ProstDecoder};
 pub use encoder::{EncodeMessage, ProstSerializer};
