@@ -9,6 +9,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::{Ident, Type};
 
+use super::body::{self, Bodies};
 use super::envelope::{self, METADATA_ENTRY};
 
 /// prost-build's hook: appends each service's code to its package's file.
@@ -16,15 +17,18 @@ use super::envelope::{self, METADATA_ENTRY};
 pub(crate) struct Generator {
     server: bool,
     client: bool,
+    /// The bodies' fields to read in line.
+    bodies: Bodies,
     /// Packages whose metadata entry already has its conversions.
     entries: BTreeSet<String>,
 }
 
 impl Generator {
-    pub(crate) fn new(server: bool, client: bool) -> Self {
+    pub(crate) fn new(server: bool, client: bool, bodies: Bodies) -> Self {
         Self {
             server,
             client,
+            bodies,
             entries: BTreeSet::new(),
         }
     }
@@ -32,7 +36,7 @@ impl Generator {
 
 impl prost_build::ServiceGenerator for Generator {
     fn generate(&mut self, service: prost_build::Service, buf: &mut String) {
-        let service = ServiceNames::new(&service);
+        let service = ServiceNames::new(&service, &self.bodies);
         let mut code = TokenStream::new();
         if self.entries.insert(service.package.clone()) {
             code.extend(metadata_entry());
@@ -89,6 +93,10 @@ struct MethodNames {
     variant: Ident,
     input: Type,
     output: Type,
+    /// The request body, with its fields read in line.
+    input_body: body::Body,
+    /// The response body, with its fields read in line.
+    output_body: body::Body,
     /// The client sends a stream of requests (client streaming, bidi).
     takes_stream: bool,
     /// The server answers with a stream (server streaming, bidi).
@@ -114,6 +122,82 @@ struct ServiceNames {
     methods: Vec<MethodNames>,
 }
 
+/// Merges a method's body (`body`, from `frame`) with its plain fields read
+/// in line, each as prost's derive reads it (a wrong wire type goes to the
+/// derive, whose error is prost's; an error carries the context prost gives
+/// it: the body's struct and field, then `envelope`'s `body`); with none,
+/// prost reads every field.
+fn read_body(body: &body::Body, envelope: &Ident) -> TokenStream {
+    let body::Body {
+        name: body_name,
+        fields,
+    } = body;
+    // prost's context of an error inside a field: `Struct.field`.
+    let context = |message: TokenStream, field: &str| {
+        quote! {
+            |mut error: ::prost::DecodeError| {
+                error.push(#message, #field);
+                error
+            }
+        }
+    };
+    let in_envelope = context(quote!(::core::stringify!(#envelope)), "body");
+    if fields.is_empty() {
+        return quote! {
+            ::protosocket_prost::merge_message(wire_type, body, &mut frame, ctx.clone())
+                .map_err(#in_envelope)?;
+        };
+    }
+    let arms = fields.iter().map(|field| {
+        let body::Field { tag, name, kind } = field;
+        let in_body = context(quote!(#body_name), name);
+        let name = format_ident!("{name}");
+        // `BorrowMut`: the field may be boxed (`prost_build::Config::boxed`).
+        let varint = |ty: TokenStream, convert: TokenStream| {
+            quote! {
+                #tag if wire_type == ::prost::encoding::WireType::Varint => {
+                    let value = ::protosocket_prost::wire::get_varint(buf).map_err(#in_body)?;
+                    *::core::borrow::BorrowMut::<#ty>::borrow_mut(&mut body.#name) = #convert;
+                    ::core::result::Result::Ok(true)
+                }
+            }
+        };
+        // The conversions of prost's `uint32::merge` and the others.
+        match kind {
+            body::Kind::U64 => varint(quote!(u64), quote!(value)),
+            body::Kind::U32 => varint(quote!(u32), quote!(value as u32)),
+            body::Kind::I64 => varint(quote!(i64), quote!(value as i64)),
+            body::Kind::I32 => varint(quote!(i32), quote!(value as i32)),
+            body::Kind::Bool => varint(quote!(bool), quote!(value != 0)),
+            body::Kind::Str => quote! {
+                #tag => {
+                    ::prost::encoding::string::merge(
+                        wire_type,
+                        ::core::borrow::BorrowMut::<::std::string::String>::borrow_mut(&mut body.#name),
+                        buf,
+                        ctx.clone(),
+                    )
+                    .map_err(#in_body)?;
+                    ::core::result::Result::Ok(true)
+                }
+            },
+        }
+    });
+    quote! {
+        ::protosocket_prost::merge_message_with(
+            wire_type,
+            body,
+            &mut frame,
+            ctx.clone(),
+            |body, tag, wire_type, buf| match tag {
+                #(#arms)*
+                _ => ::core::result::Result::Ok(false),
+            },
+        )
+        .map_err(#in_envelope)?;
+    }
+}
+
 /// A field of an envelope before its body: its tag, its Rust name and what it
 /// holds (as `envelope.rs` declares them).
 struct HeadField {
@@ -131,7 +215,7 @@ enum HeadKind {
 }
 
 impl ServiceNames {
-    fn new(service: &prost_build::Service) -> Self {
+    fn new(service: &prost_build::Service, bodies: &Bodies) -> Self {
         let full_name = if service.package.is_empty() {
             service.proto_name.clone()
         } else {
@@ -161,6 +245,8 @@ impl ServiceNames {
                     ),
                     input: rust_type(&method.input_type),
                     output: rust_type(&method.output_type),
+                    input_body: bodies.body(&method.input_proto_type, &method.input_type),
+                    output_body: bodies.body(&method.output_proto_type, &method.output_type),
                     takes_stream: method.client_streaming,
                     returns_stream: method.server_streaming,
                 }
@@ -212,7 +298,7 @@ impl ServiceNames {
             " Writes and reads the `{full_name}` envelopes for the codecs of [`{server}`] and [`{client}`], \
              byte for byte as prost does, with each method's body read and written in line."
         );
-        let tagged = |module: &Ident| -> Vec<(TokenStream, u32)> {
+        let tagged = |module: &Ident| -> Vec<(TokenStream, u32, &MethodNames)> {
             self.methods
                 .iter()
                 .zip(envelope::FIRST_METHOD_TAG..)
@@ -221,16 +307,27 @@ impl ServiceNames {
                     (
                         quote!(#module::Body::#variant),
                         u32::try_from(tag).unwrap_or(u32::MAX),
+                        m,
                     )
                 })
                 .collect()
         };
-        let read = |envelope: &Ident, module: &Ident, head: &[HeadField]| {
+        // `body` picks a method's body on this side.
+        let read = |envelope: &Ident,
+                    module: &Ident,
+                    head: &[HeadField],
+                    body: fn(&MethodNames) -> &body::Body| {
             // The envelope's own varints are read here; a wrong wire type goes
             // to the derive's `merge_field`, whose error is prost's.
             let head_arms = head.iter().filter_map(|field| {
                 let HeadField { tag, name, kind } = field;
-                let value = quote!(::protosocket_prost::wire::get_varint(&mut frame)?);
+                let field_name = name.to_string();
+                let value = quote! {
+                    ::protosocket_prost::wire::get_varint(&mut frame).map_err(|mut error| {
+                        error.push(::core::stringify!(#envelope), #field_name);
+                        error
+                    })?
+                };
                 let value = match kind {
                     HeadKind::U64 => value,
                     // prost's `uint32::merge` keeps the low 32 bits too.
@@ -243,7 +340,8 @@ impl ServiceNames {
                     }
                 })
             });
-            let arms = tagged(module).into_iter().map(|(variant, tag)| {
+            let arms = tagged(module).into_iter().map(|(variant, tag, method)| {
+                let merge = read_body(body(method), envelope);
                 quote! {
                     #tag => {
                         if !::core::matches!(message.body, ::core::option::Option::Some(#variant(_))) {
@@ -252,7 +350,7 @@ impl ServiceNames {
                             );
                         }
                         if let ::core::option::Option::Some(#variant(body)) = &mut message.body {
-                            ::protosocket_prost::merge_message(wire_type, body, &mut frame, ctx.clone())?;
+                            #merge
                         }
                     }
                 }
@@ -331,14 +429,14 @@ impl ServiceNames {
                 head_len.push(len);
                 head_write.push(write);
             }
-            let size_arms = tagged(module).into_iter().map(|(variant, tag)| {
+            let size_arms = tagged(module).into_iter().map(|(variant, tag, _)| {
                 // A length-delimited key; tags past 15 take two bytes.
                 let key = (u64::from(tag) << 3) | 2;
                 quote! {
                     ::core::option::Option::Some(#variant(body)) => (#key, ::prost::Message::encoded_len(body)),
                 }
             });
-            let write_arms = tagged(module).into_iter().map(|(variant, _)| {
+            let write_arms = tagged(module).into_iter().map(|(variant, _, _)| {
                 quote! {
                     ::core::option::Option::Some(#variant(body)) => ::prost::Message::encode_raw(body, buffer),
                 }
@@ -394,8 +492,10 @@ impl ServiceNames {
             field(4, "status_message", HeadKind::Str),
             field(5, "metadata", HeadKind::Metadata),
         ];
-        let read_request = read(request, request_module, &request_head);
-        let read_response = read(response, response_module, &response_head);
+        let read_request = read(request, request_module, &request_head, |m| &m.input_body);
+        let read_response = read(response, response_module, &response_head, |m| {
+            &m.output_body
+        });
         let write_request = write(request, request_module, &request_head);
         let write_response = write(response, response_module, &response_head);
         quote! {

@@ -46,6 +46,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+mod body;
 mod envelope;
 mod generator;
 
@@ -181,6 +182,7 @@ impl Builder {
     ///
     /// As [`compile_protos`], past the parsing.
     pub fn compile_fds(self, mut files: prost_types::FileDescriptorSet) -> io::Result<()> {
+        let bodies = body::Bodies::of(&files);
         let envelopes = envelope::add_envelopes(&mut files)?;
         let mut prost = self.prost;
         if let Some(dir) = self.out_dir {
@@ -192,6 +194,7 @@ impl Builder {
         prost.service_generator(Box::new(generator::Generator::new(
             self.server,
             self.client,
+            bodies,
         )));
         prost.compile_fds(files)
     }

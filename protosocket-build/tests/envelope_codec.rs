@@ -9,8 +9,8 @@ use proptest::prelude::*;
 use prost::Message as _;
 use protosocket_prost::{DecodeMessage, EncodeMessage};
 use support::shapes::{
-    metadata_entry, shapes_request, shapes_response, Corner, Empty, MetadataEntry, Name,
-    ShapesEnvelopes, ShapesRequest, ShapesResponse, Sides,
+    metadata_entry, mixed, shapes_request, shapes_response, Corner, Empty, MetadataEntry, Mixed,
+    Name, ShapesEnvelopes, ShapesRequest, ShapesResponse, Sides,
 };
 
 /// What `ShapesEnvelopes` writes for `message`.
@@ -37,7 +37,13 @@ where
     ] {
         match (&prost, &ours) {
             (Ok(theirs), Ok(ours)) => assert_eq!(ours, theirs, "read differently: {frame:?}"),
-            (Err(_), Err(_)) => {}
+            // The same error, context included ("ShapesRequest.body:
+            // Mixed.text: ...").
+            (Err(theirs), Err(ours)) => assert_eq!(
+                ours.to_string(),
+                theirs.to_string(),
+                "refused differently: {frame:?}"
+            ),
             _ => panic!("prost read {prost:?}, the envelopes {ours:?}, from {frame:?}"),
         }
     }
@@ -56,6 +62,59 @@ fn metadata() -> impl Strategy<Value = Vec<MetadataEntry>> {
     )
 }
 
+/// A `Mixed` with every field set or not: the plain ones (read in line) and
+/// the others (read by prost).
+fn mixed() -> impl Strategy<Value = Mixed> {
+    (
+        (
+            id(),
+            any::<u32>(),
+            any::<i64>(),
+            any::<i32>(),
+            any::<bool>(),
+        ),
+        (".{0,6}", prop::collection::vec(any::<u8>(), 0..4)),
+        (
+            prop::collection::vec(any::<u64>(), 0..3),
+            prop::option::of(any::<u64>()),
+            any::<i32>(),
+            ".{0,3}",
+        ),
+        (
+            prop_oneof![
+                Just(None),
+                any::<u64>().prop_map(|first| Some(mixed::Choice::First(first))),
+                ".{0,3}".prop_map(|second| Some(mixed::Choice::Second(second))),
+            ],
+            prop::option::of(any::<u32>().prop_map(|index| Corner { index })),
+            id(),
+        ),
+    )
+        .prop_map(
+            |(
+                (big, small, signed_big, signed_small, flag),
+                (text, data),
+                (many, maybe, zigzag, r#type),
+                (choice, corner, later_field),
+            )| Mixed {
+                big,
+                small,
+                signed_big,
+                signed_small,
+                flag,
+                text,
+                data,
+                many,
+                maybe,
+                zigzag,
+                r#type,
+                choice,
+                corner,
+                later_field,
+            },
+        )
+}
+
 fn request_body() -> impl Strategy<Value = Option<shapes_request::Body>> {
     use shapes_request::Body;
     prop_oneof![
@@ -66,6 +125,7 @@ fn request_body() -> impl Strategy<Value = Option<shapes_request::Body>> {
         Just(Some(Body::Stall(Empty {}))),
         any::<u32>().prop_map(|count| Some(Body::Total(Sides { count }))),
         any::<u32>().prop_map(|index| Some(Body::Mirror(Corner { index }))),
+        mixed().prop_map(|mixed| Some(Body::Mix(mixed))),
     ]
 }
 
@@ -79,6 +139,7 @@ fn response_body() -> impl Strategy<Value = Option<shapes_response::Body>> {
         Just(Some(Body::Stall(Empty {}))),
         any::<u32>().prop_map(|count| Some(Body::Total(Sides { count }))),
         any::<u32>().prop_map(|index| Some(Body::Mirror(Corner { index }))),
+        mixed().prop_map(|mixed| Some(Body::Mix(mixed))),
     ]
 }
 

@@ -16,8 +16,8 @@ use protosocket_rpc::{
     CallOptions, ControlCode, Error, Message as _, Metadata, Status, StatusCode,
 };
 use support::shapes::{
-    shapes_request, shapes_response, Empty, Name, ShapesClient, ShapesConnection, ShapesRequest,
-    ShapesResponse, ShapesServer, Sides,
+    mixed, shapes_request, shapes_response, Corner, Empty, Mixed, Name, ShapesClient,
+    ShapesConnection, ShapesRequest, ShapesResponse, ShapesServer, Sides,
 };
 use support::{client_of, status_code, within, Polygons};
 
@@ -32,6 +32,30 @@ async fn unary_calls_answer_with_the_handlers_response() {
         .await
         .expect("name");
     assert_eq!(many.name, "12-gon");
+}
+
+#[tokio::test]
+async fn a_body_of_every_field_kind_crosses_both_ways_whole() {
+    // Plain fields (read in line by the envelopes) beside prost's own.
+    let client = client_of(serve!(ShapesServer::new(Polygons::default()))).await;
+    let sent = Mixed {
+        big: u64::MAX,
+        small: 300,
+        signed_big: -5,
+        signed_small: i32::MIN,
+        flag: true,
+        text: "héllo".into(),
+        data: vec![0, 1, 2],
+        many: vec![1, 1 << 40],
+        maybe: Some(0),
+        zigzag: -7,
+        r#type: "kind".into(),
+        choice: Some(mixed::Choice::Second("two".into())),
+        corner: Some(Corner { index: 9 }),
+        later_field: 16_384,
+    };
+    let echoed = within("mix", client.mix(sent.clone())).await.expect("mix");
+    assert_eq!(echoed, sent);
 }
 
 #[tokio::test]

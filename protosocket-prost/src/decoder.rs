@@ -102,6 +102,35 @@ pub fn merge_message<M: prost::Message, B: Buf>(
     buf: &mut B,
     ctx: DecodeContext,
 ) -> Result<(), prost::DecodeError> {
+    merge_message_with(wire_type, message, buf, ctx, |_, _, _, _| Ok(false))
+}
+
+/// [`merge_message`], with each field of the message offered first to
+/// `field(message, tag, wire_type, buf)`: it reads the field and returns
+/// `true`, or returns `false` without reading and the field goes to the
+/// message's own `merge_field`. protosocket-build's envelopes read a body's
+/// plain fields (integers, `bool`, `string`) this way, in line.
+///
+/// `field` must read a field exactly as prost's `merge_field` would, value
+/// and errors: it is not called when prost reads the message itself (a
+/// prefix that is not all in `buf`'s first chunk).
+///
+/// # Errors
+///
+/// prost's, for bytes that are not an encoded `M` field, and `field`'s.
+#[inline(always)]
+pub fn merge_message_with<M, B, F>(
+    wire_type: WireType,
+    message: &mut M,
+    buf: &mut B,
+    ctx: DecodeContext,
+    mut field: F,
+) -> Result<(), prost::DecodeError>
+where
+    M: prost::Message,
+    B: Buf,
+    F: FnMut(&mut M, u32, WireType, &mut B) -> Result<bool, prost::DecodeError>,
+{
     if wire_type == WireType::LengthDelimited {
         let chunk = buf.chunk();
         let mut after_prefix = chunk;
@@ -114,7 +143,9 @@ pub fn merge_message<M: prost::Message, B: Buf>(
                 let limit = remaining - len as usize;
                 while buf.remaining() > limit {
                     let (tag, wire_type) = decode_key(buf)?;
-                    message.merge_field(tag, wire_type, buf, ctx.clone())?;
+                    if !field(message, tag, wire_type, buf)? {
+                        message.merge_field(tag, wire_type, buf, ctx.clone())?;
+                    }
                 }
                 if buf.remaining() != limit {
                     return Err(delimited_length_exceeded());

@@ -47,7 +47,7 @@ mod decoder;
 mod encoder;
 pub mod wire;
 
-pub use decoder::{merge_message, DecodeMessage, Prost, ProstDecoder};
+pub use decoder::{merge_message, merge_message_with, DecodeMessage, Prost, ProstDecoder};
 pub use encoder::{EncodeMessage, ProstSerializer};
 
 use protosocket::PooledEncoder;

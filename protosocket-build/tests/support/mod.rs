@@ -21,7 +21,7 @@ pub mod shapes {
 }
 
 use shapes::{
-    Corner, Empty, Name, ShapesClient, ShapesConnection, ShapesRequest, ShapesResponse,
+    Corner, Empty, Mixed, Name, ShapesClient, ShapesConnection, ShapesRequest, ShapesResponse,
     ShapesServer, Sides,
 };
 
@@ -156,6 +156,10 @@ impl shapes::Shapes for Polygons {
                 .insert("counts", counts.join(","));
             outcome
         }
+    }
+
+    async fn mix(&self, request: Mixed, _context: &mut CallContext) -> Result<Mixed, Status> {
+        Ok(request)
     }
 
     fn mirror(
