@@ -42,7 +42,18 @@ pub(crate) struct Field {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Body {
     pub(crate) name: String,
+    /// In tag order.
     pub(crate) fields: Vec<Field>,
+    /// Every field of the body is in `fields` (it has no other), so the
+    /// envelopes write it in line too.
+    pub(crate) all_plain: bool,
+}
+
+/// A candidate body's plain fields, and whether it has others.
+#[derive(Debug, Clone)]
+struct Plain {
+    fields: Vec<Field>,
+    all: bool,
 }
 
 /// The plain fields of each message that may be a body, by its fully
@@ -50,7 +61,7 @@ pub(crate) struct Body {
 /// input and output types).
 #[derive(Debug, Default)]
 pub(crate) struct Bodies {
-    fields: BTreeMap<String, Vec<Field>>,
+    fields: BTreeMap<String, Plain>,
 }
 
 impl Bodies {
@@ -63,14 +74,16 @@ impl Bodies {
                 continue;
             }
             for message in &file.message_type {
-                let plain: Vec<Field> = message.field.iter().filter_map(plain).collect();
-                if !plain.is_empty() {
+                let mut plain: Vec<Field> = message.field.iter().filter_map(plain).collect();
+                plain.sort_by_key(|field| field.tag);
+                let all = plain.len() == message.field.len();
+                if !plain.is_empty() || all {
                     let name = if file.package().is_empty() {
                         format!(".{}", message.name())
                     } else {
                         format!(".{}.{}", file.package(), message.name())
                     };
-                    fields.insert(name, plain);
+                    fields.insert(name, Plain { fields: plain, all });
                 }
             }
         }
@@ -82,13 +95,17 @@ impl Bodies {
     /// the service's module (a plain name, no path).
     pub(crate) fn body(&self, proto_type: &str, rust_type: &str) -> Body {
         let local = !rust_type.contains("::") && !rust_type.contains(['(', '<']);
-        let fields = match self.fields.get(proto_type) {
-            Some(fields) if local => fields.clone(),
-            _ => Vec::new(),
-        };
-        Body {
-            name: rust_type.to_owned(),
-            fields,
+        match self.fields.get(proto_type) {
+            Some(plain) if local => Body {
+                name: rust_type.to_owned(),
+                fields: plain.fields.clone(),
+                all_plain: plain.all,
+            },
+            _ => Body {
+                name: rust_type.to_owned(),
+                fields: Vec::new(),
+                all_plain: false,
+            },
         }
     }
 }

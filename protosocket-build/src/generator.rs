@@ -131,6 +131,7 @@ fn read_body(body: &body::Body, envelope: &Ident) -> TokenStream {
     let body::Body {
         name: body_name,
         fields,
+        ..
     } = body;
     // prost's context of an error inside a field: `Struct.field`.
     let context = |message: TokenStream, field: &str| {
@@ -196,6 +197,124 @@ fn read_body(body: &body::Body, envelope: &Ident) -> TokenStream {
         )
         .map_err(#in_envelope)?;
     }
+}
+
+/// A plain field's value as prost writes it (`u64`, sign-extended for the
+/// signed kinds), or its length for a string; and whether it is written (not
+/// its default).
+fn plain_value(field: &body::Field) -> (TokenStream, TokenStream) {
+    let name = format_ident!("{}", field.name);
+    // `Borrow`: the field may be boxed (`prost_build::Config::boxed`).
+    let get = |ty: TokenStream| quote!(*::core::borrow::Borrow::<#ty>::borrow(&body.#name));
+    match field.kind {
+        body::Kind::U64 => {
+            let value = get(quote!(u64));
+            (value.clone(), quote!(#value != 0))
+        }
+        body::Kind::U32 => {
+            let value = get(quote!(u32));
+            (quote!(u64::from(#value)), quote!(#value != 0))
+        }
+        body::Kind::I64 => {
+            let value = get(quote!(i64));
+            (quote!(#value as u64), quote!(#value != 0))
+        }
+        body::Kind::I32 => {
+            let value = get(quote!(i32));
+            (quote!(i64::from(#value) as u64), quote!(#value != 0))
+        }
+        body::Kind::Bool => {
+            let value = get(quote!(bool));
+            (quote!(u64::from(#value)), value)
+        }
+        body::Kind::Str => {
+            let text = quote!(::core::borrow::Borrow::<::std::string::String>::borrow(&body.#name));
+            (quote!(#text.len() as u64), quote!(!#text.is_empty()))
+        }
+    }
+}
+
+/// The bytes `value` takes as a varint.
+fn varint_len(value: u64) -> usize {
+    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
+}
+
+/// A plain field's key: its tag and wire type.
+fn plain_key(field: &body::Field) -> u64 {
+    let wire_type = if field.kind == body::Kind::Str { 2 } else { 0 };
+    (u64::from(field.tag) << 3) | wire_type
+}
+
+/// The pattern that binds a body to write: `_` for one with no fields to
+/// write in line.
+fn body_binding(body: &body::Body) -> TokenStream {
+    if body.all_plain && body.fields.is_empty() {
+        quote!(_)
+    } else {
+        quote!(body)
+    }
+}
+
+/// The encoded length of a method's body (`body`): summed in line from its
+/// fields where all are plain, as prost's derive sums them; prost's
+/// `encoded_len` otherwise.
+fn body_len(body: &body::Body) -> TokenStream {
+    if !body.all_plain {
+        return quote!(::prost::Message::encoded_len(body));
+    }
+    let fields = body.fields.iter().map(|field| {
+        let (value, written) = plain_value(field);
+        let key_len = varint_len(plain_key(field));
+        // A string's value is its length, and its bytes follow.
+        let bytes = if field.kind == body::Kind::Str {
+            quote!(+ (#value as usize))
+        } else {
+            quote!()
+        };
+        quote! {
+            (if #written {
+                #key_len + ::prost::encoding::encoded_len_varint(#value) #bytes
+            } else {
+                0
+            })
+        }
+    });
+    if body.fields.is_empty() {
+        quote!(0)
+    } else {
+        quote!(#(#fields)+*)
+    }
+}
+
+/// Writes a method's body (`body`) without its key and length: in line where
+/// all its fields are plain, in tag order and skipping defaults as prost's
+/// derive writes them; prost's `encode_raw` otherwise.
+fn write_body(body: &body::Body) -> TokenStream {
+    if !body.all_plain {
+        return quote!(::prost::Message::encode_raw(body, buffer););
+    }
+    let fields = body.fields.iter().map(|field| {
+        let (value, written) = plain_value(field);
+        let key = plain_key(field);
+        let bytes = if field.kind == body::Kind::Str {
+            let name = format_ident!("{}", field.name);
+            quote! {
+                buffer.extend_from_slice(
+                    ::core::borrow::Borrow::<::std::string::String>::borrow(&body.#name).as_bytes(),
+                );
+            }
+        } else {
+            quote!()
+        };
+        quote! {
+            if #written {
+                ::protosocket_prost::wire::put_varint(#key, buffer);
+                ::protosocket_prost::wire::put_varint(#value, buffer);
+                #bytes
+            }
+        }
+    });
+    quote!(#(#fields)*)
 }
 
 /// A field of an envelope before its body: its tag, its Rust name and what it
@@ -356,6 +475,9 @@ impl ServiceNames {
                 }
             });
             quote! {
+                // Written field by field from the schema: a lint about its
+                // shape (a lone `if` in a match arm) is the schema's.
+                #[allow(clippy::all, clippy::pedantic)]
                 impl ::protosocket_prost::DecodeMessage<#envelope> for #envelopes {
                     #[inline]
                     fn decode_message(
@@ -379,7 +501,10 @@ impl ServiceNames {
         // The envelope's fields in tag order, as prost writes them, and the
         // body sized once (prost sizes a nested message for the envelope's
         // length and again for its own).
-        let write = |envelope: &Ident, module: &Ident, head: &[HeadField]| {
+        let write = |envelope: &Ident,
+                     module: &Ident,
+                     head: &[HeadField],
+                     body: fn(&MethodNames) -> &body::Body| {
             let mut head_len = Vec::new();
             let mut head_write = Vec::new();
             for HeadField { tag, name, kind } in head {
@@ -429,19 +554,26 @@ impl ServiceNames {
                 head_len.push(len);
                 head_write.push(write);
             }
-            let size_arms = tagged(module).into_iter().map(|(variant, tag, _)| {
+            let size_arms = tagged(module).into_iter().map(|(variant, tag, method)| {
                 // A length-delimited key; tags past 15 take two bytes.
                 let key = (u64::from(tag) << 3) | 2;
+                let len = body_len(body(method));
+                let bind = body_binding(body(method));
                 quote! {
-                    ::core::option::Option::Some(#variant(body)) => (#key, ::prost::Message::encoded_len(body)),
+                    ::core::option::Option::Some(#variant(#bind)) => (#key, #len),
                 }
             });
-            let write_arms = tagged(module).into_iter().map(|(variant, _, _)| {
+            let write_arms = tagged(module).into_iter().map(|(variant, _, method)| {
+                let write = write_body(body(method));
+                let bind = body_binding(body(method));
                 quote! {
-                    ::core::option::Option::Some(#variant(body)) => ::prost::Message::encode_raw(body, buffer),
+                    ::core::option::Option::Some(#variant(#bind)) => { #write }
                 }
             });
             quote! {
+                // Written field by field from the schema: a lint about its
+                // shape (a lone `if` in a match arm) is the schema's.
+                #[allow(clippy::all, clippy::pedantic)]
                 impl ::protosocket_prost::EncodeMessage<#envelope> for #envelopes {
                     #[inline]
                     fn encode_message(message: &#envelope, buffer: &mut ::std::vec::Vec<u8>) {
@@ -496,8 +628,10 @@ impl ServiceNames {
         let read_response = read(response, response_module, &response_head, |m| {
             &m.output_body
         });
-        let write_request = write(request, request_module, &request_head);
-        let write_response = write(response, response_module, &response_head);
+        let write_request = write(request, request_module, &request_head, |m| &m.input_body);
+        let write_response = write(response, response_module, &response_head, |m| {
+            &m.output_body
+        });
         quote! {
             #[doc = #doc]
             #[derive(Debug, Clone, Copy, Default)]

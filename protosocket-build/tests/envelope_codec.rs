@@ -10,7 +10,7 @@ use prost::Message as _;
 use protosocket_prost::{DecodeMessage, EncodeMessage};
 use support::shapes::{
     metadata_entry, mixed, shapes_request, shapes_response, Corner, Empty, MetadataEntry, Mixed,
-    Name, ShapesEnvelopes, ShapesRequest, ShapesResponse, Sides,
+    Name, Plain, ShapesEnvelopes, ShapesRequest, ShapesResponse, Sides,
 };
 
 /// What `ShapesEnvelopes` writes for `message`.
@@ -115,6 +115,30 @@ fn mixed() -> impl Strategy<Value = Mixed> {
         )
 }
 
+/// A `Plain` with every field set or not.
+fn plain() -> impl Strategy<Value = Plain> {
+    (
+        id(),
+        any::<u32>(),
+        any::<i64>(),
+        any::<i32>(),
+        any::<bool>(),
+        ".{0,6}",
+        id(),
+    )
+        .prop_map(
+            |(big, small, signed_big, signed_small, flag, text, later_field)| Plain {
+                big,
+                small,
+                signed_big,
+                signed_small,
+                flag,
+                text,
+                later_field,
+            },
+        )
+}
+
 fn request_body() -> impl Strategy<Value = Option<shapes_request::Body>> {
     use shapes_request::Body;
     prop_oneof![
@@ -126,6 +150,7 @@ fn request_body() -> impl Strategy<Value = Option<shapes_request::Body>> {
         any::<u32>().prop_map(|count| Some(Body::Total(Sides { count }))),
         any::<u32>().prop_map(|index| Some(Body::Mirror(Corner { index }))),
         mixed().prop_map(|mixed| Some(Body::Mix(mixed))),
+        plain().prop_map(|plain| Some(Body::Flat(plain))),
     ]
 }
 
@@ -140,6 +165,7 @@ fn response_body() -> impl Strategy<Value = Option<shapes_response::Body>> {
         any::<u32>().prop_map(|count| Some(Body::Total(Sides { count }))),
         any::<u32>().prop_map(|index| Some(Body::Mirror(Corner { index }))),
         mixed().prop_map(|mixed| Some(Body::Mix(mixed))),
+        plain().prop_map(|plain| Some(Body::Flat(plain))),
     ]
 }
 

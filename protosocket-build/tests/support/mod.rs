@@ -21,8 +21,8 @@ pub mod shapes {
 }
 
 use shapes::{
-    Corner, Empty, Mixed, Name, ShapesClient, ShapesConnection, ShapesRequest, ShapesResponse,
-    ShapesServer, Sides,
+    Corner, Empty, Mixed, Name, Plain, ShapesClient, ShapesConnection, ShapesRequest,
+    ShapesResponse, ShapesServer, Sides,
 };
 
 /// The longest any single wait of a test may take.
@@ -159,6 +159,10 @@ impl shapes::Shapes for Polygons {
     }
 
     async fn mix(&self, request: Mixed, _context: &mut CallContext) -> Result<Mixed, Status> {
+        Ok(request)
+    }
+
+    async fn flat(&self, request: Plain, _context: &mut CallContext) -> Result<Plain, Status> {
         Ok(request)
     }
 
