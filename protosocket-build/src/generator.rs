@@ -393,14 +393,15 @@ impl ServiceNames {
 
     /// The type that writes and reads the envelopes for the server's and the
     /// client's codec, with prost's encoding. Reading, each method's body is
-    /// merged with `protosocket_prost::merge_message`, its field loop inlined,
-    /// where prost's derive calls out to a merge loop per body type, and the
-    /// envelope's own varints (id, code, timeout or status) are read in line;
-    /// writing, the body is sized once and written in the same function as the
-    /// envelope's other fields, whose keys and varints are written in line.
-    /// The bytes are prost's, field for field. Callgrind, the rpc bench's echo,
-    /// the body in line: 82 instructions less per call on the server, 48 on
-    /// the client.
+    /// merged with `protosocket_prost::merge_message_with`, its field loop
+    /// inlined, where prost's derive calls out to a merge loop per body type;
+    /// the envelope's own varints (id, code, timeout or status) and the body's
+    /// plain fields (`body.rs`) are read in line. Writing, the body is sized
+    /// once and written in the same function as the envelope's other fields,
+    /// keys and varints in line, and a body of plain fields only is written
+    /// field by field. The bytes, values and errors are prost's. Callgrind, the
+    /// rpc bench's echo at 64 in flight: server 2,505 instructions per call
+    /// with prost's derive, 2,200 with these; client 3,999 and 3,730.
     fn envelopes(&self) -> TokenStream {
         let Self {
             full_name,
