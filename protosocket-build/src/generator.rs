@@ -199,37 +199,54 @@ fn read_body(body: &body::Body, envelope: &Ident) -> TokenStream {
     }
 }
 
-/// A plain field's value as prost writes it (`u64`, sign-extended for the
-/// signed kinds), or its length for a string; and whether it is written (not
-/// its default).
-fn plain_value(field: &body::Field) -> (TokenStream, TokenStream) {
+/// A plain field of `body`, as the generated code reads it to write it.
+struct PlainValue {
+    /// Its varint as prost writes it (`u64`, sign-extended for the signed
+    /// kinds), or a string's length.
+    value: TokenStream,
+    /// Whether it is written (not its default).
+    written: TokenStream,
+    /// A string's `String`, whose bytes follow its length.
+    text: Option<TokenStream>,
+}
+
+fn plain_value(field: &body::Field) -> PlainValue {
     let name = format_ident!("{}", field.name);
     // `Borrow`: the field may be boxed (`prost_build::Config::boxed`).
     let get = |ty: TokenStream| quote!(*::core::borrow::Borrow::<#ty>::borrow(&body.#name));
+    let varint = |value: TokenStream, written: TokenStream| PlainValue {
+        value,
+        written,
+        text: None,
+    };
     match field.kind {
         body::Kind::U64 => {
             let value = get(quote!(u64));
-            (value.clone(), quote!(#value != 0))
+            varint(value.clone(), quote!(#value != 0))
         }
         body::Kind::U32 => {
             let value = get(quote!(u32));
-            (quote!(u64::from(#value)), quote!(#value != 0))
+            varint(quote!(u64::from(#value)), quote!(#value != 0))
         }
         body::Kind::I64 => {
             let value = get(quote!(i64));
-            (quote!(#value as u64), quote!(#value != 0))
+            varint(quote!(#value as u64), quote!(#value != 0))
         }
         body::Kind::I32 => {
             let value = get(quote!(i32));
-            (quote!(i64::from(#value) as u64), quote!(#value != 0))
+            varint(quote!(i64::from(#value) as u64), quote!(#value != 0))
         }
         body::Kind::Bool => {
             let value = get(quote!(bool));
-            (quote!(u64::from(#value)), value)
+            varint(quote!(u64::from(#value)), value)
         }
         body::Kind::Str => {
             let text = quote!(::core::borrow::Borrow::<::std::string::String>::borrow(&body.#name));
-            (quote!(#text.len() as u64), quote!(!#text.is_empty()))
+            PlainValue {
+                value: quote!(#text.len() as u64),
+                written: quote!(!#text.is_empty()),
+                text: Some(text),
+            }
         }
     }
 }
@@ -263,14 +280,13 @@ fn body_len(body: &body::Body) -> TokenStream {
         return quote!(::prost::Message::encoded_len(body));
     }
     let fields = body.fields.iter().map(|field| {
-        let (value, written) = plain_value(field);
+        let PlainValue {
+            value,
+            written,
+            text,
+        } = plain_value(field);
         let key_len = varint_len(plain_key(field));
-        // A string's value is its length, and its bytes follow.
-        let bytes = if field.kind == body::Kind::Str {
-            quote!(+ (#value as usize))
-        } else {
-            quote!()
-        };
+        let bytes = text.map(|text| quote!(+ #text.len()));
         quote! {
             (if #written {
                 #key_len + ::prost::encoding::encoded_len_varint(#value) #bytes
@@ -294,18 +310,13 @@ fn write_body(body: &body::Body) -> TokenStream {
         return quote!(::prost::Message::encode_raw(body, buffer););
     }
     let fields = body.fields.iter().map(|field| {
-        let (value, written) = plain_value(field);
+        let PlainValue {
+            value,
+            written,
+            text,
+        } = plain_value(field);
         let key = plain_key(field);
-        let bytes = if field.kind == body::Kind::Str {
-            let name = format_ident!("{}", field.name);
-            quote! {
-                buffer.extend_from_slice(
-                    ::core::borrow::Borrow::<::std::string::String>::borrow(&body.#name).as_bytes(),
-                );
-            }
-        } else {
-            quote!()
-        };
+        let bytes = text.map(|text| quote!(buffer.extend_from_slice(#text.as_bytes());));
         quote! {
             if #written {
                 ::protosocket_prost::wire::put_varint(#key, buffer);
